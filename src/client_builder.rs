@@ -1,0 +1,176 @@
+//! Building a [`Client`]: where it sends requests, how it authenticates, how long it waits.
+
+use crate::auth::Credentials;
+use crate::config::ClientConfig;
+use crate::error::Error;
+use crate::Client;
+use std::time::Duration;
+
+/// The public CSM API host; requests go to `{CLOUD_BASE_URL}/{cloudId}`.
+pub const CLOUD_BASE_URL: &str = "https://api.atlassian.com/jsm/csm/cloudid";
+
+/// The `User-Agent` every request carries unless [`ClientBuilder::user_agent`] says otherwise.
+pub const DEFAULT_USER_AGENT: &str = concat!("atlassian-csm/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a [`Client`].
+///
+/// ```
+/// use atlassian_csm::{Client, Credentials};
+/// let client = Client::builder()
+///     .cloud_id("a436116f-02ce-4520-8fbb-7301462a1674")
+///     .credentials(Credentials::bearer("access-token"))
+///     .build()?;
+/// assert_eq!(
+///     client.base_url(),
+///     "https://api.atlassian.com/jsm/csm/cloudid/a436116f-02ce-4520-8fbb-7301462a1674"
+/// );
+/// # Ok::<(), atlassian_csm::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    cloud_id: Option<String>,
+    base_url: Option<String>,
+    credentials: Option<Credentials>,
+    user_agent: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    http_client: Option<reqwest::Client>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            cloud_id: None,
+            base_url: None,
+            credentials: None,
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            http_client: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The site's cloud id: requests go to `https://api.atlassian.com/jsm/csm/cloudid/{cloud_id}`.
+    pub fn cloud_id(mut self, cloud_id: impl Into<String>) -> Self {
+        self.cloud_id = Some(cloud_id.into());
+        self
+    }
+
+    /// Any other base URL (a local mock, a proxy), used as given instead of a cloud id.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// How every request authenticates.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = Some(credentials);
+        self
+    }
+
+    /// The `User-Agent` header (default: `atlassian-csm/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// How long one HTTP request may take, from connecting to the end of the body (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long connecting may take (default 10 s).
+    pub fn connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// A `reqwest::Client` of your own (proxies, TLS roots…). Its own timeouts and user agent
+    /// then apply instead of this builder's.
+    pub fn http_client(mut self, http_client: reqwest::Client) -> Self {
+        self.http_client = Some(http_client);
+        self
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = match (self.cloud_id, self.base_url) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(
+                    "set either a cloud id or a base URL, not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(Error::Config(
+                    "set a cloud id (or a base URL) to say which site to call".into(),
+                ))
+            }
+            (Some(cloud_id), None) => cloud_base_url(&cloud_id)?,
+            (None, Some(base_url)) => checked_base_url(&base_url)?,
+        };
+        let credentials = self.credentials.ok_or_else(|| {
+            Error::Config("set credentials: Credentials::bearer or Credentials::basic".into())
+        })?;
+        let authorization = credentials.header_value().map_err(|_| {
+            Error::Config("the credentials contain characters not allowed in a header".into())
+        })?;
+        let http_client = match self.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .user_agent(self.user_agent)
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .build()
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        };
+        let config = ClientConfig {
+            credentials,
+            authorization,
+        };
+        Ok(Client::new_with_client(&base_url, http_client, config))
+    }
+}
+
+fn cloud_base_url(cloud_id: &str) -> Result<String, Error> {
+    let valid = !cloud_id.is_empty()
+        && cloud_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if valid {
+        Ok(format!("{CLOUD_BASE_URL}/{cloud_id}"))
+    } else {
+        Err(Error::Config(format!(
+            "{cloud_id:?} is not a cloud id (letters, digits and dashes, like a UUID)"
+        )))
+    }
+}
+
+fn checked_base_url(base_url: &str) -> Result<String, Error> {
+    let trimmed = base_url.trim_end_matches('/');
+    match reqwest::Url::parse(trimmed) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(trimmed.to_string()),
+        _ => Err(Error::Config(format!(
+            "{base_url:?} is not an http(s) URL"
+        ))),
+    }
+}
+
+impl Client {
+    /// Starts building a client; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL every request path is appended to.
+    pub fn base_url(&self) -> &str {
+        &self.baseurl
+    }
+
+    /// The client's configuration (credentials are redacted in its `Debug` output).
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner
+    }
+}

@@ -1,0 +1,5 @@
+//! The client generated from `spec/` at build time (see `build.rs`). Never edited by hand.
+
+#![allow(missing_docs, clippy::all, clippy::pedantic, rustdoc::bare_urls)]
+
+include!(concat!(env!("OUT_DIR"), "/csm_client.rs"));
