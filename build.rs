@@ -140,7 +140,7 @@ fn add_unknown_variant(enumeration: &mut syn::ItemEnum) {
                 .unwrap_or_default();
             let kept = derives
                 .into_iter()
-                .filter(|path| !path.segments.last().is_some_and(|s| s.ident == "Copy"));
+                .filter(|path| path.segments.last().is_none_or(|s| s.ident != "Copy"));
             *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
         }
     }

@@ -152,9 +152,7 @@ fn checked_base_url(base_url: &str) -> Result<String, Error> {
     let trimmed = base_url.trim_end_matches('/');
     match reqwest::Url::parse(trimmed) {
         Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(trimmed.to_string()),
-        _ => Err(Error::Config(format!(
-            "{base_url:?} is not an http(s) URL"
-        ))),
+        _ => Err(Error::Config(format!("{base_url:?} is not an http(s) URL"))),
     }
 }
 

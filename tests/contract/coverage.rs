@@ -33,7 +33,11 @@ fn contract_test_names() -> Vec<String> {
 fn every_operation_has_exactly_one_contract_test() {
     let tested = contract_test_names();
     let unique: BTreeSet<_> = tested.iter().cloned().collect();
-    assert_eq!(unique.len(), tested.len(), "an operation is tested twice: {tested:?}");
+    assert_eq!(
+        unique.len(),
+        tested.len(),
+        "an operation is tested twice: {tested:?}"
+    );
 
     let operations: BTreeSet<String> = operations()
         .iter()
@@ -41,7 +45,13 @@ fn every_operation_has_exactly_one_contract_test() {
         .collect();
     let untested: Vec<_> = operations.difference(&unique).collect();
     let unknown: Vec<_> = unique.difference(&operations).collect();
-    assert!(untested.is_empty(), "operations without a contract test: {untested:?}");
-    assert!(unknown.is_empty(), "contract tests for no operation: {unknown:?}");
+    assert!(
+        untested.is_empty(),
+        "operations without a contract test: {untested:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "contract tests for no operation: {unknown:?}"
+    );
     assert_eq!(operations.len(), 51, "the corrected spec has 51 operations");
 }

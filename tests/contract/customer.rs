@@ -13,7 +13,9 @@ contract!(
     Expected::post("/api/v1/customer/details").json(json("create_customer_detail")),
     |client| client
         .create_customer_detail()
-        .body(body::<types::CreateDetailFieldRequest>("create_customer_detail"))
+        .body(body::<types::CreateDetailFieldRequest>(
+            "create_customer_detail"
+        ))
         .send()
 );
 
@@ -24,14 +26,19 @@ contract!(
     |client| client
         .update_field_for_customers()
         .field_name(FIELD_NAME)
-        .body(body::<types::EditDetailFieldRequest>("update_field_for_customers"))
+        .body(body::<types::EditDetailFieldRequest>(
+            "update_field_for_customers"
+        ))
         .send()
 );
 
 contract!(
     delete_customer_detail,
     Expected::delete(&format!("/api/v1/customer/details/{FIELD_NAME_IN_PATH}")),
-    |client| client.delete_customer_detail().field_name(FIELD_NAME).send()
+    |client| client
+        .delete_customer_detail()
+        .field_name(FIELD_NAME)
+        .send()
 );
 
 contract!(
@@ -50,7 +57,9 @@ contract!(
         .search_by_detail_field()
         .page(2)
         .max_results(50)
-        .body(body::<types::CustomerSearchByDetailFieldRequest>("search_by_detail_field"))
+        .body(body::<types::CustomerSearchByDetailFieldRequest>(
+            "search_by_detail_field"
+        ))
         .send()
 );
 
@@ -63,7 +72,9 @@ contract!(
         .update_field_value_for_customer()
         .customer_id(CUSTOMER_ID)
         .field_name(FIELD_NAME)
-        .body(body::<types::UpdateDetailFieldRequest>("update_field_value_for_customer"))
+        .body(body::<types::UpdateDetailFieldRequest>(
+            "update_field_value_for_customer"
+        ))
         .send()
 );
 
@@ -85,7 +96,9 @@ contract!(
     |client| client
         .create_customer_entitlement()
         .customer_id(CUSTOMER_ID)
-        .body(body::<types::EntitlementRequest>("create_customer_entitlement"))
+        .body(body::<types::EntitlementRequest>(
+            "create_customer_entitlement"
+        ))
         .send()
 );
 
@@ -103,7 +116,10 @@ contract!(
 contract!(
     get_customer_account,
     Expected::get(&format!("/api/v1/customer/account/{CUSTOMER_ID}")).experimental(),
-    |client| client.get_customer_account().customer_id(CUSTOMER_ID).send()
+    |client| client
+        .get_customer_account()
+        .customer_id(CUSTOMER_ID)
+        .send()
 );
 
 contract!(
@@ -114,20 +130,28 @@ contract!(
     |client| client
         .update_customer_account()
         .customer_id(CUSTOMER_ID)
-        .body(body::<types::CustomerUpdateRequest>("update_customer_account"))
+        .body(body::<types::CustomerUpdateRequest>(
+            "update_customer_account"
+        ))
         .send()
 );
 
 contract!(
     delete_customer_account,
     Expected::delete(&format!("/api/v1/customer/account/{CUSTOMER_ID}")).experimental(),
-    |client| client.delete_customer_account().customer_id(CUSTOMER_ID).send()
+    |client| client
+        .delete_customer_account()
+        .customer_id(CUSTOMER_ID)
+        .send()
 );
 
 contract!(
     get_customer_profile,
     Expected::get(&format!("/api/v1/customer/profile/{CUSTOMER_ID}")).experimental(),
-    |client| client.get_customer_profile().customer_id(CUSTOMER_ID).send()
+    |client| client
+        .get_customer_profile()
+        .customer_id(CUSTOMER_ID)
+        .send()
 );
 
 contract!(
@@ -137,7 +161,9 @@ contract!(
         .json(json("create_customer_profile")),
     |client| client
         .create_customer_profile()
-        .body(body::<types::CustomerProfileCreateRequest>("create_customer_profile"))
+        .body(body::<types::CustomerProfileCreateRequest>(
+            "create_customer_profile"
+        ))
         .send()
 );
 
@@ -148,6 +174,8 @@ contract!(
         .json(json("get_multiple_customer_profiles")),
     |client| client
         .get_multiple_customer_profiles()
-        .body(body::<types::FetchCustomerProfilesRequest>("get_multiple_customer_profiles"))
+        .body(body::<types::FetchCustomerProfilesRequest>(
+            "get_multiple_customer_profiles"
+        ))
         .send()
 );

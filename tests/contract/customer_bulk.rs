@@ -10,7 +10,9 @@ contract!(
         .json(json("bulk_update_customer_details")),
     |client| client
         .bulk_update_customer_details()
-        .body(body::<types::BulkCustomerDetailFieldRequest>("bulk_update_customer_details"))
+        .body(body::<types::BulkCustomerDetailFieldRequest>(
+            "bulk_update_customer_details"
+        ))
         .send()
 );
 
@@ -22,7 +24,9 @@ contract!(
         .json(json("bulk_create_customer_accounts")),
     |client| client
         .bulk_create_customer_accounts()
-        .body(body::<types::BulkCustomerAccountRequest>("bulk_create_customer_accounts"))
+        .body(body::<types::BulkCustomerAccountRequest>(
+            "bulk_create_customer_accounts"
+        ))
         .send()
 );
 

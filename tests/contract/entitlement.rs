@@ -13,7 +13,9 @@ contract!(
     Expected::post("/api/v1/entitlement/details").json(json("create_entitlement_detail")),
     |client| client
         .create_entitlement_detail()
-        .body(body::<types::CreateDetailFieldRequest>("create_entitlement_detail"))
+        .body(body::<types::CreateDetailFieldRequest>(
+            "create_entitlement_detail"
+        ))
         .send()
 );
 
@@ -24,26 +26,37 @@ contract!(
     |client| client
         .update_field_for_entitlements()
         .field_name(FIELD_NAME)
-        .body(body::<types::EditDetailFieldRequest>("update_field_for_entitlements"))
+        .body(body::<types::EditDetailFieldRequest>(
+            "update_field_for_entitlements"
+        ))
         .send()
 );
 
 contract!(
     delete_entitlement_detail,
     Expected::delete(&format!("/api/v1/entitlement/details/{FIELD_NAME_IN_PATH}")),
-    |client| client.delete_entitlement_detail().field_name(FIELD_NAME).send()
+    |client| client
+        .delete_entitlement_detail()
+        .field_name(FIELD_NAME)
+        .send()
 );
 
 contract!(
     get_entitlement,
     Expected::get(&format!("/api/v1/entitlement/{ENTITLEMENT_ID}")),
-    |client| client.get_entitlement().entitlement_id(ENTITLEMENT_ID).send()
+    |client| client
+        .get_entitlement()
+        .entitlement_id(ENTITLEMENT_ID)
+        .send()
 );
 
 contract!(
     delete_entitlement,
     Expected::delete(&format!("/api/v1/entitlement/{ENTITLEMENT_ID}")),
-    |client| client.delete_entitlement().entitlement_id(ENTITLEMENT_ID).send()
+    |client| client
+        .delete_entitlement()
+        .entitlement_id(ENTITLEMENT_ID)
+        .send()
 );
 
 contract!(
@@ -55,6 +68,8 @@ contract!(
         .update_field_value_for_entitlement()
         .entitlement_id(ENTITLEMENT_ID)
         .field_name(FIELD_NAME)
-        .body(body::<types::UpdateDetailFieldRequest>("update_field_value_for_entitlement"))
+        .body(body::<types::UpdateDetailFieldRequest>(
+            "update_field_value_for_entitlement"
+        ))
         .send()
 );

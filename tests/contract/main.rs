@@ -23,7 +23,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::future::Future;
 use support::mock_api::{Expected, MockApi};
-use support::spec::{documented_client_error, request_example, rest_error_example, success_example};
+use support::spec::{
+    documented_client_error, request_example, rest_error_example, success_example,
+};
 
 /// A customer account id as the API issues them: it contains `:`, sent unescaped in paths.
 pub const CUSTOMER_ID: &str =

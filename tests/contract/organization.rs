@@ -1,5 +1,5 @@
-use crate::{body, contract, json, FIELD_NAME, FIELD_NAME_IN_PATH, ORGANIZATION_ID, PRODUCT_ID};
 use crate::support::mock_api::Expected;
+use crate::{body, contract, json, FIELD_NAME, FIELD_NAME_IN_PATH, ORGANIZATION_ID, PRODUCT_ID};
 use atlassian_csm::types;
 
 contract!(
@@ -13,31 +13,45 @@ contract!(
     Expected::post("/api/v1/organization/details").json(json("create_organization_detail")),
     |client| client
         .create_organization_detail()
-        .body(body::<types::CreateDetailFieldRequest>("create_organization_detail"))
+        .body(body::<types::CreateDetailFieldRequest>(
+            "create_organization_detail"
+        ))
         .send()
 );
 
 contract!(
     update_field_for_organizations,
-    Expected::put(&format!("/api/v1/organization/details/{FIELD_NAME_IN_PATH}"))
-        .json(json("update_field_for_organizations")),
+    Expected::put(&format!(
+        "/api/v1/organization/details/{FIELD_NAME_IN_PATH}"
+    ))
+    .json(json("update_field_for_organizations")),
     |client| client
         .update_field_for_organizations()
         .field_name(FIELD_NAME)
-        .body(body::<types::EditDetailFieldRequest>("update_field_for_organizations"))
+        .body(body::<types::EditDetailFieldRequest>(
+            "update_field_for_organizations"
+        ))
         .send()
 );
 
 contract!(
     delete_organization_detail,
-    Expected::delete(&format!("/api/v1/organization/details/{FIELD_NAME_IN_PATH}")),
-    |client| client.delete_organization_detail().field_name(FIELD_NAME).send()
+    Expected::delete(&format!(
+        "/api/v1/organization/details/{FIELD_NAME_IN_PATH}"
+    )),
+    |client| client
+        .delete_organization_detail()
+        .field_name(FIELD_NAME)
+        .send()
 );
 
 contract!(
     get_organization,
     Expected::get("/api/v1/organization/123"),
-    |client| client.get_organization().organization_id(ORGANIZATION_ID).send()
+    |client| client
+        .get_organization()
+        .organization_id(ORGANIZATION_ID)
+        .send()
 );
 
 contract!(
@@ -48,14 +62,19 @@ contract!(
     |client| client
         .update_organization()
         .organization_id(ORGANIZATION_ID)
-        .body(body::<types::OrganizationUpdateRequest>("update_organization"))
+        .body(body::<types::OrganizationUpdateRequest>(
+            "update_organization"
+        ))
         .send()
 );
 
 contract!(
     delete_organization,
     Expected::delete("/api/v1/organization/123").experimental(),
-    |client| client.delete_organization().organization_id(ORGANIZATION_ID).send()
+    |client| client
+        .delete_organization()
+        .organization_id(ORGANIZATION_ID)
+        .send()
 );
 
 contract!(
@@ -67,7 +86,9 @@ contract!(
         .update_field_value_for_organizations()
         .organization_id(ORGANIZATION_ID)
         .field_name(FIELD_NAME)
-        .body(body::<types::UpdateDetailFieldRequest>("update_field_value_for_organizations"))
+        .body(body::<types::UpdateDetailFieldRequest>(
+            "update_field_value_for_organizations"
+        ))
         .send()
 );
 
@@ -88,7 +109,9 @@ contract!(
     |client| client
         .create_organization_entitlement()
         .organization_id(ORGANIZATION_ID)
-        .body(body::<types::EntitlementRequest>("create_organization_entitlement"))
+        .body(body::<types::EntitlementRequest>(
+            "create_organization_entitlement"
+        ))
         .send()
 );
 
@@ -99,7 +122,9 @@ contract!(
         .json(json("create_organization")),
     |client| client
         .create_organization()
-        .body(body::<types::OrganizationCreateRequest>("create_organization"))
+        .body(body::<types::OrganizationCreateRequest>(
+            "create_organization"
+        ))
         .send()
 );
 
@@ -110,14 +135,19 @@ contract!(
         .json(json("get_multiple_organizations")),
     |client| client
         .get_multiple_organizations()
-        .body(body::<types::FetchOrganizationRequest>("get_multiple_organizations"))
+        .body(body::<types::FetchOrganizationRequest>(
+            "get_multiple_organizations"
+        ))
         .send()
 );
 
 contract!(
     get_organization_profile,
     Expected::get("/api/v1/organization/profile/123").experimental(),
-    |client| client.get_organization_profile().organization_id(ORGANIZATION_ID).send()
+    |client| client
+        .get_organization_profile()
+        .organization_id(ORGANIZATION_ID)
+        .send()
 );
 
 contract!(
@@ -127,7 +157,9 @@ contract!(
         .json(json("create_organization_profile")),
     |client| client
         .create_organization_profile()
-        .body(body::<types::OrganizationProfileCreateRequest>("create_organization_profile"))
+        .body(body::<types::OrganizationProfileCreateRequest>(
+            "create_organization_profile"
+        ))
         .send()
 );
 

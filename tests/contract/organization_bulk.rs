@@ -24,7 +24,9 @@ contract!(
         .json(json("bulk_manage_organizations")),
     |client| client
         .bulk_manage_organizations()
-        .body(body::<types::BulkOrganizationRequest>("bulk_manage_organizations"))
+        .body(body::<types::BulkOrganizationRequest>(
+            "bulk_manage_organizations"
+        ))
         .send()
 );
 

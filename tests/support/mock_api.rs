@@ -93,12 +93,7 @@ impl MockApi {
 
     /// Answers `status` with `body` to a request that is exactly `expected`; any other request
     /// gets httpmock's 404 and so fails the calling test.
-    pub async fn expect(
-        &self,
-        expected: &Expected,
-        status: u16,
-        body: Option<Value>,
-    ) -> Mock<'_> {
+    pub async fn expect(&self, expected: &Expected, status: u16, body: Option<Value>) -> Mock<'_> {
         let expected = expected.clone();
         self.server
             .mock_async(move |when, then| {

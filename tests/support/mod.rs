@@ -2,4 +2,5 @@
 #![allow(dead_code)]
 
 pub mod mock_api;
+pub mod scripted_server;
 pub mod spec;

@@ -55,7 +55,11 @@ pub fn resolve(value: &'static Value) -> &'static Value {
     match value.get("$ref").and_then(Value::as_str) {
         Some(reference) => {
             let pointer = reference.trim_start_matches('#');
-            resolve(spec().pointer(pointer).unwrap_or_else(|| panic!("dangling {reference}")))
+            resolve(
+                spec()
+                    .pointer(pointer)
+                    .unwrap_or_else(|| panic!("dangling {reference}")),
+            )
         }
         None => value,
     }
@@ -110,7 +114,11 @@ pub fn success_example(method_name: &str) -> (u16, Option<Value>) {
         .find(|(code, _)| code.starts_with('2'))
         .expect("every operation has a success response");
     // "2XX" (the bulk calls) is answered with 202, as the live service does.
-    let status = if code == "2XX" { 202 } else { code.parse().unwrap() };
+    let status = if code == "2XX" {
+        202
+    } else {
+        code.parse().unwrap()
+    };
     let body = resolve(response)
         .pointer("/content/application~1json/schema")
         .map(example);

@@ -42,8 +42,8 @@ fn normalize_spec(args: &[String]) -> Result<(), String> {
     };
     let text = std::fs::read_to_string(&source)
         .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
-    let normalized =
-        spec_file::normalize(&text).map_err(|e| format!("{} is not JSON: {e}", source.display()))?;
+    let normalized = spec_file::normalize(&text)
+        .map_err(|e| format!("{} is not JSON: {e}", source.display()))?;
     let target = workspace_root().join(spec_file::SPEC_FILE);
     let temporary = target.with_extension("json.tmp");
     std::fs::write(&temporary, normalized).map_err(|e| format!("cannot write: {e}"))?;
@@ -53,7 +53,11 @@ fn normalize_spec(args: &[String]) -> Result<(), String> {
 }
 
 fn check_corrections() -> Result<(), String> {
-    spec_file::corrected_spec(&workspace_root())?;
+    let root = workspace_root();
+    for correction in spec_file::load_corrections(&root.join(spec_file::CORRECTIONS_DIR))? {
+        println!("{}: {}", correction.name, correction.reason);
+    }
+    spec_file::corrected_spec(&root)?;
     println!("every correction applies");
     Ok(())
 }

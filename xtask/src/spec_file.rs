@@ -169,3 +169,104 @@ pub fn corrected_spec(root: &Path) -> Result<Value, String> {
         Err(lines.join("\n"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The upstream document as published (raw control characters and all).
+    fn upstream_seed() -> String {
+        let path = std::env::var("CSM_UPSTREAM_SPEC").unwrap_or_else(|_| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/seeds/004_931583a38014ed69.txt"
+            )
+            .to_string()
+        });
+        fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("the upstream seed spec is needed at {path} (or set CSM_UPSTREAM_SPEC): {e}")
+        })
+    }
+
+    fn vendored() -> String {
+        fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(SPEC_FILE),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_upstream_document_is_not_strict_json() {
+        let error = serde_json::from_str::<Value>(&upstream_seed()).unwrap_err();
+        assert!(error.to_string().contains("control character"), "{error}");
+    }
+
+    #[test]
+    fn normalizing_changes_the_encoding_only_never_a_value() {
+        let upstream = parse_lenient(&upstream_seed()).unwrap();
+        let vendored: Value = serde_json::from_str(&vendored()).expect("spec/ is strict JSON");
+        assert_eq!(upstream, vendored);
+    }
+
+    #[test]
+    fn the_vendored_spec_is_the_normalized_upstream_byte_for_byte() {
+        assert_eq!(normalize(&upstream_seed()).unwrap(), vendored());
+        assert_eq!(
+            normalize(&vendored()).unwrap(),
+            vendored(),
+            "normalizing is idempotent"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_inside_strings_only() {
+        let raw = "{\n\t\"a\": \"line one\nline two\ttab \\\" quote\u{1}\"\n}";
+        let escaped = escape_control_characters(raw);
+        assert_eq!(
+            escaped,
+            "{\n\t\"a\": \"line one\\nline two\\ttab \\\" quote\\u0001\"\n}"
+        );
+        let value: Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(value["a"], "line one\nline two\ttab \" quote\u{1}");
+    }
+
+    #[test]
+    fn every_correction_has_a_reason_and_applies() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let corrections = load_corrections(&root.join(CORRECTIONS_DIR)).unwrap();
+        assert!(corrections.len() >= 11);
+        for correction in &corrections {
+            assert!(!correction.reason.trim().is_empty(), "{}", correction.name);
+            assert!(
+                !correction.reason.contains('\n'),
+                "{}: one line",
+                correction.name
+            );
+        }
+        corrected_spec(&root).expect("every correction applies to spec/");
+    }
+
+    #[test]
+    fn a_correction_whose_guard_fails_is_named_and_leaves_the_document_as_it_was() {
+        let mut document = serde_json::json!({"a": {"required": ["x", "y"]}});
+        let before = document.clone();
+        let stale = Correction {
+            name: "99-example".into(),
+            reason: "example".into(),
+            patch: serde_json::from_value(serde_json::json!([
+                {"op": "replace", "path": "/a/required", "value": ["x"]},
+                {"op": "test", "path": "/a/missing", "value": 1}
+            ]))
+            .unwrap(),
+        };
+        let failures = apply_corrections(&mut document, &[stale]);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].name, "99-example");
+        assert_eq!(
+            document, before,
+            "a failed correction applies not even in part"
+        );
+    }
+}
