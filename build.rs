@@ -41,6 +41,7 @@ fn main() {
     let mut file: syn::File = syn::parse2(client)
         .unwrap_or_else(|e| fail(&format!("progenitor produced invalid Rust: {e}")));
     open_string_enums(&mut file);
+    wrap_send_methods(&mut file);
     file.items.extend(parse_items(operation_rules(&spec)));
 
     let code = prettyplease::unparse(&file);
@@ -101,6 +102,90 @@ fn open_string_enums(file: &mut syn::File) {
     items.retain(|item| !is_string_conversion_of(item, &opened_names));
     for (ident, wire_names) in &opened {
         items.extend(parse_items(open_enum_conversions(ident, wire_names)));
+    }
+}
+
+/// Gives every operation builder the crate's error type and runtime.
+///
+/// progenitor's `send()` becomes `send_raw()` (it returns progenitor's own error), and a new
+/// `send()` runs it inside [`call::send`](src/call.rs): within the client's overall timeout, with
+/// the attempts recorded, and its error turned into `crate::Error`. Builders of bulk calls (those
+/// answering `TaskSubmitResponse`) also get `send_and_wait()`, which submits and waits for the
+/// task.
+fn wrap_send_methods(file: &mut syn::File) {
+    let Some(builders) = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(module) if module.ident == "builder" => module.content.as_mut(),
+        _ => None,
+    }) else {
+        fail("progenitor output has no `builder` module")
+    };
+    for item in builders.1.iter_mut() {
+        let syn::Item::Impl(implementation) = item else {
+            continue;
+        };
+        let syn::Type::Path(self_type) = implementation.self_ty.as_ref() else {
+            continue;
+        };
+        let Some(builder_name) = self_type.path.segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        let Some(send) = implementation.items.iter_mut().find_map(|item| match item {
+            syn::ImplItem::Fn(function) if function.sig.ident == "send" => Some(function),
+            _ => None,
+        }) else {
+            continue;
+        };
+        send.sig.ident = syn::Ident::new("send_raw", send.sig.ident.span());
+        send.attrs.push(syn::parse_quote! {
+            /// Sends the request as generated, returning progenitor's error type. Prefer `send()`.
+        });
+        let success = success_type(&send.sig.output);
+        let operation = snake_case(&builder_name);
+        let doc = format!(
+            "Sends the request (`{operation}`), retrying as the client's retry policy allows, \
+             within its overall call timeout."
+        );
+        implementation.items.push(syn::parse_quote! {
+            #[doc = #doc]
+            pub async fn send(self) -> ::std::result::Result<#success, crate::Error> {
+                let client = self.client;
+                crate::call::send(client, #operation, self.send_raw()).await
+            }
+        });
+        if quote!(#success).to_string().contains("TaskSubmitResponse") {
+            implementation.items.push(syn::parse_quote! {
+                /// Submits the bulk request, then waits for its task to end (see
+                /// `Client::wait_for_task`).
+                pub async fn send_and_wait(self) -> ::std::result::Result<crate::TaskOutcome, crate::Error> {
+                    let client = self.client;
+                    let submitted = self.send().await?;
+                    client.wait_for_task(submitted.into_inner().id).await
+                }
+            });
+        }
+    }
+}
+
+/// `T` of a `-> Result<T, E>` signature.
+fn success_type(output: &syn::ReturnType) -> syn::Type {
+    let syn::ReturnType::Type(_, result) = output else {
+        fail("a generated send() returns nothing")
+    };
+    let syn::Type::Path(path) = result.as_ref() else {
+        fail("a generated send() does not return a Result")
+    };
+    let arguments = &path
+        .path
+        .segments
+        .last()
+        .expect("a path has a segment")
+        .arguments;
+    match arguments {
+        syn::PathArguments::AngleBracketed(generics) => match generics.args.first() {
+            Some(syn::GenericArgument::Type(success)) => success.clone(),
+            _ => fail("a generated send() returns an unexpected Result"),
+        },
+        _ => fail("a generated send() returns an unexpected Result"),
     }
 }
 

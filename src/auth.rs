@@ -1,8 +1,12 @@
 //! Credentials and the `Authorization` header they produce.
 
+use crate::error::Error;
 use base64::Engine as _;
 use reqwest::header::HeaderValue;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 /// A secret string (token, password) that never appears in `Debug` output or logs.
 ///
@@ -44,6 +48,26 @@ impl From<&str> for Secret {
     }
 }
 
+/// A future returned by [`TokenSource`] methods.
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<Secret, Error>> + Send + 'a>>;
+
+/// Where the client gets a valid access token before each request.
+///
+/// The client calls [`token`](TokenSource::token) before every request and sends
+/// `Authorization: Bearer <token>`. When the API answers 401 the client calls
+/// [`refresh`](TokenSource::refresh) once with the rejected token and retries once with the new
+/// one; it never loops. [`OAuthTokenSource`](crate::OAuthTokenSource) implements this for
+/// OAuth 2.0 refresh tokens and client credentials.
+pub trait TokenSource: Send + Sync + fmt::Debug {
+    /// A token valid for at least the next request; implementations cache it and renew it
+    /// shortly before it expires.
+    fn token(&self) -> TokenFuture<'_>;
+
+    /// A new token to replace `rejected`, which the API refused. An implementation should renew
+    /// only if `rejected` is still its current token (a concurrent request may have renewed it).
+    fn refresh<'a>(&'a self, rejected: &'a Secret) -> TokenFuture<'a>;
+}
+
 /// How the client authenticates every request.
 ///
 /// ```
@@ -65,6 +89,9 @@ pub enum Credentials {
         /// The API token created at id.atlassian.com.
         api_token: Secret,
     },
+    /// Tokens from a [`TokenSource`], renewed as they expire (OAuth 2.0 refresh, service
+    /// accounts, or your own).
+    TokenSource(Arc<dyn TokenSource>),
 }
 
 impl Credentials {
@@ -81,20 +108,53 @@ impl Credentials {
         }
     }
 
-    /// The `Authorization` header value, marked sensitive so `reqwest` never prints it.
-    pub(crate) fn header_value(&self) -> Result<HeaderValue, reqwest::header::InvalidHeaderValue> {
-        let text = match self {
-            Self::Bearer(token) => format!("Bearer {}", token.expose()),
+    /// Tokens from a [`TokenSource`], such as an [`OAuthTokenSource`](crate::OAuthTokenSource).
+    pub fn token_source(source: impl TokenSource + 'static) -> Self {
+        Self::TokenSource(Arc::new(source))
+    }
+
+    /// The `Authorization` header for the next request.
+    pub(crate) async fn authorization(&self) -> Result<HeaderValue, Error> {
+        match self {
+            Self::Bearer(token) => bearer_header(token),
             Self::Basic { email, api_token } => {
                 let pair = format!("{email}:{}", api_token.expose());
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(pair)
-                )
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                sensitive_header(&format!("Basic {encoded}"))
             }
-        };
-        let mut value = HeaderValue::from_str(&text)?;
-        value.set_sensitive(true);
-        Ok(value)
+            Self::TokenSource(source) => bearer_header(&source.token().await?),
+        }
     }
+
+    /// After a 401: a new `Authorization` header if these credentials can renew themselves.
+    pub(crate) async fn renew_after_rejection(
+        &self,
+        rejected: &HeaderValue,
+    ) -> Option<Result<HeaderValue, Error>> {
+        let Self::TokenSource(source) = self else {
+            return None;
+        };
+        let rejected = rejected
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(Secret::new)?;
+        Some(match source.refresh(&rejected).await {
+            Ok(token) => bearer_header(&token),
+            Err(error) => Err(error),
+        })
+    }
+}
+
+fn bearer_header(token: &Secret) -> Result<HeaderValue, Error> {
+    sensitive_header(&format!("Bearer {}", token.expose()))
+}
+
+/// A header value marked sensitive, so `reqwest` and `http` never print it.
+fn sensitive_header(text: &str) -> Result<HeaderValue, Error> {
+    let mut value = HeaderValue::from_str(text).map_err(|_| Error::Auth {
+        message: "the credentials contain characters not allowed in a header".into(),
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }

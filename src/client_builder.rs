@@ -2,7 +2,9 @@
 
 use crate::auth::Credentials;
 use crate::config::ClientConfig;
+use crate::discovery;
 use crate::error::Error;
+use crate::retry::RetryPolicy;
 use crate::Client;
 use std::time::Duration;
 
@@ -30,10 +32,15 @@ pub const DEFAULT_USER_AGENT: &str = concat!("atlassian-csm/", env!("CARGO_PKG_V
 pub struct ClientBuilder {
     cloud_id: Option<String>,
     base_url: Option<String>,
+    site: Option<String>,
+    tenant_info_url: Option<String>,
+    accessible_resources_url: String,
     credentials: Option<Credentials>,
     user_agent: String,
     timeout: Duration,
     connect_timeout: Duration,
+    call_timeout: Duration,
+    retry: RetryPolicy,
     http_client: Option<reqwest::Client>,
 }
 
@@ -42,10 +49,15 @@ impl Default for ClientBuilder {
         Self {
             cloud_id: None,
             base_url: None,
+            site: None,
+            tenant_info_url: None,
+            accessible_resources_url: discovery::ACCESSIBLE_RESOURCES_URL.to_string(),
             credentials: None,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(300),
+            retry: RetryPolicy::default(),
             http_client: None,
         }
     }
@@ -61,6 +73,26 @@ impl ClientBuilder {
     /// Any other base URL (a local mock, a proxy), used as given instead of a cloud id.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// The site (`acme`, `acme.atlassian.net`): its cloud id is looked up by
+    /// [`build_async`](Self::build_async) at `https://{site}/_edge/tenant_info`.
+    pub fn site(mut self, site: impl Into<String>) -> Self {
+        self.site = Some(site.into());
+        self
+    }
+
+    /// Where the site's cloud id is looked up (default `https://{site}/_edge/tenant_info`).
+    pub fn tenant_info_url(mut self, url: impl Into<String>) -> Self {
+        self.tenant_info_url = Some(url.into());
+        self
+    }
+
+    /// Where an OAuth token's sites are listed, to find the cloud id when no site or cloud id is
+    /// given (default [`ACCESSIBLE_RESOURCES_URL`](crate::ACCESSIBLE_RESOURCES_URL)).
+    pub fn accessible_resources_url(mut self, url: impl Into<String>) -> Self {
+        self.accessible_resources_url = url.into();
         self
     }
 
@@ -82,6 +114,18 @@ impl ClientBuilder {
         self
     }
 
+    /// How long one call may take in all, retries and their waits included (default 5 min).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// How failed attempts are retried (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// How long connecting may take (default 10 s).
     pub fn connect_timeout(mut self, connect_timeout: Duration) -> Self {
         self.connect_timeout = connect_timeout;
@@ -95,8 +139,63 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client. Nothing is sent.
+    /// Builds the client, first looking up the cloud id when only a site (or only an OAuth
+    /// token) was given: from the site's tenant info, or from the sites the token can reach.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), atlassian_csm::Error> {
+    /// use atlassian_csm::{Client, Credentials};
+    /// let client = Client::builder()
+    ///     .site("acme.atlassian.net")
+    ///     .credentials(Credentials::basic("admin@example.com", "api-token"))
+    ///     .build_async()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn build_async(mut self) -> Result<Client, Error> {
+        if self.cloud_id.is_none() && self.base_url.is_none() {
+            let http = reqwest::Client::builder()
+                .user_agent(self.user_agent.clone())
+                .timeout(self.timeout)
+                .build()
+                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+            let cloud_id = match (&self.site, &self.tenant_info_url, &self.credentials) {
+                (Some(site), None, _) => {
+                    discovery::cloud_id_from_tenant_info(&http, &discovery::tenant_info_url(site))
+                        .await?
+                }
+                (_, Some(url), _) => discovery::cloud_id_from_tenant_info(&http, url).await?,
+                (None, None, Some(credentials @ Credentials::Bearer(_)))
+                | (None, None, Some(credentials @ Credentials::TokenSource(_))) => {
+                    let authorization = credentials.authorization().await?;
+                    discovery::cloud_id_from_token(
+                        &http,
+                        &self.accessible_resources_url,
+                        authorization,
+                        None,
+                    )
+                    .await?
+                }
+                _ => {
+                    return Err(Error::Config(
+                        "set a cloud id, a base URL, a site, or OAuth credentials to find the site"
+                            .into(),
+                    ))
+                }
+            };
+            self.cloud_id = Some(cloud_id);
+        }
+        self.build()
+    }
+
+    /// Checks the configuration and builds the client. Nothing is sent; use
+    /// [`build_async`](Self::build_async) to look up a site's cloud id.
     pub fn build(self) -> Result<Client, Error> {
+        if self.site.is_some() && self.cloud_id.is_none() && self.base_url.is_none() {
+            return Err(Error::Config(
+                "a site's cloud id must be looked up: use build_async().await".into(),
+            ));
+        }
         let base_url = match (self.cloud_id, self.base_url) {
             (Some(_), Some(_)) => {
                 return Err(Error::Config(
@@ -114,9 +213,6 @@ impl ClientBuilder {
         let credentials = self.credentials.ok_or_else(|| {
             Error::Config("set credentials: Credentials::bearer or Credentials::basic".into())
         })?;
-        let authorization = credentials.header_value().map_err(|_| {
-            Error::Config("the credentials contain characters not allowed in a header".into())
-        })?;
         let http_client = match self.http_client {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -128,7 +224,9 @@ impl ClientBuilder {
         };
         let config = ClientConfig {
             credentials,
-            authorization,
+            retry: self.retry,
+            call_timeout: self.call_timeout,
+            attempt_timeout: self.timeout,
         };
         Ok(Client::new_with_client(&base_url, http_client, config))
     }

@@ -1,16 +1,19 @@
 //! The configuration every request of a [`Client`](crate::Client) reads: what the hooks need.
 
 use crate::auth::Credentials;
-use reqwest::header::HeaderValue;
-use std::fmt;
+use crate::retry::RetryPolicy;
+use std::time::Duration;
 
-/// State shared by all requests of one client: the credentials and the header they produce.
+/// State shared by all requests of one client: credentials, retry policy and timeouts.
 ///
-/// Built by [`ClientBuilder`](crate::ClientBuilder); it cannot be constructed elsewhere.
-#[derive(Clone)]
+/// Built by [`ClientBuilder`](crate::ClientBuilder); it cannot be constructed elsewhere. Its
+/// `Debug` output redacts every secret.
+#[derive(Clone, Debug)]
 pub struct ClientConfig {
     pub(crate) credentials: Credentials,
-    pub(crate) authorization: HeaderValue,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) call_timeout: Duration,
+    pub(crate) attempt_timeout: Duration,
 }
 
 impl ClientConfig {
@@ -18,13 +21,14 @@ impl ClientConfig {
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
     }
-}
 
-impl fmt::Debug for ClientConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `credentials` redacts its secrets; the header is left out entirely.
-        f.debug_struct("ClientConfig")
-            .field("credentials", &self.credentials)
-            .finish_non_exhaustive()
+    /// The retry policy applied to every call.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The longest one call may take, retries included.
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
     }
 }

@@ -1,10 +1,269 @@
-//! The crate's error type.
+//! The one error type of the crate.
 
-/// Everything that can go wrong when configuring or using the client.
+use crate::call::CallRecord;
+use crate::rate_limit::RateLimit;
+use crate::types::{RestError, TaskStatusResponse};
+use crate::ApiError;
+use reqwest::StatusCode;
+use std::time::Duration;
+
+/// Everything that can go wrong, as one type to match on. `Display` is one sentence; no variant
+/// ever holds a token or a password.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The client was configured in a way that cannot work; nothing was sent.
     #[error("invalid client configuration: {0}")]
     Config(String),
+
+    /// The input breaks a rule the API documents; nothing was sent.
+    #[error("invalid input ({field}): {message}; nothing was sent")]
+    InvalidInput {
+        /// The field (and record) at fault, e.g. `customerProfiles[3].payload.email`.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+
+    /// The API answered with an error status (after any retries).
+    #[error("{operation}: the API answered {status}{}", describe(.error))]
+    Api {
+        /// The operation, e.g. `get_customer`.
+        operation: &'static str,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The decoded error body, when it was one.
+        error: Option<Box<RestError>>,
+        /// The start of the body when it was not a `RestError` (e.g. a proxy's HTML page).
+        body_excerpt: Option<String>,
+        /// The rate-limit headers of the answer.
+        rate_limit: Box<RateLimit>,
+    },
+
+    /// Still rate limited (429, or 503 with `Retry-After`) when the retries ran out, or asked to
+    /// wait longer than the retry policy allows.
+    #[error("{operation}: rate limited (HTTP {status}){}", retry_hint(.rate_limit))]
+    RateLimited {
+        /// The operation.
+        operation: &'static str,
+        /// 429 or 503.
+        status: StatusCode,
+        /// The rate-limit headers, including the server's `Retry-After`.
+        rate_limit: Box<RateLimit>,
+    },
+
+    /// Authentication failed: the API answered 401 even with a renewed token, or a token could
+    /// not be obtained.
+    #[error("authentication failed: {message}")]
+    Auth {
+        /// What happened (never the token).
+        message: String,
+    },
+
+    /// A call (with all its retries) or one attempt took too long.
+    #[error("{operation}: timed out after {after:?}")]
+    Timeout {
+        /// The operation.
+        operation: &'static str,
+        /// The limit that was reached.
+        after: Duration,
+    },
+
+    /// The request could not be sent or its answer not read (connection refused or reset…).
+    #[error("{operation}: the connection failed: {source}")]
+    Transport {
+        /// The operation.
+        operation: &'static str,
+        /// The underlying error (its URL removed).
+        #[source]
+        source: reqwest::Error,
+    },
+
+    /// A success answer whose body is not what the spec describes.
+    #[error("{operation}: the {status} answer could not be decoded: {message} (body starts: {body_excerpt:?})")]
+    Decode {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status.
+        status: StatusCode,
+        /// What the decoder said.
+        message: String,
+        /// The start of the body.
+        body_excerpt: String,
+    },
+
+    /// A bulk task ended `FAILED` or `CANCELLED`.
+    #[error("task {} ended {}", .task.id, .task.status)]
+    TaskFailed {
+        /// The final status, with whatever `failures` the server listed.
+        task: Box<TaskStatusResponse>,
+    },
+
+    /// The task is unknown: it never existed, or its result expired (results are kept 3 days).
+    #[error("task {task_id} was not found: it never existed or its result expired (kept 3 days)")]
+    TaskNotFound {
+        /// The task id asked for.
+        task_id: String,
+    },
+
+    /// The task had not ended when the wait's deadline came.
+    #[error("task {task_id} was still {last_status} after {waited:?}")]
+    TaskDeadline {
+        /// The task id.
+        task_id: String,
+        /// The last status seen.
+        last_status: String,
+        /// How long the wait lasted.
+        waited: Duration,
+    },
+}
+
+/// How much of an unexpected body an error keeps.
+const EXCERPT_CHARS: usize = 200;
+
+fn describe(error: &Option<Box<RestError>>) -> String {
+    match error.as_ref().and_then(|e| e.error_message.as_deref()) {
+        Some(message) => format!(": {message}"),
+        None => String::new(),
+    }
+}
+
+fn retry_hint(rate_limit: &RateLimit) -> String {
+    match rate_limit.retry_after {
+        Some(wait) => format!("; the server asks to retry after {wait:?}"),
+        None => String::new(),
+    }
+}
+
+fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .chars()
+        .take(EXCERPT_CHARS)
+        .collect()
+}
+
+impl Error {
+    /// The HTTP status of the answer behind this error, if there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Api { status, .. }
+            | Self::RateLimited { status, .. }
+            | Self::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The rate-limit headers of the answer behind this error, if there was one.
+    pub fn rate_limit(&self) -> Option<&RateLimit> {
+        match self {
+            Self::Api { rate_limit, .. } | Self::RateLimited { rate_limit, .. } => Some(rate_limit),
+            _ => None,
+        }
+    }
+
+    /// Turns what the generated call returned into this error, with what its attempts recorded.
+    pub(crate) async fn from_call(
+        operation: &'static str,
+        error: ApiError,
+        record: CallRecord,
+    ) -> Self {
+        if let Some(error) = record.error {
+            return error;
+        }
+        match error {
+            ApiError::InvalidRequest(message) => Self::InvalidInput {
+                field: "request".into(),
+                message,
+            },
+            ApiError::CommunicationError(source)
+            | ApiError::ResponseBodyError(source)
+            | ApiError::InvalidUpgrade(source) => {
+                Self::from_reqwest(operation, source, record.attempt_timeout)
+            }
+            ApiError::ErrorResponse(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                Self::from_status(
+                    operation,
+                    status,
+                    &headers,
+                    Some(response.into_inner()),
+                    None,
+                )
+            }
+            ApiError::UnexpectedResponse(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response.bytes().await.unwrap_or_default();
+                let decoded = serde_json::from_slice::<RestError>(&body).ok();
+                let excerpt = decoded.is_none().then(|| excerpt(&body));
+                Self::from_status(operation, status, &headers, decoded, excerpt)
+            }
+            ApiError::InvalidResponsePayload(body, source) => match record.status {
+                Some(status) if !status.is_success() => Self::from_status(
+                    operation,
+                    status,
+                    &record.headers,
+                    None,
+                    Some(excerpt(&body)),
+                ),
+                status => Self::Decode {
+                    operation,
+                    status: status.unwrap_or(StatusCode::OK),
+                    message: source.to_string(),
+                    body_excerpt: excerpt(&body),
+                },
+            },
+            ApiError::Custom(message) => Self::Auth { message },
+        }
+    }
+
+    fn from_reqwest(operation: &'static str, source: reqwest::Error, timeout: Duration) -> Self {
+        if source.is_timeout() {
+            Self::Timeout {
+                operation,
+                after: timeout,
+            }
+        } else {
+            Self::Transport {
+                operation,
+                source: source.without_url(),
+            }
+        }
+    }
+
+    fn from_status(
+        operation: &'static str,
+        status: StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        error: Option<RestError>,
+        body_excerpt: Option<String>,
+    ) -> Self {
+        let rate_limit = Box::new(RateLimit::from_headers(headers));
+        let error = error.map(Box::new);
+        let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::SERVICE_UNAVAILABLE && rate_limit.retry_after.is_some());
+        if rate_limited {
+            return Self::RateLimited {
+                operation,
+                status,
+                rate_limit,
+            };
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            return Self::Auth {
+                message: format!(
+                    "{operation}: the API answered 401 Unauthorized{}",
+                    describe(&error)
+                ),
+            };
+        }
+        Self::Api {
+            operation,
+            status,
+            error,
+            body_excerpt,
+            rate_limit,
+        }
+    }
 }

@@ -1,13 +1,18 @@
-//! The headers a caller never writes, added to every request just before it is sent.
+//! What happens around every generated request: the headers a caller never writes (before it is
+//! sent) and retries, token renewal and tracing (while it is executed).
 //!
 //! Which operation needs which header is read from the spec at build time
 //! ([`operation_rules`](crate::operation_rules)), so a new operation needs no line here.
 
+use crate::call::record;
 use crate::config::ClientConfig;
 use crate::generated::operation_rules;
+use crate::retry::{is_safe_to_repeat, retry_after, Outcome, Verdict};
 use crate::Client;
 use progenitor_client::{ClientHooks, Error, OperationInfo};
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use std::time::SystemTime;
+use tracing::Instrument as _;
 
 /// `X-ExperimentalApi`: experimental operations answer 412 without `opt-in`.
 pub const EXPERIMENTAL_HEADER: HeaderName = HeaderName::from_static("x-experimentalapi");
@@ -22,9 +27,17 @@ impl ClientHooks<ClientConfig> for Client {
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
+        let authorization = match self.inner.credentials.authorization().await {
+            Ok(value) => value,
+            Err(error) => {
+                let message = error.to_string();
+                record(|call| call.error = Some(error));
+                return Err(Error::Custom(message));
+            }
+        };
         let headers = request.headers_mut();
         headers.remove(GENERATOR_VERSION_HEADER);
-        headers.insert(AUTHORIZATION, self.inner.authorization.clone());
+        headers.insert(AUTHORIZATION, authorization);
         let Some(rules) = operation_rules(info.operation_id) else {
             return Err(Error::Custom(format!(
                 "no header rules for operation {}",
@@ -34,10 +47,107 @@ impl ClientHooks<ClientConfig> for Client {
         if rules.experimental {
             headers.insert(EXPERIMENTAL_HEADER, HeaderValue::from_static("opt-in"));
         }
+        // Generated once per logical call, here and not per attempt, so every retry of the call
+        // carries the same key.
         if rules.idempotency_key && !headers.contains_key(IDEMPOTENCY_KEY_HEADER) {
             headers.insert(IDEMPOTENCY_KEY_HEADER, new_idempotency_key());
         }
         Ok(())
+    }
+
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let span = tracing::info_span!(
+            "csm.call",
+            operation = info.operation_id,
+            method = %request.method(),
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+        );
+        self.execute_with_retries(request).instrument(span).await
+    }
+}
+
+impl Client {
+    /// Sends `request`, then repeats it as the retry policy says; a 401 renews the token once.
+    async fn execute_with_retries(
+        &self,
+        mut request: reqwest::Request,
+    ) -> reqwest::Result<reqwest::Response> {
+        let policy = &self.inner.retry;
+        let safe_to_repeat = is_safe_to_repeat(request.method(), request.headers());
+        let mut renewed_token = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let next = request.try_clone();
+            let result = self.client.execute(request).await;
+            let span = tracing::Span::current();
+            span.record("attempts", attempt);
+            let outcome = match &result {
+                Ok(response) => {
+                    span.record("status", response.status().as_u16());
+                    record(|call| {
+                        call.attempts = attempt;
+                        call.status = Some(response.status());
+                        call.headers = response.headers().clone();
+                    });
+                    Outcome::Status(
+                        response.status(),
+                        retry_after(response.headers(), SystemTime::now()),
+                    )
+                }
+                Err(error) => {
+                    record(|call| call.attempts = attempt);
+                    tracing::debug!(attempt, timeout = error.is_timeout(), "no response");
+                    Outcome::Failed
+                }
+            };
+            // A body that cannot be replayed (a stream) cannot be retried.
+            let Some(mut next) = next else {
+                return result;
+            };
+
+            if matches!(outcome, Outcome::Status(status, _) if status == reqwest::StatusCode::UNAUTHORIZED)
+                && !renewed_token
+            {
+                renewed_token = true;
+                let Some(rejected) = next.headers().get(AUTHORIZATION).cloned() else {
+                    return result;
+                };
+                match self
+                    .inner
+                    .credentials
+                    .renew_after_rejection(&rejected)
+                    .await
+                {
+                    Some(Ok(fresh)) => {
+                        tracing::info!(attempt, "401: renewed the token, retrying once");
+                        next.headers_mut().insert(AUTHORIZATION, fresh);
+                        request = next;
+                        continue;
+                    }
+                    Some(Err(error)) => {
+                        record(|call| call.error = Some(error));
+                        return result;
+                    }
+                    None => return result,
+                }
+            }
+
+            match policy.verdict(attempt, &outcome, safe_to_repeat) {
+                Verdict::GiveUp => return result,
+                Verdict::RetryAfter(delay) => {
+                    tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, outcome = ?outcome, "retrying");
+                    drop(result);
+                    tokio::time::sleep(delay).await;
+                    request = next;
+                }
+            }
+        }
     }
 }
 

@@ -29,22 +29,33 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod call;
 mod client_builder;
 mod config;
+mod discovery;
 mod error;
 mod generated;
 mod hooks;
+mod oauth;
+mod rate_limit;
+mod retry;
+mod tasks;
 
-pub use auth::{Credentials, Secret};
+pub use auth::{Credentials, Secret, TokenFuture, TokenSource};
 pub use client_builder::{ClientBuilder, CLOUD_BASE_URL, DEFAULT_USER_AGENT};
 pub use config::ClientConfig;
+pub use discovery::{tenant_info_url, ACCESSIBLE_RESOURCES_URL};
 pub use error::Error;
 pub use generated::{
     builder, operation_rules, prelude, types, ByteStream, Client, OperationRules, ResponseValue,
     OPERATIONS,
 };
 pub use hooks::{new_idempotency_key, EXPERIMENTAL_HEADER, IDEMPOTENCY_KEY_HEADER};
-/// The error a generated call returns: the transport failure, or the API's answer with its
-/// decoded [`types::RestError`].
+pub use oauth::{OAuthTokenSource, RefreshedTokens, ATLASSIAN_TOKEN_URL};
+pub use rate_limit::{RateLimit, RateLimitExt};
+pub use retry::{retry_after, RetryPolicy};
+pub use tasks::{PollPolicy, TaskOutcome, TaskWaiter};
+/// The error of a generated call's `send_raw()`: progenitor's error, with the API's answer
+/// decoded as [`types::RestError`]. `send()` turns it into [`Error`].
 pub type ApiError = progenitor_client::Error<types::RestError>;
 pub use progenitor_client;

@@ -120,10 +120,7 @@ fn an_idempotency_key_longer_than_100_characters_is_refused_before_sending() {
             )
             .send(),
     );
-    assert!(matches!(
-        result,
-        Err(atlassian_csm::ApiError::InvalidRequest(_))
-    ));
+    assert!(matches!(result, Err(Error::InvalidInput { .. })));
 }
 
 #[tokio::test]

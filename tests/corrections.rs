@@ -200,10 +200,14 @@ async fn a_precondition_failure_on_an_experimental_delete_decodes() {
         .send()
         .await
     {
-        Err(atlassian_csm::ApiError::ErrorResponse(response)) => {
-            assert_eq!(response.status().as_u16(), 412);
+        Err(atlassian_csm::Error::Api {
+            status,
+            error: Some(error),
+            ..
+        }) => {
+            assert_eq!(status.as_u16(), 412);
             assert_eq!(
-                response.error_message.as_deref(),
+                error.error_message.as_deref(),
                 Some("Missing X-ExperimentalApi header")
             );
         }

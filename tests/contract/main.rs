@@ -18,7 +18,7 @@ mod organization_bulk;
 mod product;
 mod task;
 
-use atlassian_csm::{ApiError, Client};
+use atlassian_csm::{Client, Error};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::future::Future;
@@ -50,11 +50,12 @@ pub fn json(method_name: &str) -> Value {
 }
 
 /// Runs one operation twice against a strict mock: once answered with the spec's success
-/// example, once with the first documented 4xx and the spec's `RestError` example.
+/// example, once with the first documented 4xx (other than 401, which is an authentication
+/// error) and the spec's `RestError` example.
 pub async fn check_contract<F, Fut>(method_name: &str, expected: Expected, call: F)
 where
     F: Fn(Client) -> Fut,
-    Fut: Future<Output = Result<Value, ApiError>>,
+    Fut: Future<Output = Result<Value, Error>>,
 {
     let api = MockApi::start().await;
 
@@ -76,12 +77,13 @@ where
         .expect(&expected, error_status, Some(rest_error_example()))
         .await;
     match call(api.client.clone()).await {
-        Err(ApiError::ErrorResponse(error)) => {
-            assert_eq!(error.status().as_u16(), error_status);
-            assert_eq!(
-                serde_json::to_value(error.into_inner()).unwrap(),
-                rest_error_example()
-            );
+        Err(Error::Api {
+            status,
+            error: Some(error),
+            ..
+        }) => {
+            assert_eq!(status.as_u16(), error_status);
+            assert_eq!(serde_json::to_value(error).unwrap(), rest_error_example());
         }
         other => panic!("{method_name}: a {error_status} must decode as RestError, got {other:?}"),
     }

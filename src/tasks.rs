@@ -1,0 +1,204 @@
+//! Waiting for the asynchronous task a bulk call starts.
+
+use crate::error::Error;
+use crate::types::{TaskFailure, TaskStatusResponse, TaskStatusResponseStatus};
+use crate::Client;
+use reqwest::StatusCode;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+/// How a task is polled: the first poll comes quickly, then the gaps grow to a cap, until a
+/// deadline.
+///
+/// ```
+/// use atlassian_csm::PollPolicy;
+/// // A task that takes 10 s is seen finished on the 6th poll with the default policy.
+/// assert_eq!(PollPolicy::default().polls_until(std::time::Duration::from_secs(10)), 6);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PollPolicy {
+    /// The wait before the first poll.
+    pub first_delay: Duration,
+    /// Each wait is the previous one times this.
+    pub growth: f64,
+    /// The longest wait between two polls.
+    pub max_delay: Duration,
+    /// How long to wait for the task in all.
+    pub deadline: Duration,
+}
+
+impl Default for PollPolicy {
+    /// 0.5 s, then ×1.5 per poll up to 5 s between polls; 30 min deadline (the API counts an
+    /// unfinished task older than 30 minutes as timed out).
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::from_millis(500),
+            growth: 1.5,
+            max_delay: Duration::from_secs(5),
+            deadline: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl PollPolicy {
+    /// The wait before each poll, in order (endless; the deadline stops the waiter).
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + '_ {
+        std::iter::successors(Some(self.first_delay), move |previous| {
+            Some(previous.mul_f64(self.growth).min(self.max_delay))
+        })
+    }
+
+    /// How many polls see a task that ends `duration` after it was submitted.
+    pub fn polls_until(&self, duration: Duration) -> usize {
+        let mut elapsed = Duration::ZERO;
+        self.delays()
+            .take_while(|delay| {
+                let before = elapsed;
+                elapsed += *delay;
+                before < duration
+            })
+            .count()
+    }
+}
+
+/// How a task ended.
+#[derive(Clone, Debug)]
+pub enum TaskOutcome {
+    /// `FINISHED`. Check [`failures`](Self::failures): a finished task may have partly failed.
+    Finished(TaskStatusResponse),
+    /// `FAILED`: the task failed or timed out.
+    Failed(TaskStatusResponse),
+    /// `CANCELLED`.
+    Cancelled(TaskStatusResponse),
+}
+
+impl TaskOutcome {
+    /// The final status as the server sent it.
+    pub fn task(&self) -> &TaskStatusResponse {
+        match self {
+            Self::Finished(task) | Self::Failed(task) | Self::Cancelled(task) => task,
+        }
+    }
+
+    /// The records that failed, exactly as the server listed them.
+    pub fn failures(&self) -> &[TaskFailure] {
+        &self.task().failures
+    }
+
+    /// `Ok` with the status when the task finished, [`Error::TaskFailed`] otherwise.
+    pub fn into_result(self) -> Result<TaskStatusResponse, Error> {
+        match self {
+            Self::Finished(task) => Ok(task),
+            Self::Failed(task) | Self::Cancelled(task) => Err(Error::TaskFailed {
+                task: Box::new(task),
+            }),
+        }
+    }
+}
+
+type ProgressCallback<'a> = Box<dyn FnMut(&TaskStatusResponse) + Send + 'a>;
+
+/// Waits for a task; made by [`Client::wait_for_task`], run with `.await`.
+#[must_use = "a waiter does nothing until awaited"]
+pub struct TaskWaiter<'a> {
+    client: &'a Client,
+    task_id: String,
+    policy: PollPolicy,
+    on_progress: Option<ProgressCallback<'a>>,
+}
+
+impl<'a> TaskWaiter<'a> {
+    /// Polls with this policy instead of [`PollPolicy::default`].
+    pub fn policy(mut self, policy: PollPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Waits at most this long in all.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.policy.deadline = deadline;
+        self
+    }
+
+    /// Called with every status polled.
+    pub fn on_progress(mut self, callback: impl FnMut(&TaskStatusResponse) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(callback));
+        self
+    }
+
+    async fn wait(mut self) -> Result<TaskOutcome, Error> {
+        let started = Instant::now();
+        let mut last_status = String::from("not polled yet");
+        for delay in self.policy.delays() {
+            if started.elapsed() + delay > self.policy.deadline {
+                break;
+            }
+            tokio::time::sleep(delay).await;
+            let task = match self
+                .client
+                .get_task_status()
+                .task_id(self.task_id.as_str())
+                .send()
+                .await
+            {
+                Ok(task) => task.into_inner(),
+                Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => {
+                    return Err(Error::TaskNotFound {
+                        task_id: self.task_id,
+                    })
+                }
+                Err(error) => return Err(error),
+            };
+            if let Some(callback) = self.on_progress.as_mut() {
+                callback(&task);
+            }
+            last_status = task.status.to_string();
+            match task.status {
+                TaskStatusResponseStatus::Finished => return Ok(TaskOutcome::Finished(task)),
+                TaskStatusResponseStatus::Failed => return Ok(TaskOutcome::Failed(task)),
+                TaskStatusResponseStatus::Cancelled => return Ok(TaskOutcome::Cancelled(task)),
+                // NOT_STARTED, IN_PROGRESS and values this version does not know: keep polling.
+                _ => {
+                    tracing::debug!(task_id = %self.task_id, status = %last_status, "task pending")
+                }
+            }
+        }
+        Err(Error::TaskDeadline {
+            task_id: self.task_id,
+            last_status,
+            waited: started.elapsed(),
+        })
+    }
+}
+
+impl<'a> IntoFuture for TaskWaiter<'a> {
+    type Output = Result<TaskOutcome, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.wait())
+    }
+}
+
+impl Client {
+    /// Waits until the task ends, polling `GET /api/v1/tasks/{taskId}` (see [`PollPolicy`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlassian_csm::Client, task_id: String) -> Result<(), atlassian_csm::Error> {
+    /// use atlassian_csm::TaskOutcome;
+    /// match client.wait_for_task(task_id).on_progress(|t| println!("{}", t.status)).await? {
+    ///     TaskOutcome::Finished(task) => println!("{} records failed", task.failures.len()),
+    ///     TaskOutcome::Failed(task) | TaskOutcome::Cancelled(task) => eprintln!("{}", task.status),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn wait_for_task(&self, task_id: impl Into<String>) -> TaskWaiter<'_> {
+        TaskWaiter {
+            client: self,
+            task_id: task_id.into(),
+            policy: PollPolicy::default(),
+            on_progress: None,
+        }
+    }
+}
