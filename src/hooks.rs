@@ -84,7 +84,7 @@ impl Client {
         loop {
             attempt += 1;
             let next = request.try_clone();
-            let result = self.client.execute(request).await;
+            let result = self.attempt(request).await;
             let span = tracing::Span::current();
             span.record("attempts", attempt);
             let outcome = match &result {
@@ -148,6 +148,25 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+impl Client {
+    /// Sends one attempt and reads its whole body, so that a connection lost mid-body fails the
+    /// attempt (and can be retried) instead of failing later while the body is decoded.
+    async fn attempt(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+        let response = self.client.execute(request).await?;
+        let mut buffered = http::Response::builder()
+            .status(response.status())
+            .version(response.version());
+        if let Some(headers) = buffered.headers_mut() {
+            *headers = response.headers().clone();
+        }
+        let body = response.bytes().await?;
+        Ok(buffered
+            .body(body)
+            .expect("status, version and headers come from a valid response")
+            .into())
     }
 }
 

@@ -15,6 +15,8 @@ pub struct Recorded {
     /// Header names lower case, in the order received.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the request had been read.
+    pub received_at: std::time::Instant,
 }
 
 impl Recorded {
@@ -46,6 +48,15 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// A body with a content type of its own (HTML from a proxy, truncated JSON…).
+    pub fn raw(status: u16, content_type: &str, body: &str) -> Self {
+        Self::Respond {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
     pub fn json(status: u16, body: serde_json::Value) -> Self {
         Self::Respond {
             status,
@@ -180,6 +191,7 @@ async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
         target,
         headers,
         body,
+        received_at: std::time::Instant::now(),
     })
 }
 
