@@ -1,0 +1,187 @@
+//! The whole flow of a CRM sync, end to end: create a customer detail field, bulk-upsert customer
+//! profiles, wait for the task, find and fetch the profiles back, and page through products.
+//!
+//! With `CSM_CLOUD_ID` and credentials in the environment it talks to your site:
+//!
+//! ```sh
+//! CSM_CLOUD_ID=… CSM_EMAIL=you@example.com CSM_API_TOKEN=… cargo run --example quickstart
+//! CSM_CLOUD_ID=… CSM_ACCESS_TOKEN=… cargo run --example quickstart        # OAuth 2.0
+//! ```
+//!
+//! Without them it starts a local mock of the CSM API and runs the same flow against it.
+
+#[path = "../support/mock_csm.rs"]
+mod mock_csm;
+
+use atlassian_csm::{types, Client, Credentials, Error, TaskOutcome};
+use std::env;
+
+const FIELD: &str = "Plan";
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (client, _mock) = match credentials_from_env() {
+        Some((cloud_id, credentials)) => {
+            println!("Using the CSM API of cloud {cloud_id}");
+            let client = Client::builder()
+                .cloud_id(cloud_id)
+                .credentials(credentials)
+                .build()?;
+            (client, None)
+        }
+        None => {
+            let mock = mock_csm::MockCsm::start(mock_csm::MockConfig::default()).await?;
+            println!(
+                "No CSM_CLOUD_ID in the environment: using a local mock at {}",
+                mock.base_url
+            );
+            let client = Client::builder()
+                .base_url(&mock.base_url)
+                .credentials(Credentials::bearer("mock-token"))
+                .build()?;
+            (client, Some(mock))
+        }
+    };
+
+    // 1. A SELECT detail field for the customers' plan.
+    let field = types::CreateDetailFieldRequest::builder()
+        .name(FIELD)
+        .type_(types::DetailFieldType::builder().name("SELECT").options(
+            types::DetailFieldOptions(vec![
+                "Free".try_into()?,
+                "Pro".try_into()?,
+                "Enterprise".try_into()?,
+            ]),
+        ));
+    match client.create_customer_detail().body(field).send().await {
+        Ok(created) => println!("1. Created the customer detail field {:?}", created.0.name),
+        Err(Error::Api { status, error, .. }) if status == 400 => println!(
+            "1. The detail field {FIELD:?} exists already ({})",
+            error.and_then(|e| e.error_message).unwrap_or_default()
+        ),
+        Err(other) => return Err(other.into()),
+    }
+
+    // 2. Upsert customer profiles in one bulk task, and wait for it.
+    let people = [
+        ("ada@example.com", "Ada Lovelace", "Pro"),
+        ("grace@example.com", "Grace Hopper", "Enterprise"),
+        ("alan@example.com", "Alan Turing", "Pro"),
+    ];
+    let operations = people
+        .iter()
+        .map(|(email, name, plan)| {
+            let payload = types::BulkManageCustomerProfilePayload::builder()
+                .email(email.to_string())
+                .display_name(name.to_string())
+                .details(vec![types::ProfileDetailFieldValueRequest::builder()
+                    .name(FIELD)
+                    .values(vec![plan.to_string().try_into()?])
+                    .try_into()?]);
+            types::BulkManageCustomerProfileOperation::builder()
+                .operation_type("UPSERT")
+                .payload(payload)
+                .try_into()
+        })
+        .collect::<Result<Vec<types::BulkManageCustomerProfileOperation>, _>>()?;
+    let body = types::BulkManageCustomerProfilesRequest::builder().customer_profiles(operations);
+    let submitted = client
+        .bulk_manage_multiple_customer_profiles()
+        .body(body)
+        .send()
+        .await?;
+    println!(
+        "2. Submitted {} profiles as task {}",
+        people.len(),
+        submitted.id
+    );
+    let outcome = client
+        .wait_for_task(submitted.into_inner().id)
+        .on_progress(|task| println!("   task {}", task.status))
+        .await?;
+    match &outcome {
+        TaskOutcome::Finished(task) => {
+            println!("   finished with {} failed records", task.failures.len())
+        }
+        TaskOutcome::Failed(task) | TaskOutcome::Cancelled(task) => {
+            println!("   ended {}", task.status)
+        }
+    }
+    for failure in outcome.failures() {
+        println!(
+            "   {} {}: {}",
+            failure.operation,
+            failure.entity_id,
+            failure.error.as_deref().unwrap_or("")
+        );
+    }
+
+    // 3. Find the Pro customers by their detail field and fetch their profiles.
+    let search = types::CustomerSearchByDetailFieldRequest::builder().detail_fields(vec![
+        types::SearchDetailField::builder()
+            .name(FIELD)
+            .value("Pro")
+            .try_into()?,
+    ]);
+    let found = client
+        .search_by_detail_field()
+        .max_results(25)
+        .body(search)
+        .send()
+        .await?;
+    let ids: Vec<String> = found.customers.iter().map(|c| c.id.clone()).collect();
+    println!("3. {} customers on the Pro plan", ids.len());
+    if !ids.is_empty() {
+        let fetch = types::FetchCustomerProfilesRequest::builder().customer_ids(ids);
+        let profiles = client
+            .get_multiple_customer_profiles()
+            .body(fetch)
+            .send()
+            .await?;
+        for profile in &profiles.profiles {
+            println!(
+                "   {} <{}>",
+                profile.display_name,
+                profile.email.as_deref().unwrap_or("?")
+            );
+        }
+    }
+
+    // 4. Page through every product.
+    println!("4. Products:");
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut request = client.get_products().limit(2);
+        if let Some(cursor) = &cursor {
+            request = request.cursor(cursor.as_str());
+        }
+        let page = request.send().await?.into_inner();
+        for product in &page.results {
+            println!("   {} {}", product.id, *product.name);
+        }
+        match page.next_page_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    println!("Done.");
+    Ok(())
+}
+
+/// `CSM_CLOUD_ID` with `CSM_ACCESS_TOKEN` (OAuth) or `CSM_EMAIL` + `CSM_API_TOKEN` (Basic).
+fn credentials_from_env() -> Option<(String, Credentials)> {
+    let cloud_id = env::var("CSM_CLOUD_ID").ok()?;
+    let credentials = match (
+        env::var("CSM_ACCESS_TOKEN"),
+        env::var("CSM_EMAIL"),
+        env::var("CSM_API_TOKEN"),
+    ) {
+        (Ok(token), _, _) => Credentials::bearer(token),
+        (_, Ok(email), Ok(api_token)) => Credentials::basic(email, api_token),
+        _ => {
+            eprintln!("CSM_CLOUD_ID is set but no credentials: set CSM_ACCESS_TOKEN, or CSM_EMAIL and CSM_API_TOKEN");
+            std::process::exit(2);
+        }
+    };
+    Some((cloud_id, credentials))
+}
