@@ -22,9 +22,18 @@
 //! # }
 //! ```
 //!
-//! The client adds the headers a caller never writes: `X-ExperimentalApi: opt-in` on every
-//! operation the spec marks experimental, and an `Idempotency-Key` (a fresh UUID v4) on every bulk
-//! call that was not given one with `.idempotency_key(…)`.
+//! Around every generated call the client
+//!
+//! * adds the headers a caller never writes: `X-ExperimentalApi: opt-in` on every operation the
+//!   spec marks experimental, and an `Idempotency-Key` (a fresh UUID v4) on every bulk call that
+//!   was not given one with `.idempotency_key(…)`, the same on every retry;
+//! * authenticates with [`Credentials`], renewing OAuth tokens through a [`TokenSource`];
+//! * retries as its [`RetryPolicy`] says, honouring `Retry-After`, within per-attempt and
+//!   per-call timeouts, in a `csm.call` tracing span;
+//! * returns one [`Error`] type to match on.
+//!
+//! Bulk calls start tasks: [`Client::wait_for_task`] polls one until it ends, and every bulk
+//! builder has `send_and_wait()`.
 
 #![warn(missing_docs)]
 

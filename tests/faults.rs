@@ -273,6 +273,15 @@ async fn every_attempt_of_a_bulk_call_sends_the_same_idempotency_key() {
     fn body<T: serde::de::DeserializeOwned>(method_name: &str) -> T {
         serde_json::from_value(request_example(method_name).unwrap()).unwrap()
     }
+    /// Calls the bulk method named `$name` with the spec's example body.
+    macro_rules! submit {
+        ($client:expr, $name:expr, $($method:ident => $body:ty),* $(,)?) => {
+            match $name {
+                $(stringify!($method) => $client.$method().body(body::<$body>($name)).send().await,)*
+                other => panic!("a bulk operation this test does not know: {other}"),
+            }
+        };
+    }
     let task = json!({"id": "t-1", "statusUrl": "/api/v1/tasks/t-1"});
     let script = || {
         vec![
@@ -289,72 +298,17 @@ async fn every_attempt_of_a_bulk_call_sends_the_same_idempotency_key() {
     {
         let server = ScriptedServer::start(script()).await;
         let client = client_for(&server);
-        let submitted = match operation.method_name {
-            "bulk_manage_organization_profiles" => {
-                client
-                    .bulk_manage_organization_profiles()
-                    .body(body::<types::BulkManageOrganizationProfilesRequest>(
-                        operation.method_name,
-                    ))
-                    .send()
-                    .await
-            }
-            "bulk_manage_organizations" => {
-                client
-                    .bulk_manage_organizations()
-                    .body(body::<types::BulkOrganizationRequest>(
-                        operation.method_name,
-                    ))
-                    .send()
-                    .await
-            }
-            "bulk_manage_organization_details" => {
-                client
-                    .bulk_manage_organization_details()
-                    .body(body::<types::BulkOrganizationDetailFieldRequest>(
-                        operation.method_name,
-                    ))
-                    .send()
-                    .await
-            }
-            "bulk_update_customer_details" => {
-                client
-                    .bulk_update_customer_details()
-                    .body(body::<types::BulkCustomerDetailFieldRequest>(
-                        operation.method_name,
-                    ))
-                    .send()
-                    .await
-            }
-            "bulk_create_customer_accounts" => {
-                client
-                    .bulk_create_customer_accounts()
-                    .body(body::<types::BulkCustomerAccountRequest>(
-                        operation.method_name,
-                    ))
-                    .send()
-                    .await
-            }
-            "bulk_manage_multiple_customer_profiles" => {
-                client
-                    .bulk_manage_multiple_customer_profiles()
-                    .body(body::<types::BulkManageCustomerProfilesRequest>(
-                        operation.method_name,
-                    ))
-                    .send()
-                    .await
-            }
-            "bulk_create_customer_detail_fields" => {
-                client
-                    .bulk_create_customer_detail_fields()
-                    .body(body::<types::BulkCreateDetailFieldsRequest>(
-                        operation.method_name,
-                    ))
-                    .send()
-                    .await
-            }
-            other => panic!("a bulk operation this test does not know: {other}"),
-        };
+        let submitted = submit!(
+            client,
+            operation.method_name,
+            bulk_manage_organization_profiles => types::BulkManageOrganizationProfilesRequest,
+            bulk_manage_organizations => types::BulkOrganizationRequest,
+            bulk_manage_organization_details => types::BulkOrganizationDetailFieldRequest,
+            bulk_update_customer_details => types::BulkCustomerDetailFieldRequest,
+            bulk_create_customer_accounts => types::BulkCustomerAccountRequest,
+            bulk_manage_multiple_customer_profiles => types::BulkManageCustomerProfilesRequest,
+            bulk_create_customer_detail_fields => types::BulkCreateDetailFieldsRequest,
+        );
         assert_eq!(submitted.unwrap().id, "t-1");
         let keys: std::collections::BTreeSet<_> = server
             .requests()
