@@ -1,29 +1,104 @@
 //! Maintenance tasks for the workspace: `cargo xtask <command>`.
 
+mod drift;
 mod spec_file;
 
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <command>
+/// Where the CSM REST API reference's "OpenAPI" link points.
+const UPSTREAM_SPEC_URL: &str =
+    "https://dac-static.atlassian.com/cloud/customer-service-management/api.v3.json";
+
+const USAGE: &str = "usage: cargo xtask <command> [options]
 
 commands:
-  normalize-spec --file PATH   normalize an upstream CSM OpenAPI document into spec/
-  check-corrections            apply every correction in spec/corrections to spec/ and report";
+  refresh-spec [--url URL | --file PATH] [--allow-stale-corrections] [--format text|json]
+      bring in the upstream CSM OpenAPI document (default: the published one), normalize it
+      into spec/, re-apply the corrections and report what changed for users
+  spec-diff OLD NEW [--format text|json]
+      the same report for any two documents
+  spec-diff --corrections [--format text|json]
+      what the corrections change in spec/
+  check-spec [--skip-build]
+      spec/ is normalized, every correction applies, and the client builds
+
+options for every command:
+  --root DIR   the workspace to work on (default: this one)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("normalize-spec") => normalize_spec(&args[1..]),
-        Some("check-corrections") => check_corrections(),
-        _ => Err(USAGE.to_string()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(&args) {
+        Ok(code) => code,
         Err(message) => {
-            eprintln!("{message}");
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Parsed command-line options.
+struct Options {
+    positional: Vec<String>,
+    url: Option<String>,
+    file: Option<PathBuf>,
+    root: PathBuf,
+    json: bool,
+    allow_stale: bool,
+    skip_build: bool,
+    corrections: bool,
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        positional: Vec::new(),
+        url: None,
+        file: None,
+        root: workspace_root(),
+        json: false,
+        allow_stale: false,
+        skip_build: false,
+        corrections: false,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value\n\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--url" => options.url = Some(value()?),
+            "--file" => options.file = Some(PathBuf::from(value()?)),
+            "--root" => options.root = PathBuf::from(value()?),
+            "--format" => match value()?.as_str() {
+                "json" => options.json = true,
+                "text" => options.json = false,
+                other => return Err(format!("unknown format {other}: text or json")),
+            },
+            "--allow-stale-corrections" => options.allow_stale = true,
+            "--skip-build" => options.skip_build = true,
+            "--corrections" => options.corrections = true,
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option {flag}\n\n{USAGE}"))
+            }
+            _ => options.positional.push(arg.clone()),
+        }
+    }
+    Ok(options)
+}
+
+fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some((command, rest)) = args.split_first() else {
+        return Err(USAGE.to_string());
+    };
+    let options = parse_options(rest)?;
+    match command.as_str() {
+        "refresh-spec" => refresh_spec(&options),
+        "spec-diff" => spec_diff(&options),
+        "check-spec" => check_spec(&options),
+        _ => Err(USAGE.to_string()),
     }
 }
 
@@ -35,29 +110,160 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-fn normalize_spec(args: &[String]) -> Result<(), String> {
-    let source = match args {
-        [flag, path] if flag == "--file" => PathBuf::from(path),
-        _ => return Err(USAGE.to_string()),
-    };
-    let text = std::fs::read_to_string(&source)
-        .map_err(|e| format!("cannot read {}: {e}", source.display()))?;
-    let normalized = spec_file::normalize(&text)
-        .map_err(|e| format!("{} is not JSON: {e}", source.display()))?;
-    let target = workspace_root().join(spec_file::SPEC_FILE);
-    let temporary = target.with_extension("json.tmp");
-    std::fs::write(&temporary, normalized).map_err(|e| format!("cannot write: {e}"))?;
-    std::fs::rename(&temporary, &target).map_err(|e| format!("cannot replace: {e}"))?;
-    println!("wrote {}", target.display());
-    Ok(())
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn check_corrections() -> Result<(), String> {
-    let root = workspace_root();
-    for correction in spec_file::load_corrections(&root.join(spec_file::CORRECTIONS_DIR))? {
-        println!("{}: {}", correction.name, correction.reason);
+fn download(url: &str) -> Result<String, String> {
+    let response = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .and_then(|client| client.get(url).send())
+        .map_err(|e| format!("cannot download {url}: {e}"))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!(
+            "cannot download {url}: the server answered {status}"
+        ));
     }
-    spec_file::corrected_spec(&root)?;
+    response
+        .text()
+        .map_err(|e| format!("cannot download {url}: {e}"))
+}
+
+/// Parses a document as the vendored copy is parsed, and checks it is an OpenAPI 3.0 document.
+fn parse_document(text: &str, origin: &str) -> Result<Value, String> {
+    let value = spec_file::parse_lenient(text).map_err(|e| format!("{origin} is not JSON: {e}"))?;
+    let version = value["openapi"].as_str().unwrap_or_default();
+    if !version.starts_with("3.0") || !value["paths"].is_object() {
+        return Err(format!("{origin} is not an OpenAPI 3.0 document"));
+    }
+    Ok(value)
+}
+
+fn print_report(report: &drift::Report, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("a report serializes")
+        );
+    } else {
+        print!("{report}");
+    }
+}
+
+/// Applies the corrections in `root` to `spec`, returning the corrected copy and the stale ones.
+fn corrected(
+    root: &Path,
+    spec: &Value,
+) -> Result<(Value, Vec<spec_file::StaleCorrection>), String> {
+    let corrections = spec_file::load_corrections(&root.join(spec_file::CORRECTIONS_DIR))?;
+    let mut corrected = spec.clone();
+    let stale = spec_file::apply_corrections(&mut corrected, &corrections);
+    Ok((corrected, stale))
+}
+
+fn refresh_spec(options: &Options) -> Result<ExitCode, String> {
+    let (text, origin) = match (&options.file, &options.url) {
+        (Some(_), Some(_)) => return Err("give --url or --file, not both".into()),
+        (Some(file), None) => (read(file)?, file.display().to_string()),
+        (None, url) => {
+            let url = url.as_deref().unwrap_or(UPSTREAM_SPEC_URL);
+            (download(url)?, url.to_string())
+        }
+    };
+    let new = parse_document(&text, &origin)?;
+    let target = options.root.join(spec_file::SPEC_FILE);
+    let old: Value = match std::fs::read_to_string(&target) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not JSON: {e}", target.display()))?,
+        Err(_) => Value::Null,
+    };
+
+    let (old_corrected, _) = corrected(&options.root, &old)?;
+    let (new_corrected, stale) = corrected(&options.root, &new)?;
+    print_report(
+        &drift::compare(&old_corrected, &new_corrected),
+        options.json,
+    );
+
+    for correction in &stale {
+        eprintln!("stale: {correction}");
+    }
+    if !stale.is_empty() && !options.allow_stale {
+        eprintln!(
+            "{} correction(s) no longer apply; spec/ was left as it was. Fix or remove them, or \
+             rerun with --allow-stale-corrections to write the new document anyway.",
+            stale.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+
+    // Write beside the target, then rename: spec/ never holds a half-written document.
+    let temporary = target.with_extension("json.tmp");
+    std::fs::write(&temporary, spec_file::to_normalized_string(&new))
+        .map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
+    std::fs::rename(&temporary, &target)
+        .map_err(|e| format!("cannot replace {}: {e}", target.display()))?;
+    eprintln!("wrote {}", target.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn spec_diff(options: &Options) -> Result<ExitCode, String> {
+    let report = match (options.corrections, options.positional.as_slice()) {
+        (true, []) => {
+            let spec: Value =
+                serde_json::from_str(&read(&options.root.join(spec_file::SPEC_FILE))?)
+                    .map_err(|e| format!("{} is not JSON: {e}", spec_file::SPEC_FILE))?;
+            let (corrected, stale) = corrected(&options.root, &spec)?;
+            if let Some(correction) = stale.first() {
+                return Err(correction.to_string());
+            }
+            drift::compare(&spec, &corrected)
+        }
+        (false, [old, new]) => {
+            let old = parse_document(&read(Path::new(old))?, old)?;
+            let new = parse_document(&read(Path::new(new))?, new)?;
+            drift::compare(&old, &new)
+        }
+        _ => return Err(USAGE.to_string()),
+    };
+    print_report(&report, options.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_spec(options: &Options) -> Result<ExitCode, String> {
+    let path = options.root.join(spec_file::SPEC_FILE);
+    let text = read(&path)?;
+    let normalized =
+        spec_file::normalize(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    if normalized != text {
+        return Err(format!(
+            "{} is not normalized: refresh it with `cargo xtask refresh-spec --file {}`",
+            spec_file::SPEC_FILE,
+            path.display()
+        ));
+    }
+    println!("{} is normalized", spec_file::SPEC_FILE);
+
+    let root = &options.root;
+    for correction in spec_file::load_corrections(&root.join(spec_file::CORRECTIONS_DIR))? {
+        println!("  {}: {}", correction.name, correction.reason);
+    }
+    spec_file::corrected_spec(root)?;
     println!("every correction applies");
-    Ok(())
+
+    if !options.skip_build {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--package", "atlassian-csm"])
+            .current_dir(root)
+            .status()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if !status.success() {
+            return Err("the generated client does not build".into());
+        }
+        println!("the generated client builds");
+    }
+    Ok(ExitCode::SUCCESS)
 }
