@@ -46,6 +46,7 @@ mod error;
 mod generated;
 mod hooks;
 mod oauth;
+mod pagination;
 mod rate_limit;
 mod retry;
 mod tasks;

@@ -1,0 +1,127 @@
+//! The paginated operations as lazy [`Stream`]s: a page is fetched only when the stream is polled
+//! past the previous one, each request goes through the client's retry policy, and the stream
+//! ends exactly after the last page.
+
+use crate::error::Error;
+use crate::types::{
+    CustomerProfile, CustomerSearchByDetailFieldRequest, CustomerSearchByDetailFieldResponse,
+    PaginatedProducts, Product,
+};
+use crate::Client;
+use futures::stream::{self, Stream, TryStreamExt};
+
+/// Where a product listing stands between two pages.
+enum Cursor {
+    First,
+    Next(String),
+    Done,
+}
+
+/// Where a customer search stands between two pages.
+enum PageNumber {
+    Next(i64),
+    Done,
+}
+
+impl Client {
+    /// Every page of `GET /api/v1/product`, following `nextPageCursor` until a page has none.
+    /// `limit` is the page size (1–100; the API's default is 100).
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlassian_csm::Client) -> Result<(), atlassian_csm::Error> {
+    /// use futures::TryStreamExt;
+    /// let pages: Vec<_> = client.product_pages(Some(100)).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn product_pages(
+        &self,
+        limit: Option<i64>,
+    ) -> impl Stream<Item = Result<PaginatedProducts, Error>> + Send + '_ {
+        stream::try_unfold(Cursor::First, move |cursor| async move {
+            let mut request = self.get_products();
+            if let Some(limit) = limit {
+                request = request.limit(limit);
+            }
+            let previous = match cursor {
+                Cursor::Done => return Ok(None),
+                Cursor::First => None,
+                Cursor::Next(cursor) => {
+                    request = request.cursor(cursor.as_str());
+                    Some(cursor)
+                }
+            };
+            let page = request.send().await?.into_inner();
+            // A cursor that does not move would loop forever: treat it as the end.
+            let next = match page.next_page_cursor.as_deref() {
+                Some(next) if !next.is_empty() && Some(next) != previous.as_deref() => {
+                    Cursor::Next(next.to_string())
+                }
+                _ => Cursor::Done,
+            };
+            Ok(Some((page, next)))
+        })
+    }
+
+    /// Every product, one at a time, fetched page by page (see [`product_pages`](Self::product_pages)).
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlassian_csm::Client) -> Result<(), atlassian_csm::Error> {
+    /// use futures::TryStreamExt;
+    /// let mut products = std::pin::pin!(client.products(None));
+    /// while let Some(product) = products.try_next().await? {
+    ///     println!("{}", *product.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn products(
+        &self,
+        limit: Option<i64>,
+    ) -> impl Stream<Item = Result<Product, Error>> + Send + '_ {
+        self.product_pages(limit)
+            .map_ok(|page| stream::iter(page.results.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    /// Every page of `POST /api/v1/customer/search-by-detail-field`, from page 1 until the API
+    /// says `isLast` (or a page comes back short or empty). `max_results` is the page size.
+    pub fn customer_search_pages(
+        &self,
+        search: CustomerSearchByDetailFieldRequest,
+        max_results: Option<i64>,
+    ) -> impl Stream<Item = Result<CustomerSearchByDetailFieldResponse, Error>> + Send + '_ {
+        stream::try_unfold(PageNumber::Next(1), move |page_number| {
+            let search = search.clone();
+            async move {
+                let PageNumber::Next(number) = page_number else {
+                    return Ok(None);
+                };
+                let mut request = self.search_by_detail_field().page(number).body(search);
+                if let Some(max_results) = max_results {
+                    request = request.max_results(max_results);
+                }
+                let page = request.send().await?.into_inner();
+                let page_size = max_results.or(page.max_results).unwrap_or(i64::MAX);
+                let short = (page.customers.len() as i64) < page_size;
+                let last = page.is_last.unwrap_or(short) || page.customers.is_empty();
+                let next = if last {
+                    PageNumber::Done
+                } else {
+                    PageNumber::Next(number + 1)
+                };
+                Ok(Some((page, next)))
+            }
+        })
+    }
+
+    /// Every customer matching the search, one at a time (see
+    /// [`customer_search_pages`](Self::customer_search_pages)).
+    pub fn search_customers(
+        &self,
+        search: CustomerSearchByDetailFieldRequest,
+        max_results: Option<i64>,
+    ) -> impl Stream<Item = Result<CustomerProfile, Error>> + Send + '_ {
+        self.customer_search_pages(search, max_results)
+            .map_ok(|page| stream::iter(page.customers.into_iter().map(Ok)))
+            .try_flatten()
+    }
+}
