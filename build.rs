@@ -43,6 +43,7 @@ fn main() {
     open_string_enums(&mut file);
     wrap_send_methods(&mut file);
     file.items.extend(parse_items(operation_rules(&spec)));
+    file.items.extend(parse_items(request_array_limits(&spec)));
 
     let code = prettyplease::unparse(&file);
     std::fs::write(out_dir.join("csm_client.rs"), code)
@@ -370,6 +371,105 @@ fn operation_rules(spec: &serde_json::Value) -> TokenStream {
                 _ => ::std::option::Option::None,
             }
         }
+    }
+}
+
+/// The item-count limits (`minItems`/`maxItems`) anywhere in each operation's request body, so
+/// they are checked before a request is sent (typify checks string lengths itself, not these).
+fn request_array_limits(spec: &serde_json::Value) -> TokenStream {
+    let mut arms = Vec::new();
+    for item in spec["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, item)| item)
+    {
+        for operation in item.as_object().into_iter().flatten().map(|(_, op)| op) {
+            let (Some(id), Some(body)) = (
+                operation["operationId"].as_str(),
+                operation.pointer("/requestBody/content/application~1json/schema"),
+            ) else {
+                continue;
+            };
+            let mut limits = Vec::new();
+            collect_array_limits(spec, body, &mut Vec::new(), &mut limits);
+            if limits.is_empty() {
+                continue;
+            }
+            let method_name = snake_case(id);
+            let entries = limits.iter().map(|(path, min, max)| {
+                let min = option_tokens(*min);
+                let max = option_tokens(*max);
+                quote! { ArrayLimit { path: &[#(#path),*], min_items: #min, max_items: #max } }
+            });
+            arms.push(quote! { #method_name => &[#(#entries),*], });
+        }
+    }
+    quote! {
+        /// An item-count limit on an array in a request body.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct ArrayLimit {
+            /// Property names from the body's root; `[]` steps into every item of an array.
+            pub path: &'static [&'static str],
+            /// The fewest items allowed.
+            pub min_items: ::std::option::Option<usize>,
+            /// The most items allowed.
+            pub max_items: ::std::option::Option<usize>,
+        }
+
+        /// The array limits of an operation's request body, read from the spec.
+        pub fn request_array_limits(method_name: &str) -> &'static [ArrayLimit] {
+            match method_name {
+                #(#arms)*
+                _ => &[],
+            }
+        }
+    }
+}
+
+fn option_tokens(value: Option<u64>) -> TokenStream {
+    match value {
+        Some(value) => {
+            let value = value as usize;
+            quote!(::std::option::Option::Some(#value))
+        }
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+type ArrayLimitRow = (Vec<String>, Option<u64>, Option<u64>);
+
+fn collect_array_limits(
+    spec: &serde_json::Value,
+    schema: &serde_json::Value,
+    path: &mut Vec<String>,
+    out: &mut Vec<ArrayLimitRow>,
+) {
+    if path.len() > 12 {
+        return; // recursive schemas: nothing in this API nests deeper
+    }
+    let schema = match schema["$ref"].as_str() {
+        Some(reference) => spec
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or_else(|| fail(&format!("dangling reference {reference}"))),
+        None => schema,
+    };
+    if schema["type"] == "array" {
+        let (min, max) = (schema["minItems"].as_u64(), schema["maxItems"].as_u64());
+        if min.is_some() || max.is_some() {
+            out.push((path.clone(), min, max));
+        }
+        path.push("[]".into());
+        collect_array_limits(spec, &schema["items"], path, out);
+        path.pop();
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        path.push(name.clone());
+        collect_array_limits(spec, property, path, out);
+        path.pop();
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        collect_array_limits(spec, part, path, out);
     }
 }
 

@@ -7,6 +7,7 @@
 use crate::call::record;
 use crate::config::ClientConfig;
 use crate::generated::operation_rules;
+use crate::limits;
 use crate::retry::{is_safe_to_repeat, retry_after, Outcome, Verdict};
 use crate::Client;
 use progenitor_client::{ClientHooks, Error, OperationInfo};
@@ -27,6 +28,13 @@ impl ClientHooks<ClientConfig> for Client {
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
+        if let Some(body) = request.body().and_then(|body| body.as_bytes()) {
+            if let Err(error) = limits::check_request(info.operation_id, body) {
+                let message = error.to_string();
+                record(|call| call.error = Some(error));
+                return Err(Error::Custom(message));
+            }
+        }
         let authorization = match self.inner.credentials.authorization().await {
             Ok(value) => value,
             Err(error) => {

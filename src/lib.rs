@@ -45,6 +45,7 @@ mod discovery;
 mod error;
 mod generated;
 mod hooks;
+mod limits;
 mod oauth;
 mod pagination;
 mod rate_limit;
@@ -57,10 +58,11 @@ pub use config::ClientConfig;
 pub use discovery::{tenant_info_url, ACCESSIBLE_RESOURCES_URL};
 pub use error::Error;
 pub use generated::{
-    builder, operation_rules, prelude, types, ByteStream, Client, OperationRules, ResponseValue,
-    OPERATIONS,
+    builder, operation_rules, prelude, request_array_limits, types, ArrayLimit, ByteStream, Client,
+    OperationRules, ResponseValue, OPERATIONS,
 };
 pub use hooks::{new_idempotency_key, EXPERIMENTAL_HEADER, IDEMPOTENCY_KEY_HEADER};
+pub use limits::{FORBIDDEN_NAME_CHARACTERS, MAX_DETAIL_OPERATIONS_PER_REQUEST, RESERVED_NAMES};
 pub use oauth::{OAuthTokenSource, RefreshedTokens, ATLASSIAN_TOKEN_URL};
 pub use rate_limit::{RateLimit, RateLimitExt};
 pub use retry::{retry_after, RetryPolicy};

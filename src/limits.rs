@@ -1,0 +1,252 @@
+//! Limits the API documents, checked before a request is sent.
+//!
+//! Item counts come from the spec (`minItems`/`maxItems`, read at build time into
+//! [`request_array_limits`](crate::request_array_limits)); string lengths are checked by the
+//! generated types when a request is built. The rules no schema can state are written here:
+//! detail-field names (forbidden characters, reserved words, unique within one request) and the
+//! 1000 detail operations one bulk request may carry across all its customers.
+
+use crate::error::Error;
+use crate::generated::request_array_limits;
+use serde_json::Value;
+
+/// Detail operations one `bulk_update_customer_details` request may carry, counted across its
+/// customers.
+pub const MAX_DETAIL_OPERATIONS_PER_REQUEST: usize = 1000;
+
+/// Characters a detail-field name may not contain.
+pub const FORBIDDEN_NAME_CHARACTERS: [char; 6] = ['?', ':', ';', '.', '=', '“'];
+
+/// Detail-field names that are reserved (case ignored).
+pub const RESERVED_NAMES: [&str; 5] = ["name", "key", "created", "updated", "label"];
+
+/// Checks a request body against every documented limit of its operation.
+pub(crate) fn check_request(method_name: &str, body: &[u8]) -> Result<(), Error> {
+    let limits = request_array_limits(method_name);
+    let names = detail_field_names_at(method_name);
+    let counts_operations = method_name == "bulk_update_customer_details";
+    if limits.is_empty() && names.is_none() && !counts_operations {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Ok(()); // not JSON: nothing of ours to check
+    };
+    check_value(method_name, &value)
+}
+
+/// [`check_request`] on a parsed body.
+pub(crate) fn check_value(method_name: &str, value: &Value) -> Result<(), Error> {
+    for limit in request_array_limits(method_name) {
+        for (field, items) in arrays_at(value, limit.path, String::new()) {
+            if let Some(max) = limit.max_items.filter(|max| items > *max) {
+                return Err(invalid(
+                    field,
+                    format!("{items} items; at most {max} per request"),
+                ));
+            }
+            if let Some(min) = limit.min_items.filter(|min| items < *min) {
+                return Err(invalid(field, format!("{items} items; at least {min}")));
+            }
+        }
+    }
+    if let Some(path) = detail_field_names_at(method_name) {
+        check_detail_field_names(value, path)?;
+    }
+    if method_name == "bulk_update_customer_details" {
+        let operations: usize = value["customers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|customer| customer["operations"].as_array().map_or(0, Vec::len))
+            .sum();
+        if operations > MAX_DETAIL_OPERATIONS_PER_REQUEST {
+            return Err(invalid(
+                "customers[].operations".into(),
+                format!(
+                    "{operations} detail operations; at most {MAX_DETAIL_OPERATIONS_PER_REQUEST} per request, counted across customers"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where an operation's body holds detail-field names being created or renamed.
+fn detail_field_names_at(method_name: &str) -> Option<&'static [&'static str]> {
+    match method_name {
+        "create_customer_detail"
+        | "create_organization_detail"
+        | "create_entitlement_detail"
+        | "update_field_for_customers"
+        | "update_field_for_organizations"
+        | "update_field_for_entitlements" => Some(&["name"]),
+        "bulk_create_customer_detail_fields" => Some(&["detailFields", "[]", "name"]),
+        _ => None,
+    }
+}
+
+fn invalid(field: String, message: String) -> Error {
+    Error::InvalidInput { field, message }
+}
+
+/// Every array at `path` in `value`, with its concrete field path and length.
+fn arrays_at(value: &Value, path: &[&str], field: String) -> Vec<(String, usize)> {
+    match path.split_first() {
+        None => match value.as_array() {
+            Some(items) => vec![(field, items.len())],
+            None => Vec::new(),
+        },
+        Some((&"[]", rest)) => value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .flat_map(|(index, item)| arrays_at(item, rest, format!("{field}[{index}]")))
+            .collect(),
+        Some((name, rest)) => match value.get(*name) {
+            Some(child) => arrays_at(child, rest, join(&field, name)),
+            None => Vec::new(),
+        },
+    }
+}
+
+fn join(field: &str, name: &str) -> String {
+    if field.is_empty() {
+        name.to_string()
+    } else {
+        format!("{field}.{name}")
+    }
+}
+
+/// Every string at `path` in `value`, with its concrete field path.
+fn strings_at<'a>(value: &'a Value, path: &[&str], field: String) -> Vec<(String, &'a str)> {
+    match path.split_first() {
+        None => value.as_str().map(|s| vec![(field, s)]).unwrap_or_default(),
+        Some((&"[]", rest)) => value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .flat_map(|(index, item)| strings_at(item, rest, format!("{field}[{index}]")))
+            .collect(),
+        Some((name, rest)) => match value.get(*name) {
+            Some(child) => strings_at(child, rest, join(&field, name)),
+            None => Vec::new(),
+        },
+    }
+}
+
+/// A detail-field name is 2–255 characters, has none of `? : ; . = “`, is not a reserved word,
+/// and appears once per request (case ignored, trimmed).
+fn check_detail_field_names(value: &Value, path: &[&str]) -> Result<(), Error> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (field, name) in strings_at(value, path, String::new()) {
+        let length = name.chars().count();
+        if !(2..=255).contains(&length) {
+            return Err(invalid(
+                field,
+                format!("{name:?} has {length} characters; 2 to 255 allowed"),
+            ));
+        }
+        if let Some(c) = name.chars().find(|c| FORBIDDEN_NAME_CHARACTERS.contains(c)) {
+            return Err(invalid(
+                field,
+                format!("{name:?} contains {c:?}, which names may not contain"),
+            ));
+        }
+        let normalized = name.trim().to_lowercase();
+        if RESERVED_NAMES.contains(&normalized.as_str()) {
+            return Err(invalid(field, format!("{name:?} is a reserved name")));
+        }
+        if let Some((first, _)) = seen.iter().find(|(_, seen)| *seen == normalized) {
+            return Err(invalid(
+                field,
+                format!("{name:?} repeats the name at {first} (names are unique, case ignored)"),
+            ));
+        }
+        seen.push((field, normalized));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field_of(result: Result<(), Error>) -> String {
+        match result {
+            Err(Error::InvalidInput { field, .. }) => field,
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn item_counts_from_the_spec_are_checked_with_the_field_and_record() {
+        let profiles: Vec<_> = (0..101).map(|i| json!({"operationType": "UPSERT", "payload": {"email": format!("{i}@example.com")}})).collect();
+        let body = json!({"customerProfiles": profiles});
+        assert_eq!(
+            field_of(check_value("bulk_manage_multiple_customer_profiles", &body)),
+            "customerProfiles"
+        );
+
+        let too_many_orgs = json!({"customerProfiles": [
+            {"operationType": "UPSERT", "payload": {"email": "a@example.com"}},
+            {"operationType": "UPSERT", "payload": {"email": "b@example.com", "associateOrganizations": {"organizationIds": [1, 2, 3, 4, 5, 6]}}}
+        ]});
+        assert_eq!(
+            field_of(check_value(
+                "bulk_manage_multiple_customer_profiles",
+                &too_many_orgs
+            )),
+            "customerProfiles[1].payload.associateOrganizations.organizationIds"
+        );
+        let fetch = json!({"customerIds": vec!["qm:a:b"; 26]});
+        assert_eq!(
+            field_of(check_value("get_multiple_customer_profiles", &fetch)),
+            "customerIds"
+        );
+        let ok = json!({"customerIds": vec!["qm:a:b"; 25]});
+        assert!(check_value("get_multiple_customer_profiles", &ok).is_ok());
+    }
+
+    #[test]
+    fn detail_operations_are_counted_across_customers() {
+        let customer = |n: usize| json!({"customerId": "qm:a:b", "operations": vec![json!({"operationType": "DELETE", "payload": {"name": "Region"}}); n]});
+        let at_limit = json!({"customers": [customer(600), customer(400)]});
+        assert!(check_value("bulk_update_customer_details", &at_limit).is_ok());
+        let over = json!({"customers": [customer(600), customer(401)]});
+        assert_eq!(
+            field_of(check_value("bulk_update_customer_details", &over)),
+            "customers[].operations"
+        );
+    }
+
+    #[test]
+    fn detail_field_names_follow_the_documented_rules() {
+        for bad in [
+            "R",
+            "Re:gion",
+            "Region.",
+            "a=b",
+            "“quoted",
+            "Name",
+            " KEY ",
+            "label",
+        ] {
+            let body = json!({"name": bad, "type": {"name": "TEXT"}});
+            assert_eq!(
+                field_of(check_value("create_customer_detail", &body)),
+                "name",
+                "{bad}"
+            );
+        }
+        assert!(check_value("create_customer_detail", &json!({"name": "Region"})).is_ok());
+        let repeated =
+            json!({"detailFields": [{"name": "Region"}, {"name": "Tier"}, {"name": " region "}]});
+        assert_eq!(
+            field_of(check_value("bulk_create_customer_detail_fields", &repeated)),
+            "detailFields[2].name"
+        );
+    }
+}
