@@ -95,7 +95,7 @@ async fn a_callers_idempotency_key_is_sent_as_given() {
     client
         .bulk_create_customer_accounts()
         .idempotency_key("import-2026-11-22-chunk-7")
-        .body(atlassian_csm::types::BulkCustomerAccountRequest::builder().customer_accounts(vec![]))
+        .body(support::bodies::one_account())
         .send()
         .await
         .unwrap();
@@ -114,10 +114,7 @@ fn an_idempotency_key_longer_than_100_characters_is_refused_before_sending() {
         client
             .bulk_create_customer_accounts()
             .idempotency_key("k".repeat(101))
-            .body(
-                atlassian_csm::types::BulkCustomerAccountRequest::builder()
-                    .customer_accounts(vec![]),
-            )
+            .body(support::bodies::one_account())
             .send(),
     );
     assert!(matches!(result, Err(Error::InvalidInput { .. })));
@@ -136,8 +133,7 @@ async fn each_logical_call_gets_its_own_generated_key() {
         .build()
         .unwrap();
     for _ in 0..3 {
-        let body =
-            atlassian_csm::types::BulkCustomerAccountRequest::builder().customer_accounts(vec![]);
+        let body = support::bodies::one_account();
         client
             .bulk_create_customer_accounts()
             .body(body)

@@ -141,12 +141,12 @@ async fn a_bulk_call_accepts_200_and_202() {
                 &Expected::post("/api/v1/organization/bulk")
                     .experimental()
                     .idempotency_key(".+")
-                    .json(json!({"organizations": []})),
+                    .json(support::bodies::one_organization_json()),
                 status,
                 Some(task),
             )
             .await;
-        let body = types::BulkOrganizationRequest::builder().organizations(vec![]);
+        let body = support::bodies::one_organization();
         let submitted = api
             .client
             .bulk_manage_organizations()

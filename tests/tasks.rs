@@ -2,7 +2,7 @@
 
 mod support;
 
-use atlassian_csm::{types, Client, Credentials, Error, PollPolicy, TaskOutcome};
+use atlassian_csm::{Client, Credentials, Error, PollPolicy, TaskOutcome};
 use serde_json::{json, Value};
 use std::time::Duration;
 use support::scripted_server::{Reply, ScriptedServer};
@@ -142,7 +142,7 @@ async fn send_and_wait_submits_then_waits_for_the_task() {
         task("FINISHED", json!([])),
     ])
     .await;
-    let body = types::BulkOrganizationRequest::builder().organizations(vec![]);
+    let body = support::bodies::one_organization();
     let outcome = client_for(&server)
         .bulk_manage_organizations()
         .body(body)
