@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+pub mod bulk;
 mod call;
 mod client_builder;
 mod config;
@@ -53,6 +54,7 @@ mod retry;
 mod tasks;
 
 pub use auth::{Credentials, Secret, TokenFuture, TokenSource};
+pub use bulk::{BulkImport, BulkProgress, BulkReport, BulkRequest, RecordOutcome};
 pub use client_builder::{ClientBuilder, CLOUD_BASE_URL, DEFAULT_USER_AGENT};
 pub use config::ClientConfig;
 pub use discovery::{tenant_info_url, ACCESSIBLE_RESOURCES_URL};

@@ -138,7 +138,7 @@ fn strings_at<'a>(value: &'a Value, path: &[&str], field: String) -> Vec<(String
 
 /// A detail-field name is 2–255 characters, has none of `? : ; . = “`, is not a reserved word,
 /// and appears once per request (case ignored, trimmed).
-fn check_detail_field_names(value: &Value, path: &[&str]) -> Result<(), Error> {
+pub(crate) fn check_detail_field_names(value: &Value, path: &[&str]) -> Result<(), Error> {
     let mut seen: Vec<(String, String)> = Vec::new();
     for (field, name) in strings_at(value, path, String::new()) {
         let length = name.chars().count();

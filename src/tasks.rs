@@ -43,9 +43,10 @@ impl Default for PollPolicy {
 
 impl PollPolicy {
     /// The wait before each poll, in order (endless; the deadline stops the waiter).
-    pub fn delays(&self) -> impl Iterator<Item = Duration> + '_ {
-        std::iter::successors(Some(self.first_delay), move |previous| {
-            Some(previous.mul_f64(self.growth).min(self.max_delay))
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + Send + 'static {
+        let (growth, max_delay) = (self.growth, self.max_delay);
+        std::iter::successors(Some(self.first_delay.min(max_delay)), move |previous| {
+            Some(previous.mul_f64(growth).min(max_delay))
         })
     }
 
@@ -98,26 +99,36 @@ impl TaskOutcome {
 }
 
 type ProgressCallback<'a> = Box<dyn FnMut(&TaskStatusResponse) + Send + 'a>;
+type Delays<'a> = Box<dyn Iterator<Item = Duration> + Send + 'a>;
 
 /// Waits for a task; made by [`Client::wait_for_task`], run with `.await`.
 #[must_use = "a waiter does nothing until awaited"]
 pub struct TaskWaiter<'a> {
     client: &'a Client,
     task_id: String,
-    policy: PollPolicy,
+    delays: Delays<'a>,
+    deadline: Duration,
     on_progress: Option<ProgressCallback<'a>>,
 }
 
 impl<'a> TaskWaiter<'a> {
     /// Polls with this policy instead of [`PollPolicy::default`].
     pub fn policy(mut self, policy: PollPolicy) -> Self {
-        self.policy = policy;
+        self.deadline = policy.deadline;
+        self.delays = Box::new(policy.delays());
+        self
+    }
+
+    /// Waits before each poll as `delays` says (the bulk helpers poll a task when tasks like it
+    /// have been finishing); the deadline still applies.
+    pub fn poll_delays(mut self, delays: impl Iterator<Item = Duration> + Send + 'a) -> Self {
+        self.delays = Box::new(delays);
         self
     }
 
     /// Waits at most this long in all.
     pub fn deadline(mut self, deadline: Duration) -> Self {
-        self.policy.deadline = deadline;
+        self.deadline = deadline;
         self
     }
 
@@ -130,8 +141,8 @@ impl<'a> TaskWaiter<'a> {
     async fn wait(mut self) -> Result<TaskOutcome, Error> {
         let started = Instant::now();
         let mut last_status = String::from("not polled yet");
-        for delay in self.policy.delays() {
-            if started.elapsed() + delay > self.policy.deadline {
+        for delay in self.delays.by_ref() {
+            if started.elapsed() + delay > self.deadline {
                 break;
             }
             tokio::time::sleep(delay).await;
@@ -194,11 +205,13 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn wait_for_task(&self, task_id: impl Into<String>) -> TaskWaiter<'_> {
-        TaskWaiter {
+        let waiter = TaskWaiter {
             client: self,
             task_id: task_id.into(),
-            policy: PollPolicy::default(),
+            delays: Box::new(std::iter::empty()),
+            deadline: Duration::ZERO,
             on_progress: None,
-        }
+        };
+        waiter.policy(PollPolicy::default())
     }
 }

@@ -40,7 +40,50 @@ struct Task {
     id: String,
     kind: &'static str,
     submitted: Instant,
+    failures: Vec<Value>,
 }
+
+/// The bulk endpoints the mock serves, with the task type each starts and its array field.
+const BULK_ENDPOINTS: [(&str, &str, &str); 7] = [
+    (
+        "/api/v1/customer/profile/bulk",
+        "BULK_CUSTOMER_PROFILE_CREATE_UPDATE",
+        "customerProfiles",
+    ),
+    (
+        "/api/v1/customer/bulk",
+        "BULK_CUSTOMER_ACCOUNT_CREATE_UPDATE",
+        "customerAccounts",
+    ),
+    (
+        "/api/v1/customer/details/bulk",
+        "BULK_CUSTOMER_DETAIL",
+        "customers",
+    ),
+    (
+        "/api/v1/customer/details/definitions/bulk",
+        "BULK_CUSTOMER_DETAIL",
+        "detailFields",
+    ),
+    (
+        "/api/v1/organization/bulk",
+        "BULK_ORGANIZATION_CREATE_UPDATE",
+        "organizations",
+    ),
+    (
+        "/api/v1/organization/profile/bulk",
+        "BULK_ORGANIZATION_PROFILE_CREATE_UPDATE",
+        "organizationProfiles",
+    ),
+    (
+        "/api/v1/organization/details/bulk",
+        "BULK_ORGANIZATION_DETAIL",
+        "organizations",
+    ),
+];
+
+/// A record whose JSON contains this marker fails in its task, named by its first identifier.
+pub const FAIL_MARKER: &str = "+fail";
 
 #[derive(Default)]
 struct State {
@@ -52,6 +95,9 @@ struct State {
     submits_accepted: usize,
     submits_refused: usize,
     polls: usize,
+    requests: usize,
+    records_accepted: usize,
+    most_unfinished: usize,
 }
 
 /// The running mock; it stops when dropped.
@@ -64,9 +110,18 @@ pub struct MockCsm {
 /// Counters of what the mock served.
 #[derive(Clone, Copy, Debug)]
 pub struct MockStats {
+    /// Bulk submits that started a task (a resubmit under a known key is not counted again).
     pub submits_accepted: usize,
+    /// Bulk submits refused because too many tasks were unfinished.
     pub submits_refused: usize,
+    /// Task status polls.
     pub polls: usize,
+    /// Every request received.
+    pub requests: usize,
+    /// Records carried by accepted submits.
+    pub records_accepted: usize,
+    /// The most tasks that were unfinished at once.
+    pub most_unfinished: usize,
 }
 
 impl MockCsm {
@@ -119,6 +174,9 @@ impl MockCsm {
             submits_accepted: state.submits_accepted,
             submits_refused: state.submits_refused,
             polls: state.polls,
+            requests: state.requests,
+            records_accepted: state.records_accepted,
+            most_unfinished: state.most_unfinished,
         }
     }
 
@@ -162,6 +220,7 @@ async fn handle(
         .unwrap_or_default();
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    state.lock().unwrap().requests += 1;
     if header("authorization").is_none() {
         return Ok(rest_error(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
@@ -197,8 +256,14 @@ async fn handle(
                 reply(StatusCode::OK, body)
             }
         }
-        (&Method::POST, "/api/v1/customer/profile/bulk") => {
-            if !experimental {
+        (&Method::POST, bulk_path) if BULK_ENDPOINTS.iter().any(|(p, _, _)| *p == bulk_path) => {
+            let (_, kind, array) = BULK_ENDPOINTS
+                .iter()
+                .find(|(p, _, _)| *p == bulk_path)
+                .unwrap();
+            // The definitions endpoint is the one bulk endpoint not marked experimental.
+            let definitions = bulk_path.ends_with("/definitions/bulk");
+            if !experimental && !definitions {
                 return Ok(rest_error(
                     StatusCode::PRECONDITION_FAILED,
                     "X-ExperimentalApi: opt-in is required",
@@ -211,7 +276,13 @@ async fn handle(
                 ));
             };
             tokio::time::sleep(config.submit_delay).await;
-            submit_profiles(&mut state.lock().unwrap(), &config, key, &body)
+            submit(
+                &mut state.lock().unwrap(),
+                &config,
+                key,
+                kind,
+                &body[*array],
+            )
         }
         (&Method::GET, task_path) if task_path.starts_with("/api/v1/tasks/") => {
             let mut state = state.lock().unwrap();
@@ -263,11 +334,12 @@ async fn handle(
     Ok(response)
 }
 
-fn submit_profiles(
+fn submit(
     state: &mut State,
     config: &MockConfig,
     key: String,
-    body: &Value,
+    kind: &'static str,
+    records: &Value,
 ) -> Response<Full<Bytes>> {
     if let Some(id) = state.tasks_by_key.get(&key) {
         return reply(
@@ -284,42 +356,76 @@ fn submit_profiles(
         state.submits_refused += 1;
         return rest_error(StatusCode::BAD_REQUEST, "Maximum number of tasks reached");
     }
-    for operation in body["customerProfiles"].as_array().into_iter().flatten() {
-        let payload = &operation["payload"];
-        let Some(email) = payload["email"].as_str() else {
-            continue;
-        };
-        let customer_id = state
-            .customers
-            .get(email)
-            .and_then(|c| c["customerId"].as_str().map(str::to_string))
-            .unwrap_or_else(|| format!("qm:{}:{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()));
-        let details: Vec<Value> = payload["details"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|d| json!({"name": d["name"], "value": {"type": "TEXT", "text": d["values"]}}))
-            .collect();
-        state.customers.insert(
-            email.to_string(),
-            json!({"customerId": customer_id, "displayName": payload["displayName"].as_str().unwrap_or(email), "email": email, "details": details}),
-        );
+    let records = records.as_array().cloned().unwrap_or_default();
+    let mut failures = Vec::new();
+    for record in &records {
+        if record.to_string().contains(FAIL_MARKER) {
+            failures.push(failure_for(record));
+        }
+        if kind == "BULK_CUSTOMER_PROFILE_CREATE_UPDATE" {
+            upsert_customer(state, &record["payload"]);
+        }
     }
     let id = uuid::Uuid::new_v4().to_string();
     state.tasks.insert(
         id.clone(),
         Task {
             id: id.clone(),
-            kind: "BULK_CUSTOMER_PROFILE_CREATE_UPDATE",
+            kind,
             submitted: Instant::now(),
+            failures,
         },
     );
     state.tasks_by_key.insert(key, id.clone());
     state.submits_accepted += 1;
+    state.records_accepted += records.len();
+    state.most_unfinished = state.most_unfinished.max(unfinished + 1);
     reply(
         StatusCode::ACCEPTED,
         json!({"id": id, "statusUrl": format!("/api/v1/tasks/{id}")}),
     )
+}
+
+/// The failure a task reports for a record, named as the real API names records.
+fn failure_for(record: &Value) -> Value {
+    let payload = if record["payload"].is_object() {
+        &record["payload"]
+    } else {
+        record
+    };
+    let entity_id = ["email", "customerId", "id", "name"]
+        .iter()
+        .find_map(|field| payload[*field].as_str())
+        .unwrap_or_default();
+    json!({
+        "entity": "CUSTOMER",
+        "entityId": entity_id,
+        "operation": record["operationType"].as_str().unwrap_or("UPDATE"),
+        "operatedOn": "CUSTOMER_ACCOUNT",
+        "operatedOnIds": [],
+        "error": "The mock was asked to fail this record"
+    })
+}
+
+fn upsert_customer(state: &mut State, payload: &Value) {
+    let Some(email) = payload["email"].as_str() else {
+        return;
+    };
+    let customer_id = state
+        .customers
+        .get(email)
+        .and_then(|c| c["customerId"].as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("qm:{}:{}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4()));
+    let details: Vec<Value> = payload["details"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|d| json!({"name": d["name"], "value": {"type": "TEXT", "text": d["values"]}}))
+        .collect();
+    state.customers.insert(
+        email.to_string(),
+        json!({"customerId": customer_id, "displayName": payload["displayName"].as_str().unwrap_or(email), "email": email, "details": details}),
+    );
 }
 
 fn task_status(task: &Task, config: &MockConfig) -> Value {
@@ -332,7 +438,12 @@ fn task_status(task: &Task, config: &MockConfig) -> Value {
         "NOT_STARTED"
     };
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    json!({"id": task.id, "type": task.kind, "status": status, "failures": [], "createdAt": now, "updatedAt": now})
+    let failures = if status == "FINISHED" {
+        task.failures.clone()
+    } else {
+        Vec::new()
+    };
+    json!({"id": task.id, "type": task.kind, "status": status, "failures": failures, "createdAt": now, "updatedAt": now})
 }
 
 fn search(state: &State, body: &Value, query: &HashMap<String, String>) -> Response<Full<Bytes>> {

@@ -1,0 +1,515 @@
+//! Bulk imports of any size through the seven bulk endpoints.
+//!
+//! One call takes any number of records, checks them all before anything is sent, splits them
+//! into the fewest requests the endpoint's limits allow, keeps at most `max_in_flight` tasks
+//! unfinished at once (the API refuses a sixth unfinished task per site: that refusal is
+//! back-pressure, and the same request is resubmitted with the same key), waits for every task,
+//! and reports the outcome of every record.
+
+mod endpoints;
+mod plan;
+
+pub use endpoints::{
+    BulkEndpoint, CustomerAccounts, CustomerDetailFields, CustomerDetails, CustomerProfiles,
+    OrganizationDetails, OrganizationProfiles, Organizations, SubmitFuture,
+};
+
+use crate::error::Error;
+use crate::tasks::{PollPolicy, TaskOutcome};
+use crate::types::{TaskFailure, TaskStatusResponseStatus};
+use crate::Client;
+use futures::stream::{self, StreamExt};
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How far an import has come, passed to the progress callback.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BulkProgress {
+    /// Records in the import.
+    pub total_records: usize,
+    /// Records whose request the API accepted.
+    pub submitted_records: usize,
+    /// Records whose task ended (or whose request failed for good).
+    pub finished_records: usize,
+    /// Requests the import makes in all.
+    pub total_requests: usize,
+    /// Requests whose task ended (or that failed for good).
+    pub finished_requests: usize,
+}
+
+/// What became of one record.
+#[derive(Clone, Debug)]
+pub enum RecordOutcome {
+    /// Its task finished and named no failure for it.
+    Succeeded,
+    /// Its task named it in these failures.
+    Failed(Vec<TaskFailure>),
+    /// Its task ended `FAILED` or `CANCELLED` without naming any record: the server said no more.
+    TaskEnded {
+        /// The task.
+        task_id: String,
+        /// `FAILED` or `CANCELLED`.
+        status: TaskStatusResponseStatus,
+    },
+    /// Its request was refused or could not be sent; nothing was done with it.
+    NotSubmitted(Arc<Error>),
+    /// Its request was accepted, but the end of its task could not be seen.
+    Unconfirmed(Arc<Error>),
+}
+
+/// One request of an import.
+#[derive(Clone, Debug)]
+pub struct BulkRequest {
+    /// The records it carried, as indexes into the input.
+    pub records: Vec<usize>,
+    /// Its `Idempotency-Key`: derived from its content, so resubmitting the same records gives
+    /// the same key.
+    pub idempotency_key: String,
+    /// The task the API started for it.
+    pub task_id: Option<String>,
+    /// How the task ended.
+    pub status: Option<TaskStatusResponseStatus>,
+    /// Status polls made for the task.
+    pub polls: usize,
+    /// Times the API refused the request because too many tasks were unfinished.
+    pub refusals: usize,
+}
+
+/// The result of an import: every record's outcome, in input order.
+#[derive(Clone, Debug)]
+pub struct BulkReport {
+    /// Outcome of record `i` of the input at index `i`.
+    pub records: Vec<RecordOutcome>,
+    /// Every request made.
+    pub requests: Vec<BulkRequest>,
+    /// Failures a task listed that name no record of its request, exactly as the server sent
+    /// them.
+    pub unmatched_failures: Vec<TaskFailure>,
+}
+
+impl BulkReport {
+    /// Records that succeeded.
+    pub fn succeeded(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|outcome| matches!(outcome, RecordOutcome::Succeeded))
+            .count()
+    }
+
+    /// Records that did not succeed, with their index in the input.
+    pub fn not_succeeded(&self) -> impl Iterator<Item = (usize, &RecordOutcome)> {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(_, outcome)| !matches!(outcome, RecordOutcome::Succeeded))
+    }
+
+    /// Whether every record succeeded and no failure went unmatched.
+    pub fn all_succeeded(&self) -> bool {
+        self.succeeded() == self.records.len() && self.unmatched_failures.is_empty()
+    }
+}
+
+type ProgressCallback<'a> = Arc<dyn Fn(&BulkProgress) + Send + Sync + 'a>;
+
+/// An import, configured with its builder methods and run with `.await`.
+#[must_use = "an import does nothing until awaited"]
+pub struct BulkImport<'a, E: BulkEndpoint> {
+    client: &'a Client,
+    records: Vec<E::Record>,
+    max_in_flight: usize,
+    task_deadline: Duration,
+    key_namespace: String,
+    on_progress: Option<ProgressCallback<'a>>,
+}
+
+impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
+    /// At most this many tasks unfinished at once (default 5, the API's limit per site; lower
+    /// it when other programs import into the same site).
+    pub fn max_in_flight(mut self, tasks: usize) -> Self {
+        self.max_in_flight = tasks.max(1);
+        self
+    }
+
+    /// How long to wait for one task, and to keep resubmitting a refused request (default
+    /// 30 min).
+    pub fn task_deadline(mut self, deadline: Duration) -> Self {
+        self.task_deadline = deadline;
+        self
+    }
+
+    /// Mixed into every request's idempotency key: give each logical import its own (e.g. a
+    /// sync run id) when the same records may legitimately be sent again later. Default: none,
+    /// so rerunning an import resubmits each request under the key it had.
+    pub fn idempotency_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.key_namespace = namespace.into();
+        self
+    }
+
+    /// Called whenever a request is accepted or a task ends.
+    pub fn on_progress(mut self, callback: impl Fn(&BulkProgress) + Send + Sync + 'a) -> Self {
+        self.on_progress = Some(Arc::new(callback));
+        self
+    }
+
+    async fn run(self) -> Result<BulkReport, Error> {
+        check_records::<E>(&self.records)?;
+        let weights: Vec<usize> = self.records.iter().map(E::weight).collect();
+        let plan = plan::plan_requests(&weights, E::MAX_RECORDS, E::MAX_WEIGHT);
+        let run = Run {
+            client: self.client,
+            records: &self.records,
+            task_deadline: self.task_deadline,
+            key_namespace: &self.key_namespace,
+            on_progress: self.on_progress,
+            estimate: Mutex::new(None),
+            submitted_records: AtomicUsize::new(0),
+            finished_records: AtomicUsize::new(0),
+            finished_requests: AtomicUsize::new(0),
+            total_requests: plan.len(),
+        };
+        let results: Vec<RequestResult> = stream::iter(plan)
+            .map(|indexes| run.process::<E>(indexes))
+            .buffer_unordered(self.max_in_flight)
+            .collect()
+            .await;
+
+        let mut report = BulkReport {
+            records: vec![RecordOutcome::Succeeded; self.records.len()],
+            requests: Vec::with_capacity(results.len()),
+            unmatched_failures: Vec::new(),
+        };
+        for result in results {
+            for (index, outcome) in result.request.records.iter().zip(result.outcomes) {
+                report.records[*index] = outcome;
+            }
+            report.unmatched_failures.extend(result.unmatched);
+            report.requests.push(result.request);
+        }
+        report
+            .requests
+            .sort_by_key(|request| request.records.first().copied());
+        Ok(report)
+    }
+}
+
+impl<'a, E: BulkEndpoint> IntoFuture for BulkImport<'a, E> {
+    type Output = Result<BulkReport, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// Every record must pass the endpoint's documented limits on its own, before anything is sent.
+fn check_records<E: BulkEndpoint>(records: &[E::Record]) -> Result<(), Error> {
+    for (index, record) in records.iter().enumerate() {
+        let weight = E::weight(record);
+        if let Some(max) = E::MAX_WEIGHT.filter(|max| weight > *max) {
+            return Err(Error::InvalidInput {
+                field: format!("{}[{index}]", E::ARRAY_FIELD),
+                message: format!("{weight} operations; one request carries at most {max}"),
+            });
+        }
+        let alone = serde_json::json!({ E::ARRAY_FIELD: [record] });
+        crate::limits::check_value(E::METHOD_NAME, &alone).map_err(|error| match error {
+            Error::InvalidInput { field, message } => Error::InvalidInput {
+                field: field.replacen(
+                    &format!("{}[0]", E::ARRAY_FIELD),
+                    &format!("{}[{index}]", E::ARRAY_FIELD),
+                    1,
+                ),
+                message,
+            },
+            other => other,
+        })?;
+    }
+    E::check_all(records)
+}
+
+/// The idempotency key of a request: a UUID v5 of the endpoint, the namespace and the records,
+/// so the same request always gets the same key.
+fn idempotency_key<E: BulkEndpoint>(namespace: &str, records: &[E::Record]) -> String {
+    let mut name = format!("{}\n{namespace}\n", E::METHOD_NAME).into_bytes();
+    serde_json::to_writer(&mut name, records).expect("records serialize");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &name).to_string()
+}
+
+/// Whether the API refused a submit because the site has too many unfinished tasks.
+fn is_task_limit(error: &Error) -> bool {
+    match error {
+        Error::Api {
+            status,
+            error: Some(body),
+            ..
+        } if status.as_u16() == 400 => body
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.to_lowercase().contains("maximum number of tasks")),
+        _ => false,
+    }
+}
+
+struct RequestResult {
+    request: BulkRequest,
+    outcomes: Vec<RecordOutcome>,
+    unmatched: Vec<TaskFailure>,
+}
+
+/// State shared by the requests of one import.
+struct Run<'r, R> {
+    client: &'r Client,
+    records: &'r [R],
+    task_deadline: Duration,
+    key_namespace: &'r str,
+    on_progress: Option<ProgressCallback<'r>>,
+    /// How long tasks of this import have taken, from submit to seen finished.
+    estimate: Mutex<Option<Duration>>,
+    submitted_records: AtomicUsize,
+    finished_records: AtomicUsize,
+    finished_requests: AtomicUsize,
+    total_requests: usize,
+}
+
+impl<R: Clone> Run<'_, R> {
+    fn report_progress(&self) {
+        if let Some(callback) = &self.on_progress {
+            callback(&BulkProgress {
+                total_records: self.records.len(),
+                submitted_records: self.submitted_records.load(Ordering::SeqCst),
+                finished_records: self.finished_records.load(Ordering::SeqCst),
+                total_requests: self.total_requests,
+                finished_requests: self.finished_requests.load(Ordering::SeqCst),
+            });
+        }
+    }
+
+    /// When to poll a new task: once tasks have finished, shortly before the time they took,
+    /// then often; before that, as [`PollPolicy::default`].
+    fn poll_delays(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
+        match *self.estimate.lock().unwrap() {
+            Some(estimate) => {
+                let then = (estimate / 20).clamp(Duration::from_millis(10), Duration::from_secs(5));
+                Box::new(std::iter::once(estimate.mul_f64(0.9)).chain(std::iter::repeat(then)))
+            }
+            None => Box::new(PollPolicy::default().delays()),
+        }
+    }
+
+    fn observe_task_time(&self, took: Duration) {
+        let mut estimate = self.estimate.lock().unwrap();
+        *estimate = Some(match *estimate {
+            Some(previous) => previous.mul_f64(0.7) + took.mul_f64(0.3),
+            None => took,
+        });
+    }
+
+    fn finish(&self, result: RequestResult) -> RequestResult {
+        self.finished_records
+            .fetch_add(result.outcomes.len(), Ordering::SeqCst);
+        self.finished_requests.fetch_add(1, Ordering::SeqCst);
+        self.report_progress();
+        result
+    }
+}
+
+impl<R: serde::Serialize + Clone + Send + Sync> Run<'_, R> {
+    async fn process<E: BulkEndpoint<Record = R>>(&self, indexes: Vec<usize>) -> RequestResult {
+        let chunk: Vec<R> = indexes.iter().map(|&i| self.records[i].clone()).collect();
+        let mut request = BulkRequest {
+            idempotency_key: idempotency_key::<E>(self.key_namespace, &chunk),
+            records: indexes,
+            task_id: None,
+            status: None,
+            polls: 0,
+            refusals: 0,
+        };
+        let all = |outcome: RecordOutcome| vec![outcome; chunk.len()];
+
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        let submitted = loop {
+            let key = request.idempotency_key.clone();
+            match E::submit(self.client, chunk.clone(), key).await {
+                Err(error) if is_task_limit(&error) && started.elapsed() < self.task_deadline => {
+                    request.refusals += 1;
+                    tracing::debug!(
+                        refusals = request.refusals,
+                        pause_ms = pause.as_millis() as u64,
+                        "task limit reached; resubmitting"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                }
+                other => break other,
+            }
+        };
+        let task = match submitted {
+            Ok(task) => task,
+            Err(error) => {
+                let outcomes = all(RecordOutcome::NotSubmitted(Arc::new(error)));
+                return self.finish(RequestResult {
+                    request,
+                    outcomes,
+                    unmatched: Vec::new(),
+                });
+            }
+        };
+        request.task_id = Some(task.id.clone());
+        self.submitted_records
+            .fetch_add(chunk.len(), Ordering::SeqCst);
+        self.report_progress();
+
+        let submitted_at = Instant::now();
+        let polls = AtomicUsize::new(0);
+        let waited = self
+            .client
+            .wait_for_task(task.id.clone())
+            .poll_delays(self.poll_delays())
+            .deadline(self.task_deadline)
+            .on_progress(|_| {
+                polls.fetch_add(1, Ordering::Relaxed);
+            })
+            .await;
+        request.polls = polls.load(Ordering::Relaxed);
+        let outcome = match waited {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                let outcomes = all(RecordOutcome::Unconfirmed(Arc::new(error)));
+                return self.finish(RequestResult {
+                    request,
+                    outcomes,
+                    unmatched: Vec::new(),
+                });
+            }
+        };
+        if matches!(outcome, TaskOutcome::Finished(_)) {
+            self.observe_task_time(submitted_at.elapsed());
+        }
+        request.status = Some(outcome.task().status.clone());
+
+        let mut failures: Vec<Vec<TaskFailure>> = vec![Vec::new(); chunk.len()];
+        let mut unmatched = Vec::new();
+        for failure in outcome.failures() {
+            let mut named = false;
+            for (position, record) in chunk.iter().enumerate() {
+                if E::is_named_by(record, failure) {
+                    failures[position].push(failure.clone());
+                    named = true;
+                }
+            }
+            if !named {
+                unmatched.push(failure.clone());
+            }
+        }
+        let outcomes = failures
+            .into_iter()
+            .map(|failures| match (&outcome, failures.is_empty()) {
+                (_, false) => RecordOutcome::Failed(failures),
+                (TaskOutcome::Finished(_), true) => RecordOutcome::Succeeded,
+                (TaskOutcome::Failed(task) | TaskOutcome::Cancelled(task), true) => {
+                    RecordOutcome::TaskEnded {
+                        task_id: task.id.clone(),
+                        status: task.status.clone(),
+                    }
+                }
+            })
+            .collect();
+        self.finish(RequestResult {
+            request,
+            outcomes,
+            unmatched,
+        })
+    }
+}
+
+impl Client {
+    /// An import of any number of records through one bulk endpoint; see the [`bulk`](crate::bulk)
+    /// module and the `import_*` methods.
+    pub fn import<E: BulkEndpoint>(
+        &self,
+        records: impl IntoIterator<Item = E::Record>,
+    ) -> BulkImport<'_, E> {
+        BulkImport {
+            client: self,
+            records: records.into_iter().collect(),
+            max_in_flight: 5,
+            task_deadline: Duration::from_secs(30 * 60),
+            key_namespace: String::new(),
+            on_progress: None,
+        }
+    }
+
+    /// Creates, updates or upserts any number of customer profiles (100 per request).
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlassian_csm::Client, profiles: Vec<atlassian_csm::types::BulkManageCustomerProfileOperation>) -> Result<(), atlassian_csm::Error> {
+    /// let report = client
+    ///     .import_customer_profiles(profiles)
+    ///     .on_progress(|p| eprintln!("{}/{} records done", p.finished_records, p.total_records))
+    ///     .await?;
+    /// for (index, outcome) in report.not_succeeded() {
+    ///     eprintln!("record {index}: {outcome:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn import_customer_profiles(
+        &self,
+        records: impl IntoIterator<Item = <CustomerProfiles as BulkEndpoint>::Record>,
+    ) -> BulkImport<'_, CustomerProfiles> {
+        self.import(records)
+    }
+
+    /// Creates or updates any number of customer accounts (50 per request).
+    pub fn import_customer_accounts(
+        &self,
+        records: impl IntoIterator<Item = <CustomerAccounts as BulkEndpoint>::Record>,
+    ) -> BulkImport<'_, CustomerAccounts> {
+        self.import(records)
+    }
+
+    /// Updates, patches or deletes customers' detail values (1000 operations per request,
+    /// counted across customers).
+    pub fn import_customer_details(
+        &self,
+        records: impl IntoIterator<Item = <CustomerDetails as BulkEndpoint>::Record>,
+    ) -> BulkImport<'_, CustomerDetails> {
+        self.import(records)
+    }
+
+    /// Creates customer detail-field definitions (50 per request; names unique).
+    pub fn import_customer_detail_fields(
+        &self,
+        records: impl IntoIterator<Item = <CustomerDetailFields as BulkEndpoint>::Record>,
+    ) -> BulkImport<'_, CustomerDetailFields> {
+        self.import(records)
+    }
+
+    /// Creates or updates any number of organizations (50 per request).
+    pub fn import_organizations(
+        &self,
+        records: impl IntoIterator<Item = <Organizations as BulkEndpoint>::Record>,
+    ) -> BulkImport<'_, Organizations> {
+        self.import(records)
+    }
+
+    /// Creates, updates or upserts organization profiles (100 per request).
+    pub fn import_organization_profiles(
+        &self,
+        records: impl IntoIterator<Item = <OrganizationProfiles as BulkEndpoint>::Record>,
+    ) -> BulkImport<'_, OrganizationProfiles> {
+        self.import(records)
+    }
+
+    /// Updates, patches or deletes organizations' detail values (1000 operations per request).
+    pub fn import_organization_details(
+        &self,
+        records: impl IntoIterator<Item = <OrganizationDetails as BulkEndpoint>::Record>,
+    ) -> BulkImport<'_, OrganizationDetails> {
+        self.import(records)
+    }
+}
