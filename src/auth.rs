@@ -116,13 +116,23 @@ impl Credentials {
     /// The `Authorization` header for the next request.
     pub(crate) async fn authorization(&self) -> Result<HeaderValue, Error> {
         match self {
+            Self::TokenSource(source) => bearer_header(&source.token().await?),
+            fixed => fixed.fixed_authorization(),
+        }
+    }
+
+    /// The header of credentials that do not renew (bearer, Basic).
+    pub(crate) fn fixed_authorization(&self) -> Result<HeaderValue, Error> {
+        match self {
             Self::Bearer(token) => bearer_header(token),
             Self::Basic { email, api_token } => {
                 let pair = format!("{email}:{}", api_token.expose());
                 let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
                 sensitive_header(&format!("Basic {encoded}"))
             }
-            Self::TokenSource(source) => bearer_header(&source.token().await?),
+            Self::TokenSource(_) => Err(Error::Auth {
+                message: "a token source has no fixed header".into(),
+            }),
         }
     }
 

@@ -45,6 +45,8 @@ pub(crate) async fn send<T>(
         attempt_timeout: client.inner.attempt_timeout,
         ..CallRecord::default()
     };
+    // Boxed once, so the generated call's large state is not copied by the wrappers around it.
+    let call = Box::pin(call);
     let recorded = CALL.scope(RefCell::new(start), async {
         let result = call.await;
         (result, CALL.with(|call| call.take()))

@@ -222,7 +222,16 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
+        let fixed_authorization = match credentials {
+            Credentials::TokenSource(_) => None,
+            _ => Some(
+                credentials
+                    .fixed_authorization()
+                    .map_err(|e| Error::Config(e.to_string()))?,
+            ),
+        };
         let config = ClientConfig {
+            fixed_authorization,
             credentials,
             retry: self.retry,
             call_timeout: self.call_timeout,

@@ -11,6 +11,9 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
     pub(crate) credentials: Credentials,
+    /// The `Authorization` header of credentials that never change (bearer, Basic), computed
+    /// once; `None` for a token source.
+    pub(crate) fixed_authorization: Option<reqwest::header::HeaderValue>,
     pub(crate) retry: RetryPolicy,
     pub(crate) call_timeout: Duration,
     pub(crate) attempt_timeout: Duration,

@@ -35,7 +35,11 @@ impl ClientHooks<ClientConfig> for Client {
                 return Err(Error::Custom(message));
             }
         }
-        let authorization = match self.inner.credentials.authorization().await {
+        let authorization = match &self.inner.fixed_authorization {
+            Some(value) => Ok(value.clone()),
+            None => self.inner.credentials.authorization().await,
+        };
+        let authorization = match authorization {
             Ok(value) => value,
             Err(error) => {
                 let message = error.to_string();
@@ -101,7 +105,10 @@ impl Client {
                     record(|call| {
                         call.attempts = attempt;
                         call.status = Some(response.status());
-                        call.headers = response.headers().clone();
+                        // Only an error answer's headers are needed later (rate limits).
+                        if !response.status().is_success() {
+                            call.headers = response.headers().clone();
+                        }
                     });
                     Outcome::Status(
                         response.status(),
@@ -163,18 +170,12 @@ impl Client {
     /// Sends one attempt and reads its whole body, so that a connection lost mid-body fails the
     /// attempt (and can be retried) instead of failing later while the body is decoded.
     async fn attempt(&self, request: reqwest::Request) -> reqwest::Result<reqwest::Response> {
+        use http_body_util::BodyExt as _;
         let response = self.client.execute(request).await?;
-        let mut buffered = http::Response::builder()
-            .status(response.status())
-            .version(response.version());
-        if let Some(headers) = buffered.headers_mut() {
-            *headers = response.headers().clone();
-        }
-        let body = response.bytes().await?;
-        Ok(buffered
-            .body(body)
-            .expect("status, version and headers come from a valid response")
-            .into())
+        // Through `http::Response`, which keeps the response's URL, so nothing is re-parsed.
+        let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(http::Response::from_parts(parts, body).into())
     }
 }
 

@@ -275,9 +275,12 @@ async fn handle(
                     "Idempotency-Key is required",
                 ));
             };
+            // A task is submitted when its request arrives; the answer takes `submit_delay`.
+            let received = Instant::now();
             tokio::time::sleep(config.submit_delay).await;
             submit(
                 &mut state.lock().unwrap(),
+                received,
                 &config,
                 key,
                 kind,
@@ -336,6 +339,7 @@ async fn handle(
 
 fn submit(
     state: &mut State,
+    received: Instant,
     config: &MockConfig,
     key: String,
     kind: &'static str,
@@ -372,7 +376,7 @@ fn submit(
         Task {
             id: id.clone(),
             kind,
-            submitted: Instant::now(),
+            submitted: received,
             failures,
         },
     );

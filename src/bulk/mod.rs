@@ -288,23 +288,37 @@ impl<R: Clone> Run<'_, R> {
         }
     }
 
-    /// When to poll a new task: once tasks have finished, shortly before the time they took,
-    /// then often; before that, as [`PollPolicy::default`].
+    /// When to poll a new task: once tasks of this import have finished, just before the time
+    /// they take, then every twentieth of it (10 ms to 5 s); before that, from 100 ms growing
+    /// ×1.5 up to 5 s.
     fn poll_delays(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
         match *self.estimate.lock().unwrap() {
             Some(estimate) => {
                 let then = (estimate / 20).clamp(Duration::from_millis(10), Duration::from_secs(5));
                 Box::new(std::iter::once(estimate.mul_f64(0.9)).chain(std::iter::repeat(then)))
             }
-            None => Box::new(PollPolicy::default().delays()),
+            None => Box::new(
+                PollPolicy {
+                    first_delay: Duration::from_millis(100),
+                    ..PollPolicy::default()
+                }
+                .delays(),
+            ),
         }
     }
 
-    fn observe_task_time(&self, took: Duration) {
+    /// Learns how long tasks take from one that was seen pending at `last_pending` (if ever)
+    /// and finished at `finished`. Seen finished at the first poll, the task may have taken far
+    /// less: the estimate shrinks, so later tasks are polled earlier until one is seen pending.
+    fn observe_task_time(&self, last_pending: Option<Duration>, finished: Duration) {
+        let sample = match last_pending {
+            Some(pending) => (pending + finished) / 2,
+            None => finished.mul_f64(0.75),
+        };
         let mut estimate = self.estimate.lock().unwrap();
         *estimate = Some(match *estimate {
-            Some(previous) => previous.mul_f64(0.7) + took.mul_f64(0.3),
-            None => took,
+            Some(previous) => previous.mul_f64(0.7) + sample.mul_f64(0.3),
+            None => sample,
         });
     }
 
@@ -365,17 +379,23 @@ impl<R: serde::Serialize + Clone + Send + Sync> Run<'_, R> {
         self.report_progress();
 
         let submitted_at = Instant::now();
-        let polls = AtomicUsize::new(0);
+        // (polls made, when the task was last seen pending)
+        let polled = Mutex::new((0usize, None::<Duration>));
         let waited = self
             .client
             .wait_for_task(task.id.clone())
             .poll_delays(self.poll_delays())
             .deadline(self.task_deadline)
-            .on_progress(|_| {
-                polls.fetch_add(1, Ordering::Relaxed);
+            .on_progress(|status| {
+                let mut polled = polled.lock().unwrap();
+                polled.0 += 1;
+                if !matches!(status.status, TaskStatusResponseStatus::Finished) {
+                    polled.1 = Some(submitted_at.elapsed());
+                }
             })
             .await;
-        request.polls = polls.load(Ordering::Relaxed);
+        let (polls, last_pending) = *polled.lock().unwrap();
+        request.polls = polls;
         let outcome = match waited {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -388,7 +408,7 @@ impl<R: serde::Serialize + Clone + Send + Sync> Run<'_, R> {
             }
         };
         if matches!(outcome, TaskOutcome::Finished(_)) {
-            self.observe_task_time(submitted_at.elapsed());
+            self.observe_task_time(last_pending, submitted_at.elapsed());
         }
         request.status = Some(outcome.task().status.clone());
 

@@ -1,0 +1,156 @@
+//! Per-request overhead of a generated call (hooks, retry loop, error mapping, decoding) against
+//! the same request made with bare `reqwest` and decoded into the same type, in the same run,
+//! against the same loopback server.
+//!
+//! `cargo bench --bench overhead` prints both times and their ratio (target: ≤ 1.05).
+
+#[path = "support/estimates.rs"]
+mod estimates;
+#[path = "../examples/support/mock_csm.rs"]
+mod mock_csm;
+
+use atlassian_csm::{types, Client, Credentials};
+use criterion::Criterion;
+use std::time::Duration;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = runtime
+        .block_on(mock_csm::MockCsm::start(mock_csm::MockConfig::default()))
+        .unwrap();
+    let client = Client::builder()
+        .base_url(&mock.base_url)
+        .credentials(Credentials::bearer("bench-token"))
+        .build()
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let url = format!("{}/api/v1/product?limit=5", mock.base_url);
+
+    // `OVERHEAD_ONLY=reqwest|client OVERHEAD_CALLS=N`: make N calls one way and exit, for
+    // counting instructions under callgrind (benches/overhead_instructions.sh).
+    if let Ok(only) = std::env::var("OVERHEAD_ONLY") {
+        let calls: usize = std::env::var("OVERHEAD_CALLS")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1000);
+        runtime.block_on(async {
+            for _ in 0..calls {
+                let results = if only == "client" {
+                    client
+                        .get_products()
+                        .limit(5)
+                        .send()
+                        .await
+                        .unwrap()
+                        .into_inner()
+                        .results
+                } else {
+                    http.get(&url)
+                        .header("authorization", "Bearer bench-token")
+                        .header("accept", "application/json")
+                        .send()
+                        .await
+                        .unwrap()
+                        .json::<types::PaginatedProducts>()
+                        .await
+                        .unwrap()
+                        .results
+                };
+                assert_eq!(results.len(), 5);
+            }
+        });
+        return;
+    }
+
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(8))
+        .configure_from_args();
+    let mut group = criterion.benchmark_group("get_products");
+    group.bench_function("reqwest", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let page: types::PaginatedProducts = http
+                .get(&url)
+                .header("authorization", "Bearer bench-token")
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap()
+                .error_for_status()
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(page.results.len(), 5);
+        })
+    });
+    group.bench_function("client", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let page = client.get_products().limit(5).send().await.unwrap();
+            assert_eq!(page.results.len(), 5);
+        })
+    });
+    group.finish();
+    criterion.final_summary();
+
+    let estimate = |name: &str| estimates::mean_ns("get_products", name);
+    if let (Some(baseline), Some(ours)) = (estimate("reqwest"), estimate("client")) {
+        println!(
+            "criterion means: reqwest {:.1} µs, client {:.1} µs, ratio {:.3}",
+            baseline / 1e3,
+            ours / 1e3,
+            ours / baseline
+        );
+    }
+
+    // Criterion measures one function after the other, so drift on a busy machine lands on one
+    // side. The ratio is also measured interleaved: rounds alternate the two, and the median of
+    // the per-round ratios is reported.
+    let rounds = 30;
+    let calls = 1000;
+    let mut ratios: Vec<f64> = runtime.block_on(async {
+        let mut ratios = Vec::with_capacity(rounds);
+        for round in 0..rounds {
+            let mut timed = [Duration::ZERO; 2];
+            // Alternate which side goes first, so neither always follows the other.
+            for side in [round % 2, 1 - round % 2] {
+                let started = std::time::Instant::now();
+                for _ in 0..calls {
+                    if side == 0 {
+                        let page: types::PaginatedProducts = http
+                            .get(&url)
+                            .header("authorization", "Bearer bench-token")
+                            .header("accept", "application/json")
+                            .send()
+                            .await
+                            .unwrap()
+                            .json()
+                            .await
+                            .unwrap();
+                        assert_eq!(page.results.len(), 5);
+                    } else {
+                        let page = client.get_products().limit(5).send().await.unwrap();
+                        assert_eq!(page.results.len(), 5);
+                    }
+                }
+                timed[side] = started.elapsed();
+            }
+            ratios.push(timed[1].as_secs_f64() / timed[0].as_secs_f64());
+        }
+        ratios
+    });
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "interleaved ({rounds} rounds × {calls} calls each): client / reqwest median {:.3} (quartiles {:.3}–{:.3})",
+        ratios[rounds / 2],
+        ratios[rounds / 4],
+        ratios[3 * rounds / 4]
+    );
+}
