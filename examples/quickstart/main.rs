@@ -12,15 +12,16 @@
 
 #[path = "../support/mock_csm.rs"]
 mod mock_csm;
+#[path = "../support/site.rs"]
+mod site;
 
 use atlassian_csm::{types, Client, Credentials, Error, TaskOutcome};
-use std::env;
 
 const FIELD: &str = "Plan";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, _mock) = match credentials_from_env() {
+    let (client, _mock) = match site::credentials_from_env() {
         Some((cloud_id, credentials)) => {
             println!("Using the CSM API of cloud {cloud_id}");
             let client = Client::builder()
@@ -166,22 +167,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("Done.");
     Ok(())
-}
-
-/// `CSM_CLOUD_ID` with `CSM_ACCESS_TOKEN` (OAuth) or `CSM_EMAIL` + `CSM_API_TOKEN` (Basic).
-fn credentials_from_env() -> Option<(String, Credentials)> {
-    let cloud_id = env::var("CSM_CLOUD_ID").ok()?;
-    let credentials = match (
-        env::var("CSM_ACCESS_TOKEN"),
-        env::var("CSM_EMAIL"),
-        env::var("CSM_API_TOKEN"),
-    ) {
-        (Ok(token), _, _) => Credentials::bearer(token),
-        (_, Ok(email), Ok(api_token)) => Credentials::basic(email, api_token),
-        _ => {
-            eprintln!("CSM_CLOUD_ID is set but no credentials: set CSM_ACCESS_TOKEN, or CSM_EMAIL and CSM_API_TOKEN");
-            std::process::exit(2);
-        }
-    };
-    Some((cloud_id, credentials))
 }
