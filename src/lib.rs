@@ -33,7 +33,10 @@
 //! * returns one [`Error`] type to match on.
 //!
 //! Bulk calls start tasks: [`Client::wait_for_task`] polls one until it ends, and every bulk
-//! builder has `send_and_wait()`.
+//! builder has `send_and_wait()`. For imports of any size, the [`bulk`] helpers
+//! (`client.import_customer_profiles(records)`…) split, submit, throttle, wait and report per
+//! record. Paginated operations are also streams: [`Client::products`],
+//! [`Client::search_customers`].
 
 #![warn(missing_docs)]
 
