@@ -11,29 +11,11 @@ mod mock_csm;
 #[path = "support/site.rs"]
 mod site;
 
-use atlassian_csm::{Client, Credentials};
 use serde_json::json;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, _mock) = match site::credentials_from_env() {
-        Some((cloud_id, credentials)) => {
-            let client = Client::builder()
-                .cloud_id(cloud_id)
-                .credentials(credentials)
-                .build()?;
-            (client, None)
-        }
-        None => {
-            let mock = mock_csm::MockCsm::start(mock_csm::MockConfig::default()).await?;
-            println!("No CSM_CLOUD_ID in the environment: importing into a local mock");
-            let client = Client::builder()
-                .base_url(&mock.base_url)
-                .credentials(Credentials::bearer("mock-token"))
-                .build()?;
-            (client, Some(mock))
-        }
-    };
+    let (client, _mock) = site::client().await?;
 
     // Rows as a CSV reader would give them: email, name, plan. Row 500 will be refused by the
     // mock, to show how a failed record is reported.

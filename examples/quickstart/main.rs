@@ -15,34 +15,13 @@ mod mock_csm;
 #[path = "../support/site.rs"]
 mod site;
 
-use atlassian_csm::{types, Client, Credentials, Error, TaskOutcome};
+use atlassian_csm::{types, Error, TaskOutcome};
 
 const FIELD: &str = "Plan";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, _mock) = match site::credentials_from_env() {
-        Some((cloud_id, credentials)) => {
-            println!("Using the CSM API of cloud {cloud_id}");
-            let client = Client::builder()
-                .cloud_id(cloud_id)
-                .credentials(credentials)
-                .build()?;
-            (client, None)
-        }
-        None => {
-            let mock = mock_csm::MockCsm::start(mock_csm::MockConfig::default()).await?;
-            println!(
-                "No CSM_CLOUD_ID in the environment: using a local mock at {}",
-                mock.base_url
-            );
-            let client = Client::builder()
-                .base_url(&mock.base_url)
-                .credentials(Credentials::bearer("mock-token"))
-                .build()?;
-            (client, Some(mock))
-        }
-    };
+    let (client, _mock) = site::client().await?;
 
     // 1. A SELECT detail field for the customers' plan.
     let field = types::CreateDetailFieldRequest::builder()
