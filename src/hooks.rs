@@ -29,33 +29,26 @@ impl ClientHooks<ClientConfig> for Client {
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         if let Some(body) = request.body().and_then(|body| body.as_bytes()) {
-            if let Err(error) = limits::check_request(info.operation_id, body) {
-                let message = error.to_string();
-                record(|call| call.error = Some(error));
-                return Err(Error::Custom(message));
-            }
+            limits::check_request(info.operation_id, body).map_err(refuse)?;
         }
-        let authorization = match &self.inner.fixed_authorization {
-            Some(value) => Ok(value.clone()),
-            None => self.inner.credentials.authorization().await,
+        let Some(rules) = operation_rules(info.operation_id) else {
+            return Err(refuse(crate::Error::Config(format!(
+                "no header rules for operation {}",
+                info.operation_id
+            ))));
         };
-        let authorization = match authorization {
-            Ok(value) => value,
-            Err(error) => {
-                let message = error.to_string();
-                record(|call| call.error = Some(error));
-                return Err(Error::Custom(message));
-            }
+        let authorization = match &self.inner.fixed_authorization {
+            Some(value) => value.clone(),
+            None => self
+                .inner
+                .credentials
+                .authorization()
+                .await
+                .map_err(refuse)?,
         };
         let headers = request.headers_mut();
         headers.remove(GENERATOR_VERSION_HEADER);
         headers.insert(AUTHORIZATION, authorization);
-        let Some(rules) = operation_rules(info.operation_id) else {
-            return Err(Error::Custom(format!(
-                "no header rules for operation {}",
-                info.operation_id
-            )));
-        };
         if rules.experimental {
             headers.insert(EXPERIMENTAL_HEADER, HeaderValue::from_static("opt-in"));
         }
@@ -81,6 +74,14 @@ impl ClientHooks<ClientConfig> for Client {
         );
         self.execute_with_retries(request).instrument(span).await
     }
+}
+
+/// Stops a call before it is sent: the typed error is kept in the call's record (the generated
+/// code can only carry a message), and `send()` returns it.
+fn refuse<E>(error: crate::Error) -> Error<E> {
+    let message = error.to_string();
+    record(|call| call.error = Some(error));
+    Error::Custom(message)
 }
 
 impl Client {

@@ -30,6 +30,13 @@ fn client_for(server: &ScriptedServer) -> Client {
         .unwrap()
 }
 
+/// The gap between the first two requests the server received is at least `least`.
+fn assert_waited_at_least(server: &ScriptedServer, least: Duration) {
+    let requests = server.requests();
+    let waited = requests[1].received_at - requests[0].received_at;
+    assert!(waited >= least, "waited only {waited:?}");
+}
+
 fn product_request() -> types::ProductRequest {
     types::ProductRequest::builder()
         .name("Acme Widget")
@@ -46,13 +53,8 @@ async fn a_429_is_retried_after_the_seconds_in_retry_after() {
     .await;
     let page = client_for(&server).get_products().send().await.unwrap();
     assert_eq!(page.results.len(), 1);
-    let requests = server.requests();
-    assert_eq!(requests.len(), 2);
-    let waited = requests[1].received_at - requests[0].received_at;
-    assert!(
-        waited >= Duration::from_millis(950),
-        "waited only {waited:?}"
-    );
+    assert_eq!(server.requests().len(), 2);
+    assert_waited_at_least(&server, Duration::from_millis(950));
 }
 
 #[tokio::test]
@@ -65,13 +67,8 @@ async fn a_retry_after_http_date_is_honoured() {
     ])
     .await;
     client_for(&server).get_products().send().await.unwrap();
-    let requests = server.requests();
-    let waited = requests[1].received_at - requests[0].received_at;
     // The date has whole seconds: the wait is between 1 and 2 seconds.
-    assert!(
-        waited >= Duration::from_millis(900),
-        "waited only {waited:?}"
-    );
+    assert_waited_at_least(&server, Duration::from_millis(900));
 }
 
 #[tokio::test]
