@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Code generation cost: how long build.rs runs, and how long `cargo build` takes after a
+# Code generation cost: how long the build script runs, and how long `cargo build` takes after a
 # description in spec/ is edited (the edit is undone afterwards).
 #
 #   bash benches/build_times.sh [--clean]    # --clean also times a build from scratch
@@ -23,7 +23,7 @@ for _ in 1 2 3 4 5; do
   runs+=("$(seconds "$start" "$(now)")")
 done
 rm -rf "$out"
-echo "build.rs run (5 runs):        $(printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p) s median ($(echo "${runs[@]}"))"
+echo "build script run (5 runs):   $(printf '%s\n' "${runs[@]}" | sort -n | sed -n 3p) s median ($(echo "${runs[@]}"))"
 
 spec=spec/csm.openapi.json
 cp "$spec" "$spec.bak"

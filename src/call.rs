@@ -1,12 +1,14 @@
 //! One logical call: what its attempts saw, and the conversion of its result into [`Error`].
 //!
 //! The generated `send()` runs the generated request inside [`send`], which opens a task-local
-//! record. The hooks write into it (attempts, the last status and headers, a typed error) so the
-//! final error keeps what the generated code alone would lose, such as the status of a response
-//! whose body is not JSON.
+//! record. The hooks write into it (attempts, the last status and headers, why the last attempt
+//! got no answer, a typed error) so the final error keeps what the generated code alone would
+//! lose, such as the status of a response whose body is not JSON.
 
-use crate::error::Error;
-use crate::{ApiError, Client};
+use crate::error::{excerpt, Error};
+use crate::types::RestError;
+use crate::Client;
+use progenitor_client::Error as GeneratedError;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use std::cell::RefCell;
@@ -21,6 +23,9 @@ pub(crate) struct CallRecord {
     pub attempt_timeout: Duration,
     pub status: Option<StatusCode>,
     pub headers: HeaderMap,
+    /// Why the last attempt got no answer (cleared by an answer), so that a call whose overall
+    /// timeout ends its retries still names the cause.
+    pub last_failure: Option<reqwest::Error>,
     /// A typed error raised by a hook (e.g. the token could not be renewed).
     pub error: Option<Error>,
 }
@@ -35,10 +40,13 @@ pub(crate) fn record(update: impl FnOnce(&mut CallRecord)) {
 }
 
 /// Runs one generated call within the client's overall timeout and turns its error into [`Error`].
-pub(crate) async fn send<T>(
+///
+/// `E` is the error body the operation declares (`RestError`, another schema, or `()` for none):
+/// any of them becomes an [`Error`] that keeps the status, the headers and the body.
+pub(crate) async fn send<T, E: serde::Serialize>(
     client: &Client,
     operation: &'static str,
-    call: impl Future<Output = Result<T, ApiError>>,
+    call: impl Future<Output = Result<T, GeneratedError<E>>>,
 ) -> Result<T, Error> {
     let overall = client.inner.call_timeout;
     let start = CallRecord {
@@ -47,16 +55,101 @@ pub(crate) async fn send<T>(
     };
     // Boxed once, so the generated call's large state is not copied by the wrappers around it.
     let call = Box::pin(call);
-    let recorded = CALL.scope(RefCell::new(start), async {
-        let result = call.await;
-        (result, CALL.with(|call| call.take()))
-    });
-    match tokio::time::timeout(overall, recorded).await {
-        Err(_) => Err(Error::Timeout {
-            operation,
-            after: overall,
+    let (result, record) = CALL
+        .scope(RefCell::new(start), async {
+            let result = tokio::time::timeout(overall, call).await;
+            (result, CALL.with(|call| call.take()))
+        })
+        .await;
+    match result {
+        Err(_) => Err(match record.last_failure {
+            // The retries were cut short, but what stopped the call is the connection.
+            Some(source) if !source.is_timeout() => Error::Transport {
+                operation,
+                source: source.without_url(),
+            },
+            _ => Error::Timeout {
+                operation,
+                after: overall,
+            },
         }),
-        Ok((Ok(value), _)) => Ok(value),
-        Ok((Err(error), record)) => Err(Error::from_call(operation, error, record).await),
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(into_error(operation, error, record).await),
     }
+}
+
+/// Turns what the generated call returned into an [`Error`], with what its attempts recorded.
+async fn into_error<E: serde::Serialize>(
+    operation: &'static str,
+    error: GeneratedError<E>,
+    record: CallRecord,
+) -> Error {
+    if let Some(error) = record.error {
+        return error;
+    }
+    match error {
+        GeneratedError::InvalidRequest(message) => Error::InvalidInput {
+            field: "request".into(),
+            message,
+        },
+        GeneratedError::CommunicationError(source)
+        | GeneratedError::ResponseBodyError(source)
+        | GeneratedError::InvalidUpgrade(source) => {
+            Error::from_reqwest(operation, source, record.attempt_timeout)
+        }
+        GeneratedError::ErrorResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let (decoded, excerpt) = declared_error_body(&response.into_inner());
+            Error::from_status(operation, status, &headers, decoded, excerpt)
+        }
+        GeneratedError::UnexpectedResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.unwrap_or_default();
+            let (decoded, excerpt) = match serde_json::from_slice(&body) {
+                Ok(value) => rest_error_or_excerpt(value),
+                Err(_) => (None, Some(excerpt(&body))),
+            };
+            Error::from_status(operation, status, &headers, decoded, excerpt)
+        }
+        GeneratedError::InvalidResponsePayload(body, source) => match record.status {
+            Some(status) if !status.is_success() => Error::from_status(
+                operation,
+                status,
+                &record.headers,
+                None,
+                Some(excerpt(&body)),
+            ),
+            status => Error::Decode {
+                operation,
+                status: status.unwrap_or(StatusCode::OK),
+                message: source.to_string(),
+                body_excerpt: excerpt(&body),
+            },
+        },
+        GeneratedError::Custom(message) => Error::Auth { message },
+    }
+}
+
+/// An error body of the type the operation declares (`()` when it declares none).
+fn declared_error_body<E: serde::Serialize>(body: &E) -> (Option<RestError>, Option<String>) {
+    match serde_json::to_value(body) {
+        Ok(serde_json::Value::Null) | Err(_) => (None, None),
+        Ok(value) => rest_error_or_excerpt(value),
+    }
+}
+
+/// A JSON error body as a `RestError` when it is one (it has one of its fields: every field of
+/// `RestError` is optional, so any object would decode), and otherwise as the start of its JSON.
+fn rest_error_or_excerpt(value: serde_json::Value) -> (Option<RestError>, Option<String>) {
+    let looks_like_rest_error = ["errorMessage", "errors", "statusCode"]
+        .iter()
+        .any(|field| value.get(field).is_some());
+    if looks_like_rest_error {
+        if let Ok(error) = serde_json::from_value::<RestError>(value.clone()) {
+            return (Some(error), None);
+        }
+    }
+    (None, Some(excerpt(value.to_string().as_bytes())))
 }

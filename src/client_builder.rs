@@ -9,10 +9,10 @@ use crate::Client;
 use std::time::Duration;
 
 /// The public CSM API host; requests go to `{CLOUD_BASE_URL}/{cloudId}`.
-pub const CLOUD_BASE_URL: &str = "https://api.atlassian.com/jsm/csm/cloudid";
+pub(crate) const CLOUD_BASE_URL: &str = "https://api.atlassian.com/jsm/csm/cloudid";
 
 /// The `User-Agent` every request carries unless [`ClientBuilder::user_agent`] says otherwise.
-pub const DEFAULT_USER_AGENT: &str = concat!("atlassian-csm/", env!("CARGO_PKG_VERSION"));
+pub(crate) const DEFAULT_USER_AGENT: &str = concat!("atlassian-csm/", env!("CARGO_PKG_VERSION"));
 
 /// Builds a [`Client`].
 ///
@@ -90,7 +90,7 @@ impl ClientBuilder {
     }
 
     /// Where an OAuth token's sites are listed, to find the cloud id when no site or cloud id is
-    /// given (default [`ACCESSIBLE_RESOURCES_URL`](crate::ACCESSIBLE_RESOURCES_URL)).
+    /// given (default `https://api.atlassian.com/oauth/token/accessible-resources`).
     pub fn accessible_resources_url(mut self, url: impl Into<String>) -> Self {
         self.accessible_resources_url = url.into();
         self

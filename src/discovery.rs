@@ -4,12 +4,12 @@ use crate::error::Error;
 use serde::Deserialize;
 
 /// Lists the sites an OAuth access token can reach.
-pub const ACCESSIBLE_RESOURCES_URL: &str =
+pub(crate) const ACCESSIBLE_RESOURCES_URL: &str =
     "https://api.atlassian.com/oauth/token/accessible-resources";
 
 /// `https://{site}/_edge/tenant_info` for a site given as `acme`, `acme.atlassian.net` or
 /// `https://acme.atlassian.net/`.
-pub fn tenant_info_url(site: &str) -> String {
+pub(crate) fn tenant_info_url(site: &str) -> String {
     format!("https://{}/_edge/tenant_info", site_host(site))
 }
 

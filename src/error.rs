@@ -1,9 +1,7 @@
 //! The one error type of the crate.
 
-use crate::call::CallRecord;
 use crate::rate_limit::RateLimit;
 use crate::types::{RestError, TaskStatusResponse};
-use crate::ApiError;
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -69,8 +67,10 @@ pub enum Error {
         after: Duration,
     },
 
-    /// The request could not be sent or its answer not read (connection refused or reset…).
-    #[error("{operation}: the connection failed: {source}")]
+    /// The request could not be sent or its answer not read (connection refused or reset…), on
+    /// the last attempt, or on the attempt before the call timeout ended the retries. `Display`
+    /// names the root cause (e.g. "Connection refused").
+    #[error("{operation}: the connection failed: {}", causes(.source))]
     Transport {
         /// The operation.
         operation: &'static str,
@@ -128,6 +128,21 @@ fn describe(error: &Option<Box<RestError>>) -> String {
     }
 }
 
+/// An error and its sources as one line, each message once: reqwest's own message ("error sending
+/// request") says nothing of the cause, which is at the end of the chain.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut messages: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let message = error.to_string();
+        if !messages.iter().any(|seen| seen.contains(&message)) {
+            messages.push(message);
+        }
+        next = error.source();
+    }
+    messages.join(": ")
+}
+
 fn retry_hint(rate_limit: &RateLimit) -> String {
     match rate_limit.retry_after {
         Some(wait) => format!("; the server asks to retry after {wait:?}"),
@@ -135,7 +150,8 @@ fn retry_hint(rate_limit: &RateLimit) -> String {
     }
 }
 
-fn excerpt(body: &[u8]) -> String {
+/// The start of a body, for an error message.
+pub(crate) fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(body)
         .chars()
         .take(EXCERPT_CHARS)
@@ -161,64 +177,11 @@ impl Error {
         }
     }
 
-    /// Turns what the generated call returned into this error, with what its attempts recorded.
-    pub(crate) async fn from_call(
+    pub(crate) fn from_reqwest(
         operation: &'static str,
-        error: ApiError,
-        record: CallRecord,
+        source: reqwest::Error,
+        timeout: Duration,
     ) -> Self {
-        if let Some(error) = record.error {
-            return error;
-        }
-        match error {
-            ApiError::InvalidRequest(message) => Self::InvalidInput {
-                field: "request".into(),
-                message,
-            },
-            ApiError::CommunicationError(source)
-            | ApiError::ResponseBodyError(source)
-            | ApiError::InvalidUpgrade(source) => {
-                Self::from_reqwest(operation, source, record.attempt_timeout)
-            }
-            ApiError::ErrorResponse(response) => {
-                let status = response.status();
-                let headers = response.headers().clone();
-                Self::from_status(
-                    operation,
-                    status,
-                    &headers,
-                    Some(response.into_inner()),
-                    None,
-                )
-            }
-            ApiError::UnexpectedResponse(response) => {
-                let status = response.status();
-                let headers = response.headers().clone();
-                let body = response.bytes().await.unwrap_or_default();
-                let decoded = serde_json::from_slice::<RestError>(&body).ok();
-                let excerpt = decoded.is_none().then(|| excerpt(&body));
-                Self::from_status(operation, status, &headers, decoded, excerpt)
-            }
-            ApiError::InvalidResponsePayload(body, source) => match record.status {
-                Some(status) if !status.is_success() => Self::from_status(
-                    operation,
-                    status,
-                    &record.headers,
-                    None,
-                    Some(excerpt(&body)),
-                ),
-                status => Self::Decode {
-                    operation,
-                    status: status.unwrap_or(StatusCode::OK),
-                    message: source.to_string(),
-                    body_excerpt: excerpt(&body),
-                },
-            },
-            ApiError::Custom(message) => Self::Auth { message },
-        }
-    }
-
-    fn from_reqwest(operation: &'static str, source: reqwest::Error, timeout: Duration) -> Self {
         if source.is_timeout() {
             Self::Timeout {
                 operation,
@@ -232,7 +195,7 @@ impl Error {
         }
     }
 
-    fn from_status(
+    pub(crate) fn from_status(
         operation: &'static str,
         status: StatusCode,
         headers: &reqwest::header::HeaderMap,

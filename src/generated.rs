@@ -1,5 +1,11 @@
-//! The client generated from `spec/` at build time (see `build.rs`). Never edited by hand.
+//! The client generated from `spec/` at build time (see `build/main.rs`). Never edited by hand.
 
-#![allow(missing_docs, clippy::all, clippy::pedantic, rustdoc::bare_urls)]
+#![allow(
+    missing_docs,
+    dead_code,
+    clippy::all,
+    clippy::pedantic,
+    rustdoc::bare_urls
+)]
 
 include!(concat!(env!("OUT_DIR"), "/csm_client.rs"));

@@ -39,6 +39,7 @@
 //! [`Client::search_customers`].
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
 pub mod bulk;
@@ -51,6 +52,7 @@ mod generated;
 mod hooks;
 mod limits;
 mod oauth;
+mod open_enum;
 mod pagination;
 mod rate_limit;
 mod retry;
@@ -58,21 +60,16 @@ mod tasks;
 
 pub use auth::{Credentials, Secret, TokenFuture, TokenSource};
 pub use bulk::{BulkImport, BulkProgress, BulkReport, BulkRequest, RecordOutcome};
-pub use client_builder::{ClientBuilder, CLOUD_BASE_URL, DEFAULT_USER_AGENT};
+pub use client_builder::ClientBuilder;
 pub use config::ClientConfig;
-pub use discovery::{tenant_info_url, ACCESSIBLE_RESOURCES_URL};
 pub use error::Error;
-pub use generated::{
-    builder, operation_rules, prelude, request_array_limits, types, ArrayLimit, ByteStream, Client,
-    OperationRules, ResponseValue, OPERATIONS,
-};
-pub use hooks::{new_idempotency_key, EXPERIMENTAL_HEADER, IDEMPOTENCY_KEY_HEADER};
-pub use limits::{FORBIDDEN_NAME_CHARACTERS, MAX_DETAIL_OPERATIONS_PER_REQUEST, RESERVED_NAMES};
-pub use oauth::{OAuthTokenSource, RefreshedTokens, ATLASSIAN_TOKEN_URL};
+pub use generated::{builder, types, Client, ResponseValue};
+pub use oauth::{OAuthTokenSource, RefreshedTokens};
+pub use open_enum::UnknownValue;
 pub use rate_limit::{RateLimit, RateLimitExt};
-pub use retry::{retry_after, RetryPolicy};
+pub use retry::RetryPolicy;
 pub use tasks::{PollPolicy, TaskOutcome, TaskWaiter};
-/// The error of a generated call's `send_raw()`: progenitor's error, with the API's answer
-/// decoded as [`types::RestError`]. `send()` turns it into [`Error`].
-pub type ApiError = progenitor_client::Error<types::RestError>;
-pub use progenitor_client;
+
+/// The HTTP client this crate is built on, to pass a configured one to
+/// [`ClientBuilder::http_client`] without guessing its version.
+pub use reqwest;

@@ -1,7 +1,7 @@
 //! Limits the API documents, checked before a request is sent.
 //!
 //! Item counts come from the spec (`minItems`/`maxItems`, read at build time into
-//! [`request_array_limits`](crate::request_array_limits)); string lengths are checked by the
+//! `request_array_limits`); string lengths are checked by the
 //! generated types when a request is built. The rules no schema can state are written here:
 //! detail-field names (forbidden characters, reserved words, unique within one request) and the
 //! 1000 detail operations one bulk request may carry across all its customers.
@@ -12,13 +12,13 @@ use serde_json::Value;
 
 /// Detail operations one `bulk_update_customer_details` request may carry, counted across its
 /// customers.
-pub const MAX_DETAIL_OPERATIONS_PER_REQUEST: usize = 1000;
+pub(crate) const MAX_DETAIL_OPERATIONS_PER_REQUEST: usize = 1000;
 
 /// Characters a detail-field name may not contain.
-pub const FORBIDDEN_NAME_CHARACTERS: [char; 6] = ['?', ':', ';', '.', '=', '“'];
+pub(crate) const FORBIDDEN_NAME_CHARACTERS: [char; 6] = ['?', ':', ';', '.', '=', '“'];
 
 /// Detail-field names that are reserved (case ignored).
-pub const RESERVED_NAMES: [&str; 5] = ["name", "key", "created", "updated", "label"];
+pub(crate) const RESERVED_NAMES: [&str; 5] = ["name", "key", "created", "updated", "label"];
 
 /// Checks a request body against every documented limit of its operation.
 pub(crate) fn check_request(method_name: &str, body: &[u8]) -> Result<(), Error> {

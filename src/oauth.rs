@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 /// Atlassian's token endpoint, for both refresh and client-credentials grants.
-pub const ATLASSIAN_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
+pub(crate) const ATLASSIAN_TOKEN_URL: &str = "https://auth.atlassian.com/oauth/token";
 
 /// What a renewal produced. Atlassian **rotates** refresh tokens: the old one stops working soon
 /// after, so persist `refresh_token` whenever it is present.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RefreshedTokens {
     /// The new access token.
     pub access_token: Secret,

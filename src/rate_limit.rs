@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 /// What the server said about its rate limits in one response. Every field is `None` (or
 /// `false`) when the header was absent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// `X-RateLimit-Limit`: the budget of the current window.
     pub limit: Option<u64>,

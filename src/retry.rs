@@ -1,7 +1,11 @@
-//! When a failed attempt is tried again, and after how long.
+//! Retries: deciding *whether* a failed attempt is tried again ([`RetryPolicy::verdict`]) apart
+//! from *doing* it ([`execute`]: the attempts of one call, a 401 renewing the token once).
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use crate::call::record;
+use crate::Client;
+use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
+use std::fmt;
 use std::time::{Duration, SystemTime};
 
 /// How the client retries one logical call.
@@ -116,7 +120,7 @@ impl RetryPolicy {
             {
                 Verdict::RetryAfter(self.backoff(attempt))
             }
-            Outcome::Failed if safe_to_repeat => Verdict::RetryAfter(self.backoff(attempt)),
+            Outcome::Failed(_) if safe_to_repeat => Verdict::RetryAfter(self.backoff(attempt)),
             _ => Verdict::GiveUp,
         }
     }
@@ -127,8 +131,45 @@ impl RetryPolicy {
 pub(crate) enum Outcome {
     /// A response, with the server's `Retry-After` if it sent one.
     Status(StatusCode, Option<Duration>),
-    /// No response: the connection failed or the attempt timed out.
-    Failed,
+    /// No response: the connection failed or the attempt timed out (what kind of failure).
+    Failed(&'static str),
+}
+
+impl Outcome {
+    fn of(result: &reqwest::Result<reqwest::Response>) -> Self {
+        match result {
+            Ok(response) => Self::Status(
+                response.status(),
+                retry_after(response.headers(), SystemTime::now()),
+            ),
+            Err(error) => Self::Failed(failure_kind(error)),
+        }
+    }
+}
+
+/// Why an attempt is retried, as the `warn` event says it: `status 503` or `connect error`.
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status(status, _) => write!(f, "status {}", status.as_u16()),
+            Self::Failed(kind) => f.write_str(kind),
+        }
+    }
+}
+
+/// The kind of a failed attempt, without its URL.
+fn failure_kind(error: &reqwest::Error) -> &'static str {
+    if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect error"
+    } else if error.is_body() || error.is_decode() {
+        "connection lost while reading the answer"
+    } else if error.is_request() {
+        "connection lost while sending the request"
+    } else {
+        "transport error"
+    }
 }
 
 /// What to do next.
@@ -138,16 +179,109 @@ pub(crate) enum Verdict {
     RetryAfter(Duration),
 }
 
+/// Sends `request`, then repeats it as the client's retry policy says; a 401 renews the token
+/// once. Returns the last attempt's result and how many attempts were made.
+pub(crate) async fn execute(
+    client: &Client,
+    mut request: reqwest::Request,
+) -> (reqwest::Result<reqwest::Response>, u32) {
+    let policy = &client.inner.retry;
+    let safe_to_repeat = is_safe_to_repeat(request.method(), request.headers());
+    let mut renewed_token = false;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let next = request.try_clone();
+        let result = attempt_once(client, request).await;
+        let outcome = Outcome::of(&result);
+        if let Ok(response) = &result {
+            tracing::Span::current().record("status", response.status().as_u16());
+        }
+        record(|call| {
+            call.attempts = attempt;
+            call.last_failure = None;
+            if let Ok(response) = &result {
+                call.status = Some(response.status());
+                // Only an error answer's headers are needed later (rate limits).
+                if !response.status().is_success() {
+                    call.headers = response.headers().clone();
+                }
+            }
+        });
+        // A body that cannot be replayed (a stream) cannot be retried.
+        let Some(mut next) = next else {
+            return (result, attempt);
+        };
+
+        if matches!(outcome, Outcome::Status(StatusCode::UNAUTHORIZED, _)) && !renewed_token {
+            renewed_token = true;
+            let Some(rejected) = next.headers().get(AUTHORIZATION).cloned() else {
+                return (result, attempt);
+            };
+            match client
+                .inner
+                .credentials
+                .renew_after_rejection(&rejected)
+                .await
+            {
+                Some(Ok(fresh)) => {
+                    tracing::info!(attempt, "401: renewed the token, retrying once");
+                    next.headers_mut().insert(AUTHORIZATION, fresh);
+                    request = next;
+                    continue;
+                }
+                Some(Err(error)) => {
+                    record(|call| call.error = Some(error));
+                    return (result, attempt);
+                }
+                None => return (result, attempt),
+            }
+        }
+
+        match policy.verdict(attempt, &outcome, safe_to_repeat) {
+            Verdict::GiveUp => return (result, attempt),
+            Verdict::RetryAfter(delay) => {
+                tracing::warn!(
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    reason = %outcome,
+                    "retrying"
+                );
+                // Kept, so that a call timeout during the wait still names the cause.
+                if let Err(error) = result {
+                    record(|call| call.last_failure = Some(error));
+                }
+                tokio::time::sleep(delay).await;
+                request = next;
+            }
+        }
+    }
+}
+
+/// Sends one attempt and reads its whole body, so that a connection lost mid-body fails the
+/// attempt (and can be retried) instead of failing later while the body is decoded.
+async fn attempt_once(
+    client: &Client,
+    request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    use http_body_util::BodyExt as _;
+    let response = client.client.execute(request).await?;
+    // Through `http::Response`, which keeps the response's URL, so nothing is re-parsed.
+    let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    let body = body.collect().await?.to_bytes();
+    Ok(http::Response::from_parts(parts, body).into())
+}
+
 /// Whether repeating `request` cannot apply a write twice.
 pub(crate) fn is_safe_to_repeat(method: &Method, headers: &HeaderMap) -> bool {
     matches!(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
-    ) || headers.contains_key(crate::IDEMPOTENCY_KEY_HEADER)
+    ) || headers.contains_key(crate::hooks::IDEMPOTENCY_KEY_HEADER)
 }
 
 /// The server's `Retry-After`: delta-seconds or an HTTP-date (a date in the past means now).
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
@@ -234,7 +368,7 @@ mod tests {
             Outcome::Status(StatusCode::INTERNAL_SERVER_ERROR, None),
             Outcome::Status(StatusCode::BAD_GATEWAY, None),
             Outcome::Status(StatusCode::GATEWAY_TIMEOUT, None),
-            Outcome::Failed,
+            Outcome::Failed("connect error"),
         ] {
             assert!(matches!(
                 policy.verdict(1, &outcome, true),
@@ -249,7 +383,7 @@ mod tests {
     #[test]
     fn a_post_is_safe_to_repeat_only_with_an_idempotency_key() {
         let mut keyed = HeaderMap::new();
-        keyed.insert(crate::IDEMPOTENCY_KEY_HEADER, "k".parse().unwrap());
+        keyed.insert(crate::hooks::IDEMPOTENCY_KEY_HEADER, "k".parse().unwrap());
         assert!(is_safe_to_repeat(&Method::POST, &keyed));
         assert!(!is_safe_to_repeat(&Method::POST, &HeaderMap::new()));
         assert!(is_safe_to_repeat(&Method::PUT, &HeaderMap::new()));

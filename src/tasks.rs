@@ -13,10 +13,14 @@ use std::time::{Duration, Instant};
 ///
 /// ```
 /// use atlassian_csm::PollPolicy;
+/// use std::time::Duration;
 /// // A task that takes 10 s is seen finished on the 6th poll with the default policy.
-/// assert_eq!(PollPolicy::default().polls_until(std::time::Duration::from_secs(10)), 6);
+/// assert_eq!(PollPolicy::default().polls_until(Duration::from_secs(10)), 6);
+/// let patient = PollPolicy::default().deadline(Duration::from_secs(3600));
+/// assert_eq!(patient.deadline, Duration::from_secs(3600));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct PollPolicy {
     /// The wait before the first poll.
     pub first_delay: Duration,
@@ -42,6 +46,30 @@ impl Default for PollPolicy {
 }
 
 impl PollPolicy {
+    /// The wait before the first poll.
+    pub fn first_delay(mut self, delay: Duration) -> Self {
+        self.first_delay = delay;
+        self
+    }
+
+    /// Each wait is the previous one times `growth`.
+    pub fn growth(mut self, growth: f64) -> Self {
+        self.growth = growth;
+        self
+    }
+
+    /// The longest wait between two polls.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// How long to wait for the task in all.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
     /// The wait before each poll, in order (endless; the deadline stops the waiter).
     pub fn delays(&self) -> impl Iterator<Item = Duration> + Send + 'static {
         let (growth, max_delay) = (self.growth, self.max_delay);
@@ -65,6 +93,7 @@ impl PollPolicy {
 
 /// How a task ended.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum TaskOutcome {
     /// `FINISHED`. Check [`failures`](Self::failures): a finished task may have partly failed.
     Finished(TaskStatusResponse),
@@ -200,7 +229,7 @@ impl Client {
     /// use atlassian_csm::TaskOutcome;
     /// match client.wait_for_task(task_id).on_progress(|t| println!("{}", t.status)).await? {
     ///     TaskOutcome::Finished(task) => println!("{} records failed", task.failures.len()),
-    ///     TaskOutcome::Failed(task) | TaskOutcome::Cancelled(task) => eprintln!("{}", task.status),
+    ///     ended => eprintln!("task ended {}", ended.task().status),
     /// }
     /// # Ok(()) }
     /// ```

@@ -83,9 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         TaskOutcome::Finished(task) => {
             println!("   finished with {} failed records", task.failures.len())
         }
-        TaskOutcome::Failed(task) | TaskOutcome::Cancelled(task) => {
-            println!("   ended {}", task.status)
-        }
+        ended => println!("   ended {}", ended.task().status),
     }
     for failure in outcome.failures() {
         println!(

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 /// How far an import has come, passed to the progress callback.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BulkProgress {
     /// Records in the import.
     pub total_records: usize,
@@ -42,6 +43,7 @@ pub struct BulkProgress {
 
 /// What became of one record.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum RecordOutcome {
     /// Its task finished and named no failure for it.
     Succeeded,
@@ -62,6 +64,7 @@ pub enum RecordOutcome {
 
 /// One request of an import.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct BulkRequest {
     /// The records it carried, as indexes into the input.
     pub records: Vec<usize>,
@@ -80,6 +83,7 @@ pub struct BulkRequest {
 
 /// The result of an import: every record's outcome, in input order.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct BulkReport {
     /// Outcome of record `i` of the input at index `i`.
     pub records: Vec<RecordOutcome>,

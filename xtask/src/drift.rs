@@ -6,10 +6,6 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
 /// One difference inside an operation or a schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Change {
@@ -112,15 +108,9 @@ pub fn compare(old: &Value, new: &Value) -> Report {
 
 /// `METHOD path` → operation.
 fn operations(doc: &Value) -> BTreeMap<String, &Value> {
-    let mut all = BTreeMap::new();
-    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-        for (method, op) in item.as_object().into_iter().flatten() {
-            if METHODS.contains(&method.as_str()) {
-                all.insert(format!("{} {path}", method.to_uppercase()), op);
-            }
-        }
-    }
-    all
+    crate::openapi::operations(doc)
+        .map(|op| (op.key(), op.definition))
+        .collect()
 }
 
 fn op_name(key: &str, op: &Value) -> String {
@@ -139,16 +129,7 @@ fn schemas(doc: &Value) -> BTreeMap<String, &Value> {
         .collect()
 }
 
-/// Follows a local `$ref` (parameters and responses may be references).
-fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value["$ref"].as_str() {
-        Some(reference) => doc
-            .pointer(reference.trim_start_matches('#'))
-            .map(|target| resolve(doc, target))
-            .unwrap_or(value),
-        None => value,
-    }
-}
+use crate::openapi::resolve;
 
 /// A short description of a schema: its `$ref` name or its JSON.
 fn schema_label(schema: &Value) -> String {

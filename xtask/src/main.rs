@@ -1,6 +1,19 @@
 //! Maintenance tasks for the workspace: `cargo xtask <command>`.
 
+mod checks;
+mod contract_test;
 mod drift;
+mod future;
+// The build script's own modules, so the corrected document is defined once; xtask reads a part.
+#[allow(dead_code)]
+#[path = "../../build/openapi.rs"]
+mod openapi;
+#[path = "../../build/pins.rs"]
+mod pins;
+#[path = "../../build/rules.rs"]
+mod rules;
+#[allow(dead_code)]
+#[path = "../../build/spec_file.rs"]
 mod spec_file;
 
 use serde_json::Value;
@@ -23,6 +36,16 @@ commands:
       what the corrections change in spec/
   check-spec [--skip-build]
       spec/ is normalized, every correction applies, and the client builds
+  contract-test OPERATION_ID
+      write a first contract test for an operation from its spec examples into
+      tests/integration/contract/pending.rs, for review
+  future-spec
+      generate the client from a future document (new experimental, bulk, 204 and header
+      operations, a new enum value and tag) in a scratch crate and run its tests
+  check-pins
+      the generator crates are pinned exactly, as build/pins.rs says, and locked at that version
+  check-msrv
+      no locked dependency needs a newer Rust than rust-version, and the README states it
 
 options for every command:
   --root DIR   the workspace to work on (default: this one)";
@@ -98,6 +121,10 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "refresh-spec" => refresh_spec(&options),
         "spec-diff" => spec_diff(&options),
         "check-spec" => check_spec(&options),
+        "check-pins" => check_pins(&options),
+        "future-spec" => future_spec(&options),
+        "contract-test" => write_contract_test(&options),
+        "check-msrv" => check_msrv(&options),
         _ => Err(USAGE.to_string()),
     }
 }
@@ -199,13 +226,12 @@ fn refresh_spec(options: &Options) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     }
 
-    // Write beside the target, then rename: spec/ never holds a half-written document.
-    let temporary = target.with_extension("json.tmp");
-    std::fs::write(&temporary, spec_file::to_normalized_string(&new))
-        .map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
-    std::fs::rename(&temporary, &target)
-        .map_err(|e| format!("cannot replace {}: {e}", target.display()))?;
+    // The published bytes as they came (the normalization proof reads them), then the normalized
+    // document the client is generated from.
+    replace_file(&options.root.join(spec_file::UPSTREAM_FILE), &text)?;
+    replace_file(&target, &spec_file::to_normalized_string(&new))?;
     eprintln!("wrote {}", target.display());
+    report_missing_contract_tests(&options.root, &new_corrected)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -266,4 +292,88 @@ fn check_spec(options: &Options) -> Result<ExitCode, String> {
         println!("the generated client builds");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn check_pins(options: &Options) -> Result<ExitCode, String> {
+    let metadata = checks::metadata(&options.root)?;
+    let problems = checks::pin_problems(&metadata, &pins::PINNED)?;
+    for problem in &problems {
+        eprintln!("pin: {problem}");
+    }
+    if !problems.is_empty() {
+        return Ok(ExitCode::FAILURE);
+    }
+    for (name, version) in pins::PINNED {
+        println!("{name} ={version}: pinned and locked");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_msrv(options: &Options) -> Result<ExitCode, String> {
+    let metadata = checks::metadata(&options.root)?;
+    let (msrv, mut problems) = checks::msrv_problems(&metadata)?;
+    let readme = read(&options.root.join("README.md"))?;
+    if !readme.contains(&format!("Rust {msrv}")) {
+        problems.push(format!(
+            "README.md does not state the MSRV (\"Rust {msrv}\")"
+        ));
+    }
+    for problem in &problems {
+        eprintln!("msrv: {problem}");
+    }
+    if !problems.is_empty() {
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("every locked dependency builds with Rust {msrv}, as README.md states");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn future_spec(options: &Options) -> Result<ExitCode, String> {
+    let scratch = options.root.join("target").join("future-spec");
+    Ok(if future::run(&options.root, &scratch)? {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// After a refresh: the operations no contract test covers yet, and the command that starts one.
+fn report_missing_contract_tests(root: &Path, corrected: &Value) -> Result<(), String> {
+    let missing = contract_test::missing(root, corrected)?;
+    if !missing.is_empty() {
+        eprintln!(
+            "operations without a contract test (the coverage test fails until each has one):"
+        );
+        for name in &missing {
+            eprintln!("  {name}: cargo xtask contract-test {name}");
+        }
+    }
+    Ok(())
+}
+
+fn write_contract_test(options: &Options) -> Result<ExitCode, String> {
+    let [operation_id] = options.positional.as_slice() else {
+        return Err(USAGE.to_string());
+    };
+    let corrected = spec_file::corrected_spec(&options.root)?;
+    let block = contract_test::write(&options.root, &corrected, operation_id)?;
+    print!("{block}");
+    eprintln!(
+        "appended to {}: review it, then move it to the file of its tag",
+        contract_test::PENDING_FILE
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes beside `target`, then renames: spec/ never holds a half-written document.
+fn replace_file(target: &Path, text: &str) -> Result<(), String> {
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let temporary = target.with_extension("json.tmp");
+    std::fs::write(&temporary, text)
+        .map_err(|e| format!("cannot write {}: {e}", temporary.display()))?;
+    std::fs::rename(&temporary, target)
+        .map_err(|e| format!("cannot replace {}: {e}", target.display()))
 }

@@ -50,6 +50,13 @@ fn scratch_workspace() -> tempfile::TempDir {
         )
         .unwrap();
     }
+    let contracts = dir.path().join("tests/integration/contract");
+    std::fs::create_dir_all(&contracts).unwrap();
+    for entry in std::fs::read_dir(Path::new(WORKSPACE).join("tests/integration/contract")).unwrap()
+    {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, contracts.join(path.file_name().unwrap())).unwrap();
+    }
     dir
 }
 
@@ -90,7 +97,9 @@ fn stdout_json(output: &Output) -> Value {
 fn changed_upstream() -> Value {
     let mut doc = vendored();
     doc["paths"]["/api/v1/customer/{customerId}/comment"] = json!({
-        "post": {"operationId": "add-customer-comment", "responses": {"200": {"description": "Added."}}}
+        "post": {"operationId": "add-customer-comment",
+            "parameters": [{"name": "customerId", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "Added."}}}
     });
     doc["components"]["schemas"]["CustomerAccount"]["properties"]
         .as_object_mut()
@@ -124,6 +133,16 @@ fn a_refresh_writes_the_normalized_document_and_reports_exactly_what_changed() {
     assert_eq!(
         std::fs::read_to_string(spec_path(workspace.path())).unwrap(),
         expected
+    );
+    assert_eq!(
+        std::fs::read_to_string(workspace.path().join("spec/upstream/api.v3.json")).unwrap(),
+        published(&upstream),
+        "the published bytes are kept as they came"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("add_customer_comment: cargo xtask contract-test add_customer_comment"),
+        "the missing contract test and the command that writes it are named: {stderr}"
     );
 
     let report = stdout_json(&output);
@@ -267,4 +286,38 @@ fn check_spec_accepts_the_vendored_spec_and_refuses_an_unnormalized_one() {
     let output = xtask(workspace.path(), &["check-spec", "--skip-build"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("not normalized"));
+}
+
+#[test]
+fn contract_test_writes_a_first_test_for_an_operation_without_one() {
+    let workspace = scratch_workspace();
+    let url = serve(200, published(&changed_upstream()));
+    assert!(xtask(workspace.path(), &["refresh-spec", "--url", &url])
+        .status
+        .success());
+    let output = xtask(workspace.path(), &["contract-test", "add-customer-comment"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pending = std::fs::read_to_string(
+        workspace
+            .path()
+            .join("tests/integration/contract/pending.rs"),
+    )
+    .unwrap();
+    assert!(
+        pending.contains("contract!(\n    add_customer_comment,"),
+        "{pending}"
+    );
+    assert!(
+        pending.contains("Expected::post(\"/api/v1/customer/customerId-1/comment\")"),
+        "{pending}"
+    );
+    let again = xtask(workspace.path(), &["contract-test", "add-customer-comment"]);
+    assert!(
+        !again.status.success(),
+        "a second test for the same operation is refused"
+    );
 }

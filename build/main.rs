@@ -1,0 +1,107 @@
+//! Generates the typed CSM client from the vendored OpenAPI document.
+//!
+//! Steps: read `spec/csm.openapi.json`, apply every correction in `spec/corrections/` and the
+//! [rules](rules) every operation follows, generate the client with progenitor (builder style,
+//! hooks expected), open every string enum so unknown values decode, give every builder the
+//! crate's `send()`, add the per-operation tables read from the document, format with
+//! prettyplease and write `$OUT_DIR/csm_client.rs`. The corrected document is written beside it
+//! for the tests. Nothing is read from the network and nothing is written outside `OUT_DIR`.
+
+mod enums;
+// Shared with xtask and the tests (`#[path]`), each of which reads only a part.
+#[allow(dead_code)]
+mod openapi;
+#[allow(dead_code)]
+mod pins;
+mod rules;
+mod send;
+#[allow(dead_code)]
+mod spec_file;
+mod tables;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    watch_inputs(&root);
+
+    let spec = spec_file::corrected_spec(&root).unwrap_or_else(|message| fail(&message));
+    std::fs::write(
+        out_dir.join("csm.corrected.json"),
+        spec_file::to_normalized_string(&spec),
+    )
+    .unwrap_or_else(|e| fail(&format!("cannot write the corrected spec: {e}")));
+
+    let openapi: openapiv3::OpenAPI = serde_json::from_value(spec.clone())
+        .unwrap_or_else(|e| fail(&format!("the corrected spec is not OpenAPI 3.0: {e}")));
+    let mut settings = progenitor::GenerationSettings::new();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged)
+        .with_hooks(progenitor::HooksMode::Expected)
+        .with_inner_type(quote!(crate::config::ClientConfig));
+    let mut generator = progenitor::Generator::new(&settings);
+    let client = generator
+        .generate_tokens(&openapi)
+        .unwrap_or_else(|e| fail(&format!("progenitor could not generate the client: {e}")));
+
+    let mut file: syn::File = syn::parse2(client).unwrap_or_else(|e| {
+        fail(&format!(
+            "progenitor {} produced invalid Rust: {e}",
+            pins::PROGENITOR
+        ))
+    });
+    enums::open_string_enums(&mut file);
+    send::wrap_send_methods(&mut file);
+    send::hide_raw_constructors(&mut file);
+    file.items
+        .extend(parse_items(tables::operation_rules(&spec)));
+    file.items
+        .extend(parse_items(tables::request_array_limits(&spec)));
+
+    let code = prettyplease::unparse(&file);
+    std::fs::write(out_dir.join("csm_client.rs"), code)
+        .unwrap_or_else(|e| fail(&format!("cannot write the generated client: {e}")));
+}
+
+/// Regenerate whenever the document, a correction or this generator changes.
+fn watch_inputs(root: &Path) {
+    println!("cargo:rerun-if-changed=build");
+    println!("cargo:rerun-if-changed={}", spec_file::SPEC_FILE);
+    println!("cargo:rerun-if-changed={}", spec_file::CORRECTIONS_DIR);
+    let corrections = root.join(spec_file::CORRECTIONS_DIR);
+    for file in spec_file::correction_files(&corrections).unwrap_or_default() {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+}
+
+/// The items of generated tokens.
+fn parse_items(tokens: TokenStream) -> Vec<syn::Item> {
+    syn::parse2::<syn::File>(tokens)
+        .unwrap_or_else(|e| fail(&format!("the build script produced invalid Rust: {e}")))
+        .items
+}
+
+/// Stops the build with a message naming what went wrong.
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
+
+/// The module `name` of the generated file (`types`, `builder`).
+fn module_items<'a>(file: &'a mut syn::File, name: &str) -> &'a mut Vec<syn::Item> {
+    let found = file.items.iter_mut().find_map(|item| match item {
+        syn::Item::Mod(module) if module.ident == name => module.content.as_mut(),
+        _ => None,
+    });
+    match found {
+        Some((_, items)) => items,
+        None => fail(&format!(
+            "progenitor {} output has no `{name}` module",
+            pins::PROGENITOR
+        )),
+    }
+}

@@ -1,0 +1,96 @@
+//! Walking an OpenAPI document held as JSON: its operations and its local `$ref`s.
+//!
+//! Shared by the build script (code generation), `xtask` (drift reports) and the tests (examples
+//! and coverage), so the three read a document the same way.
+
+use serde_json::Value;
+
+/// The keys of a path item that are operations (the rest, such as `parameters`, are not).
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// One operation of a document.
+#[derive(Clone, Copy, Debug)]
+pub struct Operation<'a> {
+    /// The path template, e.g. `/api/v1/product/{productId}`.
+    pub path: &'a str,
+    /// The method, lower case as the document writes it.
+    pub method: &'a str,
+    /// The operation object.
+    pub definition: &'a Value,
+}
+
+impl<'a> Operation<'a> {
+    /// The `operationId`, e.g. `get-products` (empty when the document gives none).
+    pub fn id(&self) -> &'a str {
+        self.definition["operationId"].as_str().unwrap_or_default()
+    }
+
+    /// The client method progenitor generates for it, e.g. `get_products`.
+    pub fn method_name(&self) -> String {
+        snake_case(self.id())
+    }
+
+    /// `GET /api/v1/product`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method.to_uppercase(), self.path)
+    }
+
+    /// The operation's parameters, references followed.
+    pub fn parameters(&self, doc: &'a Value) -> impl Iterator<Item = &'a Value> + 'a {
+        self.definition["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(move |parameter| resolve(doc, parameter))
+    }
+
+    /// The JSON request body schema, if the operation takes one.
+    pub fn request_schema(&self) -> Option<&'a Value> {
+        self.definition
+            .pointer("/requestBody/content/application~1json/schema")
+    }
+}
+
+/// Every operation of `doc`, in document order.
+pub fn operations(doc: &Value) -> impl Iterator<Item = Operation<'_>> {
+    doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(method, _)| METHODS.contains(&method.as_str()))
+                .map(move |(method, definition)| Operation {
+                    path,
+                    method,
+                    definition,
+                })
+        })
+}
+
+/// Follows local `$ref`s (`#/components/…`) to the value they name; a dangling one is returned
+/// as it is.
+pub fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    let mut current = value;
+    // A bounded walk: a document whose references loop must not hang the build.
+    for _ in 0..32 {
+        match current["$ref"].as_str() {
+            Some(reference) => match doc.pointer(reference.trim_start_matches('#')) {
+                Some(target) => current = target,
+                None => return current,
+            },
+            None => return current,
+        }
+    }
+    current
+}
+
+/// snake_case as progenitor names methods (`bulk-create-customer-accounts` →
+/// `bulk_create_customer_accounts`).
+pub fn snake_case(id: &str) -> String {
+    heck::ToSnakeCase::to_snake_case(id)
+}

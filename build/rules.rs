@@ -1,0 +1,200 @@
+//! What the client does to every operation, decided by rules over the document rather than by
+//! lists of operations, so that the next document Atlassian publishes generates a correct client
+//! with no line written for its new operations.
+//!
+//! * An `X-ExperimentalApi` header parameter is dropped and the operation is marked
+//!   `x-experimental`: the client sends `opt-in` itself (the service answers 412 without it, and
+//!   ignores it once the operation leaves the experimental phase).
+//! * An `Idempotency-Key` header parameter becomes optional: the client generates a UUID v4 for
+//!   every call not given one, the same on every retry.
+//! * An operation answering `TaskSubmitResponse` accepts any 2xx with that body: bulk calls are
+//!   documented as 200 and answered 202.
+
+use crate::openapi::{resolve, METHODS};
+use serde_json::Value;
+
+/// The header experimental operations need.
+pub const EXPERIMENTAL_HEADER: &str = "X-ExperimentalApi";
+/// The header bulk operations need.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
+/// The answer of every call that starts a task.
+const TASK_SUBMIT_RESPONSE: &str = "#/components/schemas/TaskSubmitResponse";
+
+/// Applies every rule to `doc`, in place. Applying them twice changes nothing more.
+pub fn apply(doc: &mut Value) {
+    let snapshot = doc.clone();
+    if let Some(parameters) = doc
+        .pointer_mut("/components/parameters")
+        .and_then(Value::as_object_mut)
+    {
+        for parameter in parameters.values_mut() {
+            make_idempotency_key_optional(parameter);
+        }
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        // Parameters declared on the path apply to each of its operations.
+        let shared_experimental = item
+            .get_mut("parameters")
+            .is_some_and(|parameters| drop_experimental_header(&snapshot, parameters));
+        for (method, operation) in item.iter_mut() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let Some(operation) = operation.as_object_mut() else {
+                continue;
+            };
+            let dropped = operation
+                .get_mut("parameters")
+                .is_some_and(|parameters| drop_experimental_header(&snapshot, parameters));
+            if dropped || shared_experimental {
+                operation.insert("x-experimental".into(), Value::Bool(true));
+            }
+            for parameter in operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                make_idempotency_key_optional(parameter);
+            }
+            if let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            {
+                accept_any_success_for_tasks(&snapshot, responses);
+            }
+        }
+    }
+}
+
+fn is_header(doc: &Value, parameter: &Value, name: &str) -> bool {
+    let parameter = resolve(doc, parameter);
+    parameter["in"] == "header"
+        && parameter["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Removes the `X-ExperimentalApi` header parameters from a parameter list; true if any was there.
+fn drop_experimental_header(doc: &Value, parameters: &mut Value) -> bool {
+    let Some(list) = parameters.as_array_mut() else {
+        return false;
+    };
+    let before = list.len();
+    list.retain(|parameter| !is_header(doc, parameter, EXPERIMENTAL_HEADER));
+    list.len() != before
+}
+
+fn make_idempotency_key_optional(parameter: &mut Value) {
+    let is_key = parameter["in"] == "header"
+        && parameter["name"]
+            .as_str()
+            .is_some_and(|n| n.eq_ignore_ascii_case(IDEMPOTENCY_KEY_HEADER));
+    if is_key {
+        parameter["required"] = Value::Bool(false);
+    }
+}
+
+/// Replaces the 2xx answers of a task-starting operation by one `2XX` answer with the same body.
+/// Left alone when the operation's success answers differ in body (the generator needs one
+/// success type) or already include a range.
+fn accept_any_success_for_tasks(doc: &Value, responses: &mut serde_json::Map<String, Value>) {
+    let successes: Vec<String> = responses
+        .keys()
+        .filter(|code| code.starts_with('2'))
+        .cloned()
+        .collect();
+    if successes.is_empty() || successes.iter().any(|code| code == "2XX") {
+        return;
+    }
+    let starts_task = |response: &Value| {
+        resolve(doc, response)
+            .pointer("/content/application~1json/schema/$ref")
+            .and_then(Value::as_str)
+            == Some(TASK_SUBMIT_RESPONSE)
+    };
+    if !successes.iter().all(|code| starts_task(&responses[code])) {
+        return;
+    }
+    let response = responses[&successes[0]].clone();
+    for code in &successes {
+        responses.shift_remove(code);
+    }
+    // The range goes first, where the document had its success answer.
+    let rest = std::mem::take(responses);
+    responses.insert("2XX".into(), response);
+    responses.extend(rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn document(operation: Value) -> Value {
+        json!({
+            "paths": {"/api/v1/thing": {"post": operation}},
+            "components": {"schemas": {"TaskSubmitResponse": {"type": "object"}}}
+        })
+    }
+
+    #[test]
+    fn the_experimental_header_is_dropped_and_the_operation_marked() {
+        let mut doc = document(json!({
+            "operationId": "new-thing",
+            "parameters": [
+                {"in": "header", "name": "X-ExperimentalApi", "required": true, "schema": {"type": "string"}},
+                {"in": "header", "name": "X-Other", "required": true, "schema": {"type": "string"}}
+            ],
+            "responses": {}
+        }));
+        apply(&mut doc);
+        let operation = &doc["paths"]["/api/v1/thing"]["post"];
+        assert_eq!(operation["x-experimental"], true);
+        let names: Vec<_> = operation["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["X-Other"], "other headers stay parameters");
+    }
+
+    #[test]
+    fn the_idempotency_key_becomes_optional_and_task_answers_accept_any_success() {
+        let mut doc = document(json!({
+            "operationId": "bulk-thing",
+            "parameters": [{"in": "header", "name": "Idempotency-Key", "required": true, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "", "content": {"application/json": {"schema": {"$ref": TASK_SUBMIT_RESPONSE}}}},
+                "400": {"description": ""}
+            }
+        }));
+        apply(&mut doc);
+        let again = doc.clone();
+        apply(&mut doc);
+        assert_eq!(doc, again, "the rules are idempotent");
+        let operation = &doc["paths"]["/api/v1/thing"]["post"];
+        assert_eq!(operation["parameters"][0]["required"], false);
+        let codes: Vec<_> = operation["responses"].as_object().unwrap().keys().collect();
+        assert_eq!(codes, ["2XX", "400"]);
+        assert!(operation.get("x-experimental").is_none());
+    }
+
+    #[test]
+    fn other_successes_are_left_as_documented() {
+        let mut doc = document(json!({
+            "operationId": "get-thing",
+            "responses": {"200": {"description": "", "content": {"application/json": {"schema": {"type": "object"}}}}}
+        }));
+        let before = doc.clone();
+        apply(&mut doc);
+        assert_eq!(doc, before);
+    }
+}

@@ -1,0 +1,110 @@
+//! Every operation builder's `send()`: the crate's error type and runtime around the generated
+//! request.
+
+use quote::quote;
+
+/// Gives every operation builder the crate's error type and runtime.
+///
+/// progenitor's `send()` becomes the private `send_raw()` (it returns progenitor's own error, over
+/// whatever error body the operation declares: `RestError`, another schema, or none), and a new
+/// `send()` runs it inside [`call::send`](src/call.rs): within the client's overall timeout, with
+/// the attempts recorded, and its error turned into `crate::Error`. Builders of bulk calls (those
+/// answering `TaskSubmitResponse`) also get `send_and_wait()`, which submits and waits for the
+/// task.
+pub fn wrap_send_methods(file: &mut syn::File) {
+    for item in crate::module_items(file, "builder").iter_mut() {
+        let syn::Item::Impl(implementation) = item else {
+            continue;
+        };
+        let syn::Type::Path(self_type) = implementation.self_ty.as_ref() else {
+            continue;
+        };
+        let Some(builder_name) = self_type.path.segments.last().map(|s| s.ident.to_string()) else {
+            continue;
+        };
+        let Some(send) = implementation.items.iter_mut().find_map(|item| match item {
+            syn::ImplItem::Fn(function) if function.sig.ident == "send" => Some(function),
+            _ => None,
+        }) else {
+            continue;
+        };
+        send.sig.ident = syn::Ident::new("send_raw", send.sig.ident.span());
+        send.vis = syn::Visibility::Inherited;
+        send.attrs.retain(|attr| !attr.path().is_ident("doc"));
+        let success = success_type(&send.sig.output);
+        let operation = crate::openapi::snake_case(&builder_name);
+        let doc = format!(
+            "Sends the request (`{operation}`), retrying as the client's retry policy allows, \
+             within its overall call timeout."
+        );
+        implementation.items.push(syn::parse_quote! {
+            #[doc = #doc]
+            pub async fn send(self) -> ::std::result::Result<#success, crate::Error> {
+                let client = self.client;
+                crate::call::send(client, #operation, self.send_raw()).await
+            }
+        });
+        if quote!(#success).to_string().contains("TaskSubmitResponse") {
+            implementation.items.push(syn::parse_quote! {
+                /// Submits the bulk request, then waits for its task to end (see
+                /// `Client::wait_for_task`).
+                pub async fn send_and_wait(self) -> ::std::result::Result<crate::TaskOutcome, crate::Error> {
+                    let client = self.client;
+                    let submitted = self.send().await?;
+                    client.wait_for_task(submitted.into_inner().id).await
+                }
+            });
+        }
+    }
+}
+
+/// `T` of a `-> Result<T, E>` signature.
+fn success_type(output: &syn::ReturnType) -> syn::Type {
+    let syn::ReturnType::Type(_, result) = output else {
+        crate::fail("a generated send() returns nothing")
+    };
+    let syn::Type::Path(path) = result.as_ref() else {
+        crate::fail("a generated send() does not return a Result")
+    };
+    let arguments = &path
+        .path
+        .segments
+        .last()
+        .expect("a path has a segment")
+        .arguments;
+    match arguments {
+        syn::PathArguments::AngleBracketed(generics) => match generics.args.first() {
+            Some(syn::GenericArgument::Type(success)) => success.clone(),
+            _ => crate::fail("a generated send() returns an unexpected Result"),
+        },
+        _ => crate::fail("a generated send() returns an unexpected Result"),
+    }
+}
+
+/// Removes the generated `Client::new` (it unwraps a fallible build and bypasses the client's
+/// configuration) and the `prelude` module, and makes `Client::new_with_client` crate-private: a
+/// client is built by `Client::builder()`.
+pub fn hide_raw_constructors(file: &mut syn::File) {
+    file.items
+        .retain(|item| !matches!(item, syn::Item::Mod(module) if module.ident == "prelude"));
+    for item in file.items.iter_mut() {
+        let syn::Item::Impl(implementation) = item else {
+            continue;
+        };
+        let is_client = matches!(implementation.self_ty.as_ref(),
+            syn::Type::Path(path) if path.path.is_ident("Client"));
+        if !is_client || implementation.trait_.is_some() {
+            continue;
+        }
+        implementation.items.retain(
+            |item| !matches!(item, syn::ImplItem::Fn(function) if function.sig.ident == "new"),
+        );
+        for item in implementation.items.iter_mut() {
+            if let syn::ImplItem::Fn(function) = item {
+                if function.sig.ident == "new_with_client" {
+                    function.vis = syn::parse_quote!(pub(crate));
+                }
+            }
+        }
+    }
+}

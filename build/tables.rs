@@ -1,0 +1,161 @@
+//! Tables read from the document at build time, so a new operation needs no hand-written line:
+//! what the client adds to each operation's requests, and the item-count limits of its body.
+
+use crate::openapi::{operations, resolve};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Per-operation rules: whether it is experimental (`x-experimental`, set by the document or by
+/// the [rules](crate::rules) when it declared the header: the client sends
+/// `X-ExperimentalApi: opt-in`) and whether it takes an `Idempotency-Key` (the client generates
+/// one when the caller gives none).
+pub fn operation_rules(spec: &serde_json::Value) -> TokenStream {
+    let mut rows = Vec::new();
+    let mut method_names = Vec::new();
+    for operation in operations(spec) {
+        let id = operation.id();
+        if id.is_empty() {
+            crate::fail(&format!("{} has no operationId", operation.key()));
+        }
+        let experimental = operation.definition["x-experimental"]
+            .as_bool()
+            .unwrap_or(false);
+        let idempotency_key = operation.parameters(spec).any(|p| {
+            p["in"] == "header"
+                && p["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(crate::rules::IDEMPOTENCY_KEY_HEADER))
+        });
+        let method_name = operation.method_name();
+        let (method_upper, path) = (operation.method.to_uppercase(), operation.path);
+        method_names.push(method_name.clone());
+        rows.push(quote! {
+            OperationRules {
+                operation_id: #id,
+                method_name: #method_name,
+                http_method: #method_upper,
+                path: #path,
+                experimental: #experimental,
+                idempotency_key: #idempotency_key,
+            }
+        });
+    }
+    let count = rows.len();
+    let indexes = 0..count;
+    quote! {
+        /// What the client adds to one operation's requests, read from the spec at build time.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) struct OperationRules {
+            /// The operation id in the spec, e.g. `get-products`.
+            pub operation_id: &'static str,
+            /// The client method (and `OperationInfo::operation_id`), e.g. `get_products`.
+            pub method_name: &'static str,
+            /// The HTTP method, upper case.
+            pub http_method: &'static str,
+            /// The path template, e.g. `/api/v1/product/{productId}`.
+            pub path: &'static str,
+            /// Marked `x-experimental`: requests carry `X-ExperimentalApi: opt-in`.
+            pub experimental: bool,
+            /// Takes an `Idempotency-Key` header: generated when the caller gives none.
+            pub idempotency_key: bool,
+        }
+
+        /// Every operation of the client, in spec order.
+        pub(crate) const OPERATIONS: [OperationRules; #count] = [#(#rows),*];
+
+        /// The rules of the operation whose client method is `method_name`.
+        pub(crate) fn operation_rules(method_name: &str) -> ::std::option::Option<&'static OperationRules> {
+            match method_name {
+                #(#method_names => ::std::option::Option::Some(&OPERATIONS[#indexes]),)*
+                _ => ::std::option::Option::None,
+            }
+        }
+    }
+}
+
+/// The item-count limits (`minItems`/`maxItems`) anywhere in each operation's request body, so
+/// they are checked before a request is sent (typify checks string lengths itself, not these).
+pub fn request_array_limits(spec: &serde_json::Value) -> TokenStream {
+    let mut arms = Vec::new();
+    for operation in operations(spec) {
+        let Some(body) = operation.request_schema() else {
+            continue;
+        };
+        let mut limits = Vec::new();
+        collect_array_limits(spec, body, &mut Vec::new(), &mut limits);
+        if limits.is_empty() {
+            continue;
+        }
+        let method_name = operation.method_name();
+        let entries = limits.iter().map(|(path, min, max)| {
+            let min = option_tokens(*min);
+            let max = option_tokens(*max);
+            quote! { ArrayLimit { path: &[#(#path),*], min_items: #min, max_items: #max } }
+        });
+        arms.push(quote! { #method_name => &[#(#entries),*], });
+    }
+    quote! {
+        /// An item-count limit on an array in a request body.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) struct ArrayLimit {
+            /// Property names from the body's root; `[]` steps into every item of an array.
+            pub path: &'static [&'static str],
+            /// The fewest items allowed.
+            pub min_items: ::std::option::Option<usize>,
+            /// The most items allowed.
+            pub max_items: ::std::option::Option<usize>,
+        }
+
+        /// The array limits of an operation's request body, read from the spec.
+        pub(crate) fn request_array_limits(method_name: &str) -> &'static [ArrayLimit] {
+            match method_name {
+                #(#arms)*
+                _ => &[],
+            }
+        }
+    }
+}
+
+fn option_tokens(value: Option<u64>) -> TokenStream {
+    match value {
+        Some(value) => {
+            let value = value as usize;
+            quote!(::std::option::Option::Some(#value))
+        }
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+type ArrayLimitRow = (Vec<String>, Option<u64>, Option<u64>);
+
+fn collect_array_limits(
+    spec: &serde_json::Value,
+    schema: &serde_json::Value,
+    path: &mut Vec<String>,
+    out: &mut Vec<ArrayLimitRow>,
+) {
+    if path.len() > 12 {
+        return; // recursive schemas: nothing in this API nests deeper
+    }
+    let schema = resolve(spec, schema);
+    if let Some(reference) = schema["$ref"].as_str() {
+        crate::fail(&format!("dangling reference {reference}"));
+    }
+    if schema["type"] == "array" {
+        let (min, max) = (schema["minItems"].as_u64(), schema["maxItems"].as_u64());
+        if min.is_some() || max.is_some() {
+            out.push((path.clone(), min, max));
+        }
+        path.push("[]".into());
+        collect_array_limits(spec, &schema["items"], path, out);
+        path.pop();
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        path.push(name.clone());
+        collect_array_limits(spec, property, path, out);
+        path.pop();
+    }
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        collect_array_limits(spec, part, path, out);
+    }
+}

@@ -1,0 +1,256 @@
+//! Bulk imports against the local mock of the CSM API: fewest requests, bounded tasks in flight,
+//! back-pressure, stable keys, and every failure traced to its record.
+
+use crate::mock_csm::{MockConfig, MockCsm, FAIL_MARKER};
+use atlassian_csm::bulk::CustomerDetails;
+use atlassian_csm::{types, BulkProgress, Client, Credentials, Error, RecordOutcome};
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn quick_tasks() -> MockConfig {
+    MockConfig {
+        submit_delay: Duration::ZERO,
+        task_duration: Duration::from_millis(40),
+        max_unfinished_tasks: 5,
+    }
+}
+
+fn client_for(mock: &MockCsm) -> Client {
+    Client::builder()
+        .base_url(&mock.base_url)
+        .credentials(Credentials::bearer("token"))
+        .build()
+        .unwrap()
+}
+
+fn profile(email: &str) -> types::BulkManageCustomerProfileOperation {
+    serde_json::from_value(json!({
+        "operationType": "UPSERT",
+        "payload": {"email": email, "displayName": email, "details": [{"name": "Plan", "values": ["Pro"]}]}
+    }))
+    .unwrap()
+}
+
+fn profiles(count: usize) -> Vec<types::BulkManageCustomerProfileOperation> {
+    (0..count)
+        .map(|i| profile(&format!("customer{i}@example.com")))
+        .collect()
+}
+
+#[tokio::test]
+async fn records_are_split_into_the_fewest_requests_and_all_succeed() {
+    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let client = client_for(&mock);
+    let seen = Arc::new(Mutex::new(Vec::<BulkProgress>::new()));
+    let log = seen.clone();
+    let report = client
+        .import_customer_profiles(profiles(250))
+        .on_progress(move |progress| log.lock().unwrap().push(*progress))
+        .await
+        .unwrap();
+
+    assert!(
+        report.all_succeeded(),
+        "{:?}",
+        report.not_succeeded().next()
+    );
+    let sizes: Vec<usize> = report.requests.iter().map(|r| r.records.len()).collect();
+    assert_eq!(sizes, [100, 100, 50]);
+    assert_eq!(mock.stats().submits_accepted, 3);
+    assert_eq!(mock.customer_count(), 250);
+    let keys: std::collections::BTreeSet<_> = report
+        .requests
+        .iter()
+        .map(|r| r.idempotency_key.clone())
+        .collect();
+    assert_eq!(keys.len(), 3, "one key per request");
+
+    let seen = seen.lock().unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!((last.finished_records, last.total_records), (250, 250));
+    assert_eq!(last.submitted_records, 250);
+    assert_eq!((last.finished_requests, last.total_requests), (3, 3));
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].finished_records <= w[1].finished_records));
+}
+
+#[tokio::test]
+async fn a_failure_is_traced_to_the_record_it_names() {
+    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let client = client_for(&mock);
+    let mut records = profiles(120);
+    records[7] = profile(&format!("bob{FAIL_MARKER}@example.com"));
+    records[111] = profile(&format!("eve{FAIL_MARKER}@example.com"));
+    let report = client.import_customer_profiles(records).await.unwrap();
+
+    let failed: Vec<usize> = report.not_succeeded().map(|(index, _)| index).collect();
+    assert_eq!(failed, [7, 111]);
+    match &report.records[111] {
+        RecordOutcome::Failed(failures) => {
+            assert_eq!(failures.len(), 1);
+            assert_eq!(
+                failures[0].entity_id,
+                format!("eve{FAIL_MARKER}@example.com")
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert_eq!(report.succeeded(), 118);
+    assert!(report.unmatched_failures.is_empty());
+}
+
+#[tokio::test]
+async fn at_most_max_in_flight_tasks_are_unfinished_and_refusals_are_resubmitted() {
+    // The site allows only 2 unfinished tasks; the import may hold 5: the extra submits are
+    // refused with 400 and resubmitted under the same key until they are accepted.
+    let mock = MockCsm::start(MockConfig {
+        max_unfinished_tasks: 2,
+        ..quick_tasks()
+    })
+    .await
+    .unwrap();
+    let client = client_for(&mock);
+    let report = client
+        .import_customer_profiles(profiles(800))
+        .await
+        .unwrap();
+    assert!(report.all_succeeded());
+    let stats = mock.stats();
+    assert_eq!(
+        stats.submits_accepted, 8,
+        "each request accepted exactly once"
+    );
+    assert!(stats.submits_refused > 0, "the site's limit pushed back");
+    assert_eq!(
+        report.requests.iter().map(|r| r.refusals).sum::<usize>(),
+        stats.submits_refused
+    );
+    assert!(stats.most_unfinished <= 2);
+
+    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let client = client_for(&mock);
+    client
+        .import_customer_profiles(profiles(1000))
+        .max_in_flight(3)
+        .await
+        .unwrap();
+    let stats = mock.stats();
+    assert!(stats.most_unfinished <= 3, "{stats:?}");
+    assert_eq!(stats.submits_refused, 0);
+}
+
+#[tokio::test]
+async fn the_same_records_get_the_same_keys_on_a_rerun() {
+    let keys = |report: atlassian_csm::BulkReport| -> Vec<String> {
+        report
+            .requests
+            .into_iter()
+            .map(|r| r.idempotency_key)
+            .collect()
+    };
+    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let first = keys(
+        client_for(&mock)
+            .import_customer_profiles(profiles(150))
+            .await
+            .unwrap(),
+    );
+    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let again = keys(
+        client_for(&mock)
+            .import_customer_profiles(profiles(150))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(first, again);
+    let other = keys(
+        client_for(&mock)
+            .import_customer_profiles(profiles(150))
+            .idempotency_namespace("sync-2026-11-23")
+            .await
+            .unwrap(),
+    );
+    assert_ne!(first, other);
+}
+
+#[tokio::test]
+async fn detail_operations_are_packed_by_their_count_across_customers() {
+    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let client = client_for(&mock);
+    let customer = |id: usize, operations: usize| -> types::BulkCustomerDetailFieldOperation {
+        serde_json::from_value(json!({
+            "customerId": format!("qm:{id}:x"),
+            "operations": vec![json!({"operationType": "UPDATE", "payload": {"name": "Region", "values": ["EMEA"]}}); operations]
+        }))
+        .unwrap()
+    };
+    let records = vec![
+        customer(1, 600),
+        customer(2, 600),
+        customer(3, 300),
+        customer(4, 400),
+        customer(5, 100),
+    ];
+    let report = client.import::<CustomerDetails>(records).await.unwrap();
+    assert!(report.all_succeeded());
+    assert_eq!(report.requests.len(), 2, "{:?}", report.requests);
+}
+
+#[tokio::test]
+async fn an_invalid_record_is_named_and_nothing_is_sent() {
+    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let client = client_for(&mock);
+    let mut records = profiles(300);
+    records[204] = serde_json::from_value(json!({
+        "operationType": "UPSERT",
+        "payload": {"email": "x@example.com", "associateProducts": {"productIds": ["1", "2", "3", "4", "5", "6"]}}
+    }))
+    .unwrap();
+    match client.import_customer_profiles(records).await {
+        Err(Error::InvalidInput { field, .. }) => {
+            assert_eq!(
+                field,
+                "customerProfiles[204].payload.associateProducts.productIds"
+            )
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    assert_eq!(mock.stats().requests, 0, "nothing was sent");
+
+    let definitions: Vec<types::CreateDetailFieldRequest> = (0..60)
+        .map(|i| {
+            serde_json::from_value(json!({"name": if i == 55 { "Field 3".to_string() } else { format!("Field {i}") }, "type": {"name": "TEXT"}}))
+                .unwrap()
+        })
+        .collect();
+    match client.import_customer_detail_fields(definitions).await {
+        Err(Error::InvalidInput { field, message }) => {
+            assert_eq!(field, "detailFields[55].name", "{message}");
+        }
+        other => panic!("names are unique across requests: {other:?}"),
+    }
+    assert_eq!(mock.stats().requests, 0);
+}
+
+#[tokio::test]
+async fn records_whose_request_cannot_be_sent_are_reported_not_submitted() {
+    // Nothing listens on port 9: every request fails to connect.
+    let client = Client::builder()
+        .base_url("http://127.0.0.1:9")
+        .credentials(Credentials::bearer("token"))
+        .retry_policy(atlassian_csm::RetryPolicy::never())
+        .build()
+        .unwrap();
+    let report = client
+        .import_customer_profiles(profiles(130))
+        .await
+        .unwrap();
+    assert_eq!(report.records.len(), 130);
+    assert!(report
+        .records
+        .iter()
+        .all(|outcome| matches!(outcome, RecordOutcome::NotSubmitted(_))));
+    assert!(report.requests.iter().all(|r| r.task_id.is_none()));
+}

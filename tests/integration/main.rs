@@ -1,0 +1,19 @@
+//! The integration tests, as one crate so the client and the test support are built and linked
+//! once: contract tests per operation, corrections, decoding, faults, auth, tasks, streams, limits
+//! and bulk imports.
+
+#[path = "../../examples/support/mock_csm.rs"]
+mod mock_csm;
+mod support;
+
+mod auth;
+mod bulk;
+mod client;
+mod contract;
+mod corrections;
+mod decoding;
+mod diagnostics;
+mod faults;
+mod limits;
+mod pagination;
+mod tasks;
