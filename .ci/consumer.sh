@@ -35,8 +35,10 @@ http-body-util = "0.1"
 bytes = "1"
 serde_json = "1"
 futures = "0.3"
+uuid = { version = "1", features = ["v4"] }
+chrono = { version = "0.4", default-features = false, features = ["std", "clock"] }
 
 [workspace]
 TOML
 cd "$consumer"
-CARGO_TARGET_DIR="$root/target/consumer" env -u CSM_CLOUD_ID cargo run --quiet --bin quickstart
+CARGO_TARGET_DIR="$root/target" env -u CSM_CLOUD_ID cargo run --quiet --bin quickstart
