@@ -19,6 +19,8 @@ pub struct Operation<'a> {
     pub method: &'a str,
     /// The operation object.
     pub definition: &'a Value,
+    /// The path item that holds it (its `parameters` apply to the operation too).
+    pub item: &'a Value,
 }
 
 impl<'a> Operation<'a> {
@@ -37,13 +39,24 @@ impl<'a> Operation<'a> {
         format!("{} {}", self.method.to_uppercase(), self.path)
     }
 
-    /// The operation's parameters, references followed.
+    /// The operation's parameters, references followed: its own, then those of its path item
+    /// that it does not redefine (same name and location).
     pub fn parameters(&self, doc: &'a Value) -> impl Iterator<Item = &'a Value> + 'a {
-        self.definition["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(move |parameter| resolve(doc, parameter))
+        let list = |value: &'a Value| {
+            value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |parameter| resolve(doc, parameter))
+        };
+        let own: Vec<&'a Value> = list(&self.definition["parameters"]).collect();
+        let shared: Vec<&'a Value> = list(&self.item["parameters"])
+            .filter(|shared| {
+                !own.iter()
+                    .any(|p| p["name"] == shared["name"] && p["in"] == shared["in"])
+            })
+            .collect();
+        own.into_iter().chain(shared)
     }
 
     /// The JSON request body schema, if the operation takes one.
@@ -68,6 +81,7 @@ pub fn operations(doc: &Value) -> impl Iterator<Item = Operation<'_>> {
                     path,
                     method,
                     definition,
+                    item,
                 })
         })
 }

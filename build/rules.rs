@@ -20,6 +20,68 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "Idempotency-Key";
 /// The answer of every call that starts a task.
 const TASK_SUBMIT_RESPONSE: &str = "#/components/schemas/TaskSubmitResponse";
 
+/// The document the types are generated from: the corrected one without string-length and
+/// item-count limits in every schema an answer can hold, so that answers decode whatever their
+/// lengths ("we check what we send, we accept what we get"). Schemas only requests use keep
+/// theirs, and every request body is also checked against the corrected document's limits
+/// before it is sent (`request_limits`).
+pub fn relaxed_for_reading(doc: &Value) -> Value {
+    let mut relaxed = doc.clone();
+    let mut reachable: Vec<String> = Vec::new();
+    let mut pending: Vec<&Value> = crate::openapi::operations(doc)
+        .flat_map(|op| op.definition["responses"].as_object().into_iter().flatten())
+        .map(|(_, response)| resolve(doc, response))
+        .collect();
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(name) = map
+                    .get("$ref")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                {
+                    if !reachable.iter().any(|seen| seen == name) {
+                        reachable.push(name.to_string());
+                        if let Some(target) = doc["components"]["schemas"].get(name) {
+                            pending.push(target);
+                        }
+                    }
+                }
+                pending.extend(map.values());
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    for name in &reachable {
+        if let Some(schema) = relaxed["components"]["schemas"].get_mut(name) {
+            strip_limits(schema);
+        }
+    }
+    for item in relaxed["paths"].as_object_mut().into_iter().flatten() {
+        for (_, operation) in item.1.as_object_mut().into_iter().flatten() {
+            if let Some(responses) = operation.get_mut("responses") {
+                strip_limits(responses);
+            }
+        }
+    }
+    relaxed
+}
+
+/// Removes every length and item-count limit under `value`.
+fn strip_limits(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for key in ["minLength", "maxLength", "minItems", "maxItems"] {
+                map.shift_remove(key);
+            }
+            map.values_mut().for_each(strip_limits);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_limits),
+        _ => {}
+    }
+}
+
 /// Applies every rule to `doc`, in place. Applying them twice changes nothing more.
 pub fn apply(doc: &mut Value) {
     let snapshot = doc.clone();
@@ -185,6 +247,36 @@ mod tests {
         let codes: Vec<_> = operation["responses"].as_object().unwrap().keys().collect();
         assert_eq!(codes, ["2XX", "400"]);
         assert!(operation.get("x-experimental").is_none());
+    }
+
+    #[test]
+    fn the_document_for_reading_has_no_length_limits() {
+        let doc = json!({
+            "paths": {"/p": {"get": {"responses": {"200": {"content": {"application/json":
+                {"schema": {"$ref": "#/components/schemas/Page"}}}}}}}},
+            "components": {"schemas": {
+                "Page": {"type": "object", "properties": {"items": {"type": "array",
+                    "items": {"$ref": "#/components/schemas/Product"}}}},
+                "Product": {"type": "object", "properties": {
+                    "name": {"type": "string", "maxLength": 200, "minLength": 1},
+                    "tags": {"type": "array", "maxItems": 5, "items": {"type": "string", "maxLength": 9}}
+                }},
+                "Request": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 200}}}
+            }}
+        });
+        let relaxed = relaxed_for_reading(&doc);
+        let product = relaxed["components"]["schemas"]["Product"].to_string();
+        for key in ["maxLength", "minLength", "maxItems"] {
+            assert!(!product.contains(key), "{key} left in {product}");
+        }
+        assert_eq!(
+            relaxed["components"]["schemas"]["Request"], doc["components"]["schemas"]["Request"],
+            "a schema only requests use keeps its limits"
+        );
+        assert!(
+            doc.to_string().contains("maxLength"),
+            "the strict document is untouched"
+        );
     }
 
     #[test]

@@ -108,3 +108,109 @@ pub fn hide_raw_constructors(file: &mut syn::File) {
         }
     }
 }
+
+/// Routes every path parameter through `crate::path::segment`, which refuses `""`, `.` and `..`
+/// and encodes everything that could leave the segment (the generator's encoder leaves `.` and
+/// `\\` as they are, and URL parsing then drops or climbs segments). Fails the build if any
+/// path is still built with the generator's encoder.
+pub fn confine_path_parameters(file: &mut syn::File) {
+    use syn::visit_mut::VisitMut;
+    for item in crate::module_items(file, "builder").iter_mut() {
+        let syn::Item::Impl(implementation) = item else {
+            continue;
+        };
+        for item in implementation.items.iter_mut() {
+            let syn::ImplItem::Fn(function) = item else {
+                continue;
+            };
+            if function.sig.ident != "send_raw" {
+                continue;
+            }
+            let error_body = error_type(&function.sig.output);
+            let mut rewriter = PathRewriter { error_body };
+            rewriter.visit_block_mut(&mut function.block);
+            let block = &function.block;
+            if quote!(#block).to_string().contains("encode_path") {
+                crate::fail("a generated path parameter is not confined to its segment");
+            }
+        }
+    }
+}
+
+/// `E` of a `-> Result<T, Error<E>>` signature.
+fn error_type(output: &syn::ReturnType) -> syn::Type {
+    let syn::ReturnType::Type(_, result) = output else {
+        crate::fail("a generated send() returns nothing")
+    };
+    let generic = |ty: &syn::Type, index: usize| -> Option<syn::Type> {
+        let syn::Type::Path(path) = ty else {
+            return None;
+        };
+        let syn::PathArguments::AngleBracketed(generics) = &path.path.segments.last()?.arguments
+        else {
+            return None;
+        };
+        generics
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                syn::GenericArgument::Type(ty) => Some(ty.clone()),
+                _ => None,
+            })
+            .nth(index)
+    };
+    generic(result, 1)
+        .and_then(|error| generic(&error, 0))
+        .unwrap_or_else(|| crate::fail("a generated send() does not return Result<_, Error<E>>"))
+}
+
+struct PathRewriter {
+    error_body: syn::Type,
+}
+
+impl syn::visit_mut::VisitMut for PathRewriter {
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        if !mac.path.is_ident("format") {
+            return;
+        }
+        let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        let Ok(mut arguments) = mac.parse_body_with(parser) else {
+            return;
+        };
+        for argument in arguments.iter_mut() {
+            let syn::Expr::Call(call) = argument else {
+                continue;
+            };
+            let is_encoder = matches!(call.func.as_ref(),
+                syn::Expr::Path(path) if path.path.is_ident("encode_path"));
+            if !is_encoder {
+                continue;
+            }
+            let Some(value) = call.args.first().cloned() else {
+                continue;
+            };
+            let name = parameter_name(&value).unwrap_or_else(|| {
+                crate::fail("a generated path parameter has an unexpected shape")
+            });
+            let error_body = &self.error_body;
+            *argument = syn::parse_quote! {
+                crate::path::segment::<#error_body>(#name, #value)?
+            };
+        }
+        mac.tokens = quote!(#arguments);
+    }
+}
+
+/// `customer_id` in `&customer_id.to_string()`.
+fn parameter_name(value: &syn::Expr) -> Option<String> {
+    let syn::Expr::Reference(reference) = value else {
+        return None;
+    };
+    let syn::Expr::MethodCall(call) = reference.expr.as_ref() else {
+        return None;
+    };
+    let syn::Expr::Path(path) = call.receiver.as_ref() else {
+        return None;
+    };
+    Some(path.path.get_ident()?.to_string())
+}

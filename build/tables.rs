@@ -73,41 +73,59 @@ pub fn operation_rules(spec: &serde_json::Value) -> TokenStream {
     }
 }
 
-/// The item-count limits (`minItems`/`maxItems`) anywhere in each operation's request body, so
-/// they are checked before a request is sent (typify checks string lengths itself, not these).
-pub fn request_array_limits(spec: &serde_json::Value) -> TokenStream {
+/// The limits anywhere in each operation's request body: item counts (`minItems`/`maxItems`)
+/// and string lengths (`minLength`/`maxLength`, in characters), so they are checked before a
+/// request is sent. The generated types carry none (answers are read tolerantly).
+pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
     let mut arms = Vec::new();
     for operation in operations(spec) {
         let Some(body) = operation.request_schema() else {
             continue;
         };
         let mut limits = Vec::new();
-        collect_array_limits(spec, body, &mut Vec::new(), &mut limits);
+        collect_limits(spec, body, &mut Vec::new(), &mut limits);
         if limits.is_empty() {
             continue;
         }
         let method_name = operation.method_name();
-        let entries = limits.iter().map(|(path, min, max)| {
-            let min = option_tokens(*min);
-            let max = option_tokens(*max);
-            quote! { ArrayLimit { path: &[#(#path),*], min_items: #min, max_items: #max } }
+        let entries = limits.iter().map(|limit| {
+            let path = &limit.path;
+            let kind = if limit.chars {
+                quote!(LimitKind::Chars)
+            } else {
+                quote!(LimitKind::Items)
+            };
+            let min = option_tokens(limit.min);
+            let max = option_tokens(limit.max);
+            quote! { BodyLimit { path: &[#(#path),*], kind: #kind, min: #min, max: #max } }
         });
         arms.push(quote! { #method_name => &[#(#entries),*], });
     }
     quote! {
-        /// An item-count limit on an array in a request body.
+        /// What a limit counts.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub(crate) struct ArrayLimit {
-            /// Property names from the body's root; `[]` steps into every item of an array.
-            pub path: &'static [&'static str],
-            /// The fewest items allowed.
-            pub min_items: ::std::option::Option<usize>,
-            /// The most items allowed.
-            pub max_items: ::std::option::Option<usize>,
+        pub(crate) enum LimitKind {
+            /// The items of an array.
+            Items,
+            /// The characters of a string.
+            Chars,
         }
 
-        /// The array limits of an operation's request body, read from the spec.
-        pub(crate) fn request_array_limits(method_name: &str) -> &'static [ArrayLimit] {
+        /// A limit on an array or a string in a request body.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub(crate) struct BodyLimit {
+            /// Property names from the body's root; `[]` steps into every item of an array.
+            pub path: &'static [&'static str],
+            /// What is counted.
+            pub kind: LimitKind,
+            /// The fewest allowed.
+            pub min: ::std::option::Option<usize>,
+            /// The most allowed.
+            pub max: ::std::option::Option<usize>,
+        }
+
+        /// The limits of an operation's request body, read from the spec.
+        pub(crate) fn request_limits(method_name: &str) -> &'static [BodyLimit] {
             match method_name {
                 #(#arms)*
                 _ => &[],
@@ -126,13 +144,19 @@ fn option_tokens(value: Option<u64>) -> TokenStream {
     }
 }
 
-type ArrayLimitRow = (Vec<String>, Option<u64>, Option<u64>);
+/// One limit found in a request body schema.
+struct Limit {
+    path: Vec<String>,
+    chars: bool,
+    min: Option<u64>,
+    max: Option<u64>,
+}
 
-fn collect_array_limits(
+fn collect_limits(
     spec: &serde_json::Value,
     schema: &serde_json::Value,
     path: &mut Vec<String>,
-    out: &mut Vec<ArrayLimitRow>,
+    out: &mut Vec<Limit>,
 ) {
     if path.len() > 12 {
         return; // recursive schemas: nothing in this API nests deeper
@@ -141,21 +165,38 @@ fn collect_array_limits(
     if let Some(reference) = schema["$ref"].as_str() {
         crate::fail(&format!("dangling reference {reference}"));
     }
+    let (min, max, chars) = match schema["type"].as_str() {
+        Some("array") => (
+            schema["minItems"].as_u64(),
+            schema["maxItems"].as_u64(),
+            false,
+        ),
+        Some("string") => (
+            schema["minLength"].as_u64(),
+            schema["maxLength"].as_u64(),
+            true,
+        ),
+        _ => (None, None, false),
+    };
+    if min.is_some() || max.is_some() {
+        out.push(Limit {
+            path: path.clone(),
+            chars,
+            min,
+            max,
+        });
+    }
     if schema["type"] == "array" {
-        let (min, max) = (schema["minItems"].as_u64(), schema["maxItems"].as_u64());
-        if min.is_some() || max.is_some() {
-            out.push((path.clone(), min, max));
-        }
         path.push("[]".into());
-        collect_array_limits(spec, &schema["items"], path, out);
+        collect_limits(spec, &schema["items"], path, out);
         path.pop();
     }
     for (name, property) in schema["properties"].as_object().into_iter().flatten() {
         path.push(name.clone());
-        collect_array_limits(spec, property, path, out);
+        collect_limits(spec, property, path, out);
         path.pop();
     }
     for part in schema["allOf"].as_array().into_iter().flatten() {
-        collect_array_limits(spec, part, path, out);
+        collect_limits(spec, part, path, out);
     }
 }

@@ -18,6 +18,8 @@ use std::time::Duration;
 /// What the attempts of one call saw.
 #[derive(Debug, Default)]
 pub(crate) struct CallRecord {
+    /// The operation, e.g. `get_customer`.
+    pub operation: &'static str,
     pub attempts: u32,
     /// The per-attempt timeout, to report when an attempt timed out.
     pub attempt_timeout: Duration,
@@ -26,7 +28,8 @@ pub(crate) struct CallRecord {
     /// Why the last attempt got no answer (cleared by an answer), so that a call whose overall
     /// timeout ends its retries still names the cause.
     pub last_failure: Option<reqwest::Error>,
-    /// A typed error raised by a hook (e.g. the token could not be renewed).
+    /// A typed error raised by a hook (e.g. the token could not be renewed, an answer was too
+    /// large): it ends the call, whatever the generated code made of the answer.
     pub error: Option<Error>,
 }
 
@@ -50,6 +53,7 @@ pub(crate) async fn send<T, E: serde::Serialize>(
 ) -> Result<T, Error> {
     let overall = client.inner.call_timeout;
     let start = CallRecord {
+        operation,
         attempt_timeout: client.inner.attempt_timeout,
         ..CallRecord::default()
     };
@@ -73,7 +77,11 @@ pub(crate) async fn send<T, E: serde::Serialize>(
                 after: overall,
             },
         }),
-        Ok(Ok(value)) => Ok(value),
+        Ok(Ok(value)) => match record.error {
+            // The answer was cut short (too large): what the generated code made of it is void.
+            Some(error) => Err(error),
+            None => Ok(value),
+        },
         Ok(Err(error)) => Err(into_error(operation, error, record).await),
     }
 }

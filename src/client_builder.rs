@@ -41,6 +41,7 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     call_timeout: Duration,
     retry: RetryPolicy,
+    max_response_bytes: u64,
     http_client: Option<reqwest::Client>,
 }
 
@@ -58,6 +59,7 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(300),
             retry: RetryPolicy::default(),
+            max_response_bytes: crate::body::DEFAULT_MAX_RESPONSE_BYTES,
             http_client: None,
         }
     }
@@ -132,8 +134,19 @@ impl ClientBuilder {
         self
     }
 
-    /// A `reqwest::Client` of your own (proxies, TLS roots…). Its own timeouts and user agent
-    /// then apply instead of this builder's.
+    /// The largest answer body the client reads (default 16 MiB, far more than any CSM answer).
+    /// A larger answer, with or without `Content-Length`, ends the call with
+    /// [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge) as soon as the limit is
+    /// passed, and is not retried.
+    pub fn max_response_size(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// A `reqwest::Client` of your own (proxies, TLS roots…). Its own timeouts, user agent and
+    /// redirect policy then apply instead of this builder's: build it with
+    /// `.redirect(reqwest::redirect::Policy::none())`, as the client's own is, or a redirect could
+    /// carry a request and its credentials to another origin.
     pub fn http_client(mut self, http_client: reqwest::Client) -> Self {
         self.http_client = Some(http_client);
         self
@@ -157,6 +170,8 @@ impl ClientBuilder {
             let http = reqwest::Client::builder()
                 .user_agent(self.user_agent.clone())
                 .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
             let cloud_id = match (&self.site, &self.tenant_info_url, &self.credentials) {
@@ -215,10 +230,13 @@ impl ClientBuilder {
         })?;
         let http_client = match self.http_client {
             Some(client) => client,
+            // No redirect is followed: the API documents none, and one could carry a request, its
+            // body and its credentials to another origin.
             None => reqwest::Client::builder()
                 .user_agent(self.user_agent)
                 .timeout(self.timeout)
                 .connect_timeout(self.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
@@ -236,6 +254,7 @@ impl ClientBuilder {
             retry: self.retry,
             call_timeout: self.call_timeout,
             attempt_timeout: self.timeout,
+            max_response_bytes: self.max_response_bytes,
         };
         Ok(Client::new_with_client(&base_url, http_client, config))
     }

@@ -17,6 +17,8 @@ pub struct ClientConfig {
     pub(crate) retry: RetryPolicy,
     pub(crate) call_timeout: Duration,
     pub(crate) attempt_timeout: Duration,
+    /// The largest answer body read (see `ClientBuilder::max_response_size`).
+    pub(crate) max_response_bytes: u64,
 }
 
 impl ClientConfig {
@@ -33,5 +35,10 @@ impl ClientConfig {
     /// The longest one call may take, retries included.
     pub fn call_timeout(&self) -> Duration {
         self.call_timeout
+    }
+
+    /// The largest answer body the client reads, in bytes.
+    pub fn max_response_size(&self) -> u64 {
+        self.max_response_bytes
     }
 }

@@ -1,5 +1,6 @@
 //! Finding a site's cloud id: from its name (no auth needed) or from an OAuth token.
 
+use crate::body::{describe, read_bounded, redirect_location, MAX_SMALL_ANSWER_BYTES};
 use crate::error::Error;
 use serde::Deserialize;
 
@@ -96,13 +97,18 @@ async fn get_json<T: serde::de::DeserializeOwned>(
         .await
         .map_err(|e| failed(e.without_url().to_string()))?;
     let status = response.status();
+    if let Some(location) = redirect_location(status, response.headers()) {
+        return Err(failed(format!(
+            "answered {status} redirecting to {location}; redirects are not followed"
+        )));
+    }
     if !status.is_success() {
         return Err(failed(format!("answered {status}")));
     }
-    response
-        .json()
+    let (_, body) = read_bounded(response, MAX_SMALL_ANSWER_BYTES)
         .await
-        .map_err(|e| failed(e.without_url().to_string()))
+        .map_err(|e| failed(describe(e)))?;
+    serde_json::from_slice(&body).map_err(|e| failed(e.to_string()))
 }
 
 #[cfg(test)]

@@ -79,6 +79,34 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// The answer was larger than the client accepts
+    /// ([`ClientBuilder::max_response_size`](crate::ClientBuilder::max_response_size)): it was not
+    /// read further, and the call was not retried.
+    #[error("{operation}: the {status} answer holds more than {limit} bytes ({seen} seen); it was not read further")]
+    ResponseTooLarge {
+        /// The operation.
+        operation: &'static str,
+        /// The HTTP status of the answer.
+        status: StatusCode,
+        /// The bytes declared by `Content-Length`, or read before the limit was passed.
+        seen: u64,
+        /// The limit.
+        limit: u64,
+    },
+
+    /// The server answered with a redirect, which the client never follows: the API documents
+    /// none, and following one could carry the request, its body and its credentials to another
+    /// origin.
+    #[error("{operation}: the API answered {status} redirecting to {location}; redirects are not followed")]
+    Redirected {
+        /// The operation.
+        operation: &'static str,
+        /// The 3xx status.
+        status: StatusCode,
+        /// The `Location` the server named (not contacted).
+        location: String,
+    },
+
     /// A success answer whose body is not what the spec describes.
     #[error("{operation}: the {status} answer could not be decoded: {message} (body starts: {body_excerpt:?})")]
     Decode {
@@ -164,7 +192,9 @@ impl Error {
         match self {
             Self::Api { status, .. }
             | Self::RateLimited { status, .. }
-            | Self::Decode { status, .. } => Some(*status),
+            | Self::Decode { status, .. }
+            | Self::ResponseTooLarge { status, .. }
+            | Self::Redirected { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -213,6 +243,13 @@ impl Error {
                 rate_limit,
             };
         }
+        if let Some(location) = crate::body::redirect_location(status, headers) {
+            return Self::Redirected {
+                operation,
+                status,
+                location,
+            };
+        }
         if status == StatusCode::UNAUTHORIZED {
             return Self::Auth {
                 message: format!(
@@ -227,6 +264,21 @@ impl Error {
             error,
             body_excerpt,
             rate_limit,
+        }
+    }
+}
+
+impl Error {
+    /// Whether the request behind this error provably did nothing at the server: it was never
+    /// sent (refused before sending, connection refused), or the server refused it (a 4xx, a
+    /// rate limit, a redirect). A lost or 5xx answer to a request that was sent proves nothing.
+    pub(crate) fn provably_not_processed(&self) -> bool {
+        match self {
+            Self::Config(_) | Self::InvalidInput { .. } | Self::Auth { .. } => true,
+            Self::RateLimited { .. } | Self::Redirected { .. } => true,
+            Self::Api { status, .. } => status.is_client_error(),
+            Self::Transport { source, .. } => source.is_connect(),
+            _ => false,
         }
     }
 }

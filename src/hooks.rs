@@ -83,7 +83,7 @@ impl ClientHooks<ClientConfig> for Client {
 
 /// Stops a call before it is sent: the typed error is kept in the call's record (the generated
 /// code can only carry a message), and `send()` returns it.
-fn refuse<E>(error: crate::Error) -> Error<E> {
+pub(crate) fn refuse<E>(error: crate::Error) -> Error<E> {
     let message = error.to_string();
     record(|call| call.error = Some(error));
     Error::Custom(message)

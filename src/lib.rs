@@ -16,7 +16,7 @@
 //!     .build()?;
 //! let products = client.get_products().limit(50).send().await?;
 //! for product in &products.results {
-//!     println!("{} {}", product.id, *product.name);
+//!     println!("{} {}", product.id, product.name);
 //! }
 //! # Ok(())
 //! # }
@@ -42,6 +42,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod body;
 pub mod bulk;
 mod call;
 mod client_builder;
@@ -50,10 +51,12 @@ mod discovery;
 mod error;
 mod generated;
 mod hooks;
+mod lenient;
 mod limits;
 mod oauth;
 mod open_enum;
 mod pagination;
+mod path;
 mod rate_limit;
 mod retry;
 mod tasks;

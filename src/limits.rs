@@ -1,13 +1,13 @@
 //! Limits the API documents, checked before a request is sent.
 //!
-//! Item counts come from the spec (`minItems`/`maxItems`, read at build time into
-//! `request_array_limits`); string lengths are checked by the
-//! generated types when a request is built. The rules no schema can state are written here:
+//! Item counts and string lengths come from the spec (`minItems`/`maxItems`,
+//! `minLength`/`maxLength`, read at build time into `request_limits`): we check what we send, and
+//! accept what we get (the generated types carry no length limits). The rules no schema can state are written here:
 //! detail-field names (forbidden characters, reserved words, unique within one request) and the
 //! 1000 detail operations one bulk request may carry across all its customers.
 
 use crate::error::Error;
-use crate::generated::request_array_limits;
+use crate::generated::{request_limits, LimitKind};
 use serde_json::Value;
 
 /// Detail operations one `bulk_update_customer_details` request may carry, counted across its
@@ -22,7 +22,7 @@ pub(crate) const RESERVED_NAMES: [&str; 5] = ["name", "key", "created", "updated
 
 /// Checks a request body against every documented limit of its operation.
 pub(crate) fn check_request(method_name: &str, body: &[u8]) -> Result<(), Error> {
-    let limits = request_array_limits(method_name);
+    let limits = request_limits(method_name);
     let names = detail_field_names_at(method_name);
     let counts_operations = method_name == "bulk_update_customer_details";
     if limits.is_empty() && names.is_none() && !counts_operations {
@@ -36,16 +36,31 @@ pub(crate) fn check_request(method_name: &str, body: &[u8]) -> Result<(), Error>
 
 /// [`check_request`] on a parsed body.
 pub(crate) fn check_value(method_name: &str, value: &Value) -> Result<(), Error> {
-    for limit in request_array_limits(method_name) {
-        for (field, items) in arrays_at(value, limit.path, String::new()) {
-            if let Some(max) = limit.max_items.filter(|max| items > *max) {
+    for limit in request_limits(method_name) {
+        let counted: Vec<(String, usize)> = match limit.kind {
+            LimitKind::Items => arrays_at(value, limit.path, String::new()),
+            LimitKind::Chars => strings_at(value, limit.path, String::new())
+                .into_iter()
+                .map(|(field, text)| (field, text.chars().count()))
+                .collect(),
+        };
+        let unit = match limit.kind {
+            LimitKind::Items => "items",
+            LimitKind::Chars => "characters",
+        };
+        for (field, count) in counted {
+            if let Some(max) = limit.max.filter(|max| count > *max) {
+                let scope = match limit.kind {
+                    LimitKind::Items => " per request",
+                    LimitKind::Chars => "",
+                };
                 return Err(invalid(
                     field,
-                    format!("{items} items; at most {max} per request"),
+                    format!("{count} {unit}; at most {max}{scope}"),
                 ));
             }
-            if let Some(min) = limit.min_items.filter(|min| items < *min) {
-                return Err(invalid(field, format!("{items} items; at least {min}")));
+            if let Some(min) = limit.min.filter(|min| count < *min) {
+                return Err(invalid(field, format!("{count} {unit}; at least {min}")));
             }
         }
     }

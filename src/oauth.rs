@@ -2,6 +2,7 @@
 //! and client credentials (service accounts).
 
 use crate::auth::{Secret, TokenFuture, TokenSource};
+use crate::body::{describe, read_bounded, redirect_location, MAX_SMALL_ANSWER_BYTES};
 use crate::error::Error;
 use serde::Deserialize;
 use std::fmt;
@@ -105,7 +106,7 @@ impl OAuthTokenSource {
             client_secret,
             token_url: ATLASSIAN_TOKEN_URL.to_string(),
             renew_before: Duration::from_secs(60),
-            http: reqwest::Client::new(),
+            http: token_endpoint_client(),
             on_refresh: None,
             state: Mutex::new(State {
                 grant,
@@ -150,7 +151,9 @@ impl OAuthTokenSource {
         self
     }
 
-    /// The HTTP client used to reach the token endpoint.
+    /// The HTTP client used to reach the token endpoint (default: no redirects followed, 10 s to
+    /// connect, 30 s in all). Build yours with `.redirect(reqwest::redirect::Policy::none())`: the
+    /// token request carries the client secret and the refresh token.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = http;
         self
@@ -189,7 +192,19 @@ impl OAuthTokenSource {
                 ),
             })?;
         let status = response.status();
-        let bytes = response.bytes().await.unwrap_or_default();
+        if let Some(location) = redirect_location(status, response.headers()) {
+            // Never followed: the form holds the client secret and the refresh token.
+            return Err(Error::Auth {
+                message: format!(
+                    "the token endpoint answered {status} redirecting to {location}; redirects are not followed"
+                ),
+            });
+        }
+        let (_, bytes) = read_bounded(response, MAX_SMALL_ANSWER_BYTES)
+            .await
+            .map_err(|e| Error::Auth {
+                message: format!("the token endpoint's answer: {}", describe(e)),
+            })?;
         if !status.is_success() {
             return Err(Error::Auth {
                 message: format!(
@@ -281,4 +296,15 @@ fn token_endpoint_reason(body: &[u8]) -> String {
         Ok(OAuthError { error, .. }) => format!(": {error}"),
         Err(_) => String::new(),
     }
+}
+
+/// The token endpoint's own HTTP client: it follows no redirect (the request carries the client
+/// secret and the refresh token), and has its own timeouts.
+fn token_endpoint_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("the TLS backend initializes")
 }

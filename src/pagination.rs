@@ -69,7 +69,7 @@ impl Client {
     /// use futures::TryStreamExt;
     /// let mut products = std::pin::pin!(client.products(None));
     /// while let Some(product) = products.try_next().await? {
-    ///     println!("{}", *product.name);
+    ///     println!("{}", product.name);
     /// }
     /// # Ok(()) }
     /// ```

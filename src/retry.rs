@@ -1,6 +1,7 @@
 //! Retries: deciding *whether* a failed attempt is tried again ([`RetryPolicy::verdict`]) apart
 //! from *doing* it ([`execute`]: the attempts of one call, a 401 renewing the token once).
 
+use crate::body::{read_bounded, ReadError};
 use crate::call::record;
 use crate::Client;
 use reqwest::header::{HeaderMap, AUTHORIZATION, RETRY_AFTER};
@@ -192,7 +193,13 @@ pub(crate) async fn execute(
     loop {
         attempt += 1;
         let next = request.try_clone();
-        let result = attempt_once(client, request).await;
+        let result = match attempt_once(client, request).await {
+            Attempt::Done(result) => result,
+            Attempt::TooLarge(cut) => {
+                record(|call| call.attempts = attempt);
+                return (Ok(cut), attempt);
+            }
+        };
         let outcome = Outcome::of(&result);
         if let Ok(response) = &result {
             tracing::Span::current().record("status", response.status().as_u16());
@@ -258,18 +265,49 @@ pub(crate) async fn execute(
     }
 }
 
-/// Sends one attempt and reads its whole body, so that a connection lost mid-body fails the
-/// attempt (and can be retried) instead of failing later while the body is decoded.
-async fn attempt_once(
-    client: &Client,
-    request: reqwest::Request,
-) -> reqwest::Result<reqwest::Response> {
-    use http_body_util::BodyExt as _;
-    let response = client.client.execute(request).await?;
-    // Through `http::Response`, which keeps the response's URL, so nothing is re-parsed.
-    let (parts, body) = http::Response::<reqwest::Body>::from(response).into_parts();
-    let body = body.collect().await?.to_bytes();
-    Ok(http::Response::from_parts(parts, body).into())
+/// How one attempt ended, as the retry loop sees it.
+enum Attempt {
+    /// An answer read whole, or no answer.
+    Done(reqwest::Result<reqwest::Response>),
+    /// An answer larger than the client accepts: the call ends with the error recorded, and the
+    /// answer's status is handed on with an empty body.
+    TooLarge(reqwest::Response),
+}
+
+/// Sends one attempt and reads its whole body (within the client's bound), so that a connection
+/// lost mid-body fails the attempt (and can be retried) instead of failing later while the body
+/// is decoded.
+async fn attempt_once(client: &Client, request: reqwest::Request) -> Attempt {
+    let response = match client.client.execute(request).await {
+        Ok(response) => response,
+        Err(error) => return Attempt::Done(Err(error)),
+    };
+    let status = response.status();
+    let limit = client.inner.max_response_bytes;
+    match read_bounded(response, limit).await {
+        // Through `http::Response`, which keeps the response's URL, so nothing is re-parsed.
+        Ok((parts, body)) => Attempt::Done(Ok(http::Response::from_parts(parts, body).into())),
+        Err(ReadError::Transport(error)) => Attempt::Done(Err(error)),
+        Err(ReadError::TooLarge { seen, limit }) => {
+            tracing::warn!(
+                status = status.as_u16(),
+                seen,
+                limit,
+                "answer too large; not read further"
+            );
+            record(|call| {
+                call.error = Some(crate::Error::ResponseTooLarge {
+                    operation: call.operation,
+                    status,
+                    seen,
+                    limit,
+                })
+            });
+            let mut empty = http::Response::new(bytes::Bytes::new());
+            *empty.status_mut() = status;
+            Attempt::TooLarge(empty.into())
+        }
+    }
 }
 
 /// Whether repeating `request` cannot apply a write twice.

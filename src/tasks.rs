@@ -167,12 +167,33 @@ impl<'a> TaskWaiter<'a> {
         self
     }
 
+    /// Polls until the task ends, within the deadline whatever a poll, a retry or a server's
+    /// `Retry-After` does: the whole wait runs under one timeout.
     async fn wait(mut self) -> Result<TaskOutcome, Error> {
         let started = Instant::now();
-        let mut last_status = String::from("not polled yet");
+        let deadline = self.deadline;
+        let task_id = self.task_id.clone();
+        let last_status = std::sync::Mutex::new(String::from("not polled yet"));
+        match tokio::time::timeout(deadline, self.poll_until_ended(started, &last_status)).await {
+            Ok(Some(result)) => result,
+            // Out of time, or of delays before the deadline.
+            Ok(None) | Err(_) => Err(Error::TaskDeadline {
+                task_id,
+                last_status: last_status.into_inner().unwrap_or_else(|e| e.into_inner()),
+                waited: started.elapsed(),
+            }),
+        }
+    }
+
+    /// The task's end, or `None` when the next wait would pass the deadline.
+    async fn poll_until_ended(
+        &mut self,
+        started: Instant,
+        last_status: &std::sync::Mutex<String>,
+    ) -> Option<Result<TaskOutcome, Error>> {
         for delay in self.delays.by_ref() {
             if started.elapsed() + delay > self.deadline {
-                break;
+                return None;
             }
             tokio::time::sleep(delay).await;
             let task = match self
@@ -184,31 +205,28 @@ impl<'a> TaskWaiter<'a> {
             {
                 Ok(task) => task.into_inner(),
                 Err(error) if error.status() == Some(StatusCode::NOT_FOUND) => {
-                    return Err(Error::TaskNotFound {
-                        task_id: self.task_id,
-                    })
+                    return Some(Err(Error::TaskNotFound {
+                        task_id: self.task_id.clone(),
+                    }))
                 }
-                Err(error) => return Err(error),
+                Err(error) => return Some(Err(error)),
             };
             if let Some(callback) = self.on_progress.as_mut() {
                 callback(&task);
             }
-            last_status = task.status.to_string();
+            let status = task.status.to_string();
+            *last_status.lock().unwrap_or_else(|e| e.into_inner()) = status.clone();
             match task.status {
-                TaskStatusResponseStatus::Finished => return Ok(TaskOutcome::Finished(task)),
-                TaskStatusResponseStatus::Failed => return Ok(TaskOutcome::Failed(task)),
-                TaskStatusResponseStatus::Cancelled => return Ok(TaskOutcome::Cancelled(task)),
-                // NOT_STARTED, IN_PROGRESS and values this version does not know: keep polling.
-                _ => {
-                    tracing::debug!(task_id = %self.task_id, status = %last_status, "task pending")
+                TaskStatusResponseStatus::Finished => return Some(Ok(TaskOutcome::Finished(task))),
+                TaskStatusResponseStatus::Failed => return Some(Ok(TaskOutcome::Failed(task))),
+                TaskStatusResponseStatus::Cancelled => {
+                    return Some(Ok(TaskOutcome::Cancelled(task)))
                 }
+                // NOT_STARTED, IN_PROGRESS and values this version does not know: keep polling.
+                _ => tracing::debug!(task_id = %self.task_id, %status, "task pending"),
             }
         }
-        Err(Error::TaskDeadline {
-            task_id: self.task_id,
-            last_status,
-            waited: started.elapsed(),
-        })
+        None
     }
 }
 

@@ -27,11 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let field = types::CreateDetailFieldRequest::builder()
         .name(FIELD)
         .type_(types::DetailFieldType::builder().name("SELECT").options(
-            types::DetailFieldOptions(vec![
-                "Free".try_into()?,
-                "Pro".try_into()?,
-                "Enterprise".try_into()?,
-            ]),
+            types::DetailFieldOptions(vec!["Free".into(), "Pro".into(), "Enterprise".into()]),
         ));
     match client.create_customer_detail().body(field).send().await {
         Ok(created) => println!("1. Created the customer detail field {:?}", created.0.name),
@@ -135,7 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let page = request.send().await?.into_inner();
         for product in &page.results {
-            println!("   {} {}", product.id, *product.name);
+            println!("   {} {}", product.id, product.name);
         }
         match page.next_page_cursor {
             Some(next) => cursor = Some(next),

@@ -56,9 +56,12 @@ pub enum RecordOutcome {
         /// `FAILED` or `CANCELLED`.
         status: TaskStatusResponseStatus,
     },
-    /// Its request was refused or could not be sent; nothing was done with it.
+    /// Its request was refused (a 4xx, a rate limit) or provably never sent (invalid, connection
+    /// refused); nothing was done with it.
     NotSubmitted(Arc<Error>),
-    /// Its request was accepted, but the end of its task could not be seen.
+    /// What became of it is not known: its request was sent but its answer was lost or was a
+    /// 5xx (the server may have started a task under its key), or its task was started but its
+    /// end could not be seen. Resubmitting it under the same key is safe.
     Unconfirmed(Arc<Error>),
 }
 
@@ -369,7 +372,14 @@ impl<R: serde::Serialize + Clone + Send + Sync> Run<'_, R> {
         let task = match submitted {
             Ok(task) => task,
             Err(error) => {
-                let outcomes = all(RecordOutcome::NotSubmitted(Arc::new(error)));
+                // A request that was sent and whose answer was lost (or a 5xx) may have started
+                // a task: only a refusal, or a request that never left, proves nothing was done.
+                let outcome = if error.provably_not_processed() {
+                    RecordOutcome::NotSubmitted(Arc::new(error))
+                } else {
+                    RecordOutcome::Unconfirmed(Arc::new(error))
+                };
+                let outcomes = all(outcome);
                 return self.finish(RequestResult {
                     request,
                     outcomes,

@@ -14,6 +14,7 @@ mod corrections;
 mod decoding;
 mod diagnostics;
 mod faults;
+mod hostile;
 mod limits;
 mod pagination;
 mod tasks;

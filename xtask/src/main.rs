@@ -10,6 +10,7 @@ mod future;
 mod openapi;
 #[path = "../../build/pins.rs"]
 mod pins;
+#[allow(dead_code)]
 #[path = "../../build/rules.rs"]
 mod rules;
 #[allow(dead_code)]

@@ -45,6 +45,20 @@ pub enum Reply {
     },
     /// Waits before replying.
     After(Duration, Box<Reply>),
+    /// A body that does not end: bytes are written until the client stops reading (or 4 GiB, or
+    /// 30 s, whichever comes first), framed as `framing` says.
+    Flood { status: u16, framing: Framing },
+}
+
+/// How a flood's body is framed.
+#[derive(Clone, Copy, Debug)]
+pub enum Framing {
+    /// `Content-Length` announcing this many bytes.
+    Declared(u64),
+    /// `Transfer-Encoding: chunked`, never ending.
+    Chunked,
+    /// No length: the body lasts until the connection closes.
+    UntilClose,
 }
 
 impl Reply {
@@ -201,6 +215,9 @@ async fn write_reply(stream: &mut TcpStream, reply: Reply) {
         tokio::time::sleep(delay).await;
         reply = *inner;
     }
+    if let Reply::Flood { status, framing } = reply {
+        return flood(stream, status, framing).await;
+    }
     let (status, headers, body, declared) = match reply {
         Reply::Respond {
             status,
@@ -220,7 +237,7 @@ async fn write_reply(stream: &mut TcpStream, reply: Reply) {
             sent,
             declared,
         ),
-        Reply::After(..) => unreachable!(),
+        Reply::After(..) | Reply::Flood { .. } => unreachable!(),
     };
     let mut head =
         format!("HTTP/1.1 {status} Status\r\ncontent-length: {declared}\r\nconnection: close\r\n");
@@ -232,4 +249,38 @@ async fn write_reply(stream: &mut TcpStream, reply: Reply) {
     let _ = stream.write_all(&body).await;
     let _ = stream.flush().await;
     let _ = stream.shutdown().await;
+}
+
+/// Writes an endless body until the client stops reading; bounded in bytes and time.
+async fn flood(stream: &mut TcpStream, status: u16, framing: Framing) {
+    const MAX_BYTES: u64 = 4 << 30;
+    let length = match framing {
+        Framing::Declared(length) => format!("content-length: {length}\r\n"),
+        Framing::Chunked => "transfer-encoding: chunked\r\n".to_string(),
+        Framing::UntilClose => String::new(),
+    };
+    let head = format!(
+        "HTTP/1.1 {status} Status\r\ncontent-type: application/json\r\n{length}connection: close\r\n\r\n"
+    );
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let block = vec![b' '; 64 * 1024];
+    let chunk_head = format!("{:x}\r\n", block.len());
+    let started = std::time::Instant::now();
+    let mut written = 0u64;
+    while written < MAX_BYTES && started.elapsed() < Duration::from_secs(30) {
+        let sent = match framing {
+            Framing::Chunked => {
+                stream.write_all(chunk_head.as_bytes()).await.is_ok()
+                    && stream.write_all(&block).await.is_ok()
+                    && stream.write_all(b"\r\n").await.is_ok()
+            }
+            _ => stream.write_all(&block).await.is_ok(),
+        };
+        if !sent {
+            return;
+        }
+        written += block.len() as u64;
+    }
 }
