@@ -45,17 +45,11 @@ fn reset_peak_memory() {
     std::fs::write("/proc/self/clear_refs", "5").expect("the peak RSS can be reset");
 }
 
-/// The process's peak memory since the last reset, in MiB.
-fn peak_memory_mib() -> u64 {
+/// A memory figure of this process from `/proc/self/status`, in MiB: `VmHWM` (the peak since
+/// the last reset) or `VmRSS` (now).
+fn memory_mib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib / 1024
-}
-
-fn resident_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
     let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib / 1024
 }
@@ -82,7 +76,7 @@ async fn oversized_answers_fail_at_the_limit_with_bounded_memory() {
     ];
     for (status, framing) in cases {
         let server = ScriptedServer::start(vec![Reply::Flood { status, framing }]).await;
-        let before = resident_mib();
+        let before = memory_mib("VmRSS:");
         reset_peak_memory();
         let started = Instant::now();
         let error = client(&server.base_url)
@@ -91,7 +85,7 @@ async fn oversized_answers_fail_at_the_limit_with_bounded_memory() {
             .await
             .unwrap_err();
         let took = started.elapsed();
-        let growth = peak_memory_mib().saturating_sub(before);
+        let growth = memory_mib("VmHWM:").saturating_sub(before);
         let (seen_status, seen, limit) = too_large(&error);
         assert_eq!(seen_status, status, "{framing:?}");
         assert_eq!(limit, 16 * MIB);
