@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A user's crate that depends on the packaged crate alone (the unpacked .crate that
-# `cargo package` verified) builds and runs the quickstart flow against the local mock.
+# A user's crate that depends on the packaged crates alone (the unpacked .crate files that
+# `cargo package` verified: the client and its fake) builds and runs the quickstart flow against
+# the fake.
 # Usage: .ci/consumer.sh WORKDIR   (run from the repository root, after `cargo package`)
 set -euo pipefail
 root=$(pwd)
@@ -8,7 +9,10 @@ work=$1
 version=$(cargo metadata --format-version 1 --no-deps --locked |
   python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="atlassian-csm"))')
 package="$root/target/package/atlassian-csm-$version"
-test -f "$package/Cargo.toml" || { echo "no unpacked package at $package: run cargo package first" >&2; exit 1; }
+mock="$root/target/package/atlassian-csm-mock-$version"
+for unpacked in "$package" "$mock"; do
+  test -f "$unpacked/Cargo.toml" || { echo "no unpacked package at $unpacked: run cargo package first" >&2; exit 1; }
+done
 
 consumer="$work/consumer"
 rm -rf "$consumer"
@@ -27,16 +31,16 @@ name = "quickstart"
 path = "examples/quickstart/main.rs"
 
 [dependencies]
-atlassian-csm = { path = "$package" }
+atlassian-csm = "=$version"
+atlassian-csm-mock = "=$version"
 tokio = { version = "1", features = ["macros", "rt-multi-thread", "net", "io-util", "time"] }
-hyper = { version = "1", features = ["server", "http1"] }
-hyper-util = { version = "0.1", features = ["tokio"] }
-http-body-util = "0.1"
-bytes = "1"
 serde_json = "1"
 futures = "0.3"
-uuid = { version = "1", features = ["v4"] }
-chrono = { version = "0.4", default-features = false, features = ["std", "clock"] }
+
+# The packages as crates.io would serve them.
+[patch.crates-io]
+atlassian-csm = { path = "$package" }
+atlassian-csm-mock = { path = "$mock" }
 
 [workspace]
 TOML

@@ -6,8 +6,6 @@
 
 #[path = "support/estimates.rs"]
 mod estimates;
-#[path = "../examples/support/mock_csm.rs"]
-mod mock_csm;
 
 use atlassian_csm::{types, Client, Credentials};
 use criterion::Criterion;
@@ -19,11 +17,16 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mock = runtime
-        .block_on(mock_csm::MockCsm::start(mock_csm::MockConfig::default()))
+    let fake = runtime
+        .block_on(atlassian_csm_mock::FakeCsm::start())
         .unwrap();
+    fake.state(|site| {
+        for i in 0..5 {
+            site.add_product(&format!("Product {i}"));
+        }
+    });
     let client = Client::builder()
-        .base_url(&mock.base_url)
+        .base_url(fake.base_url())
         .credentials(Credentials::bearer("bench-token"))
         .build()
         .unwrap();
@@ -31,7 +34,7 @@ fn main() {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap();
-    let url = format!("{}/api/v1/product?limit=5", mock.base_url);
+    let url = format!("{}/api/v1/product?limit=5", fake.base_url());
 
     // `OVERHEAD_ONLY=reqwest|client OVERHEAD_CALLS=N`: make N calls one way and exit, for
     // counting instructions under callgrind (benches/overhead_instructions.sh).

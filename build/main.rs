@@ -32,13 +32,26 @@ fn main() {
     watch_inputs(&root);
 
     let spec = spec_file::corrected_spec(&root).unwrap_or_else(|message| fail(&message));
-    std::fs::write(
-        out_dir.join("csm.corrected.json"),
-        spec_file::to_normalized_string(&spec),
-    )
-    .unwrap_or_else(|e| fail(&format!("cannot write the corrected spec: {e}")));
+    let corrected_path = out_dir.join("csm.corrected.json");
+    std::fs::write(&corrected_path, spec_file::to_normalized_string(&spec))
+        .unwrap_or_else(|e| fail(&format!("cannot write the corrected spec: {e}")));
+    // Read by the build script of `atlassian-csm-mock` (`DEP_ATLASSIAN_CSM_CORRECTED_SPEC`): its
+    // fake checks requests against the same limits.
+    println!("cargo:corrected_spec={}", corrected_path.display());
 
-    let openapi: openapiv3::OpenAPI = serde_json::from_value(rules::relaxed_for_reading(&spec))
+    // The document the client is generated from, for crates that generate from it too (the
+    // typed stubs of `atlassian-csm-mock`): its path reaches their build scripts as
+    // `DEP_ATLASSIAN_CSM_GENERATED_SPEC`.
+    let generated_spec = rules::relaxed_for_reading(&spec);
+    let generated_spec_path = out_dir.join("csm.generated.json");
+    std::fs::write(
+        &generated_spec_path,
+        spec_file::to_normalized_string(&generated_spec),
+    )
+    .unwrap_or_else(|e| fail(&format!("cannot write the generated spec: {e}")));
+    println!("cargo:generated_spec={}", generated_spec_path.display());
+
+    let openapi: openapiv3::OpenAPI = serde_json::from_value(generated_spec)
         .unwrap_or_else(|e| fail(&format!("the corrected spec is not OpenAPI 3.0: {e}")));
     let mut settings = progenitor::GenerationSettings::new();
     settings

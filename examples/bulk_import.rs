@@ -2,12 +2,10 @@
 //! the rows that did not go through.
 //!
 //! ```sh
-//! cargo run --example bulk_import              # 1,000 rows into a local mock of the CSM API
+//! cargo run --example bulk_import              # 1,000 rows into a local fake of the CSM API
 //! CSM_CLOUD_ID=… CSM_EMAIL=… CSM_API_TOKEN=… cargo run --example bulk_import
 //! ```
 
-#[path = "support/mock_csm.rs"]
-mod mock_csm;
 #[path = "support/site.rs"]
 mod site;
 
@@ -17,12 +15,12 @@ use serde_json::json;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _mock) = site::client().await?;
 
-    // Rows as a CSV reader would give them: email, name, plan. Row 500 will be refused by the
-    // mock, to show how a failed record is reported.
+    // Rows as a CSV reader would give them: email, name, plan. On the local fake, row 500 will be
+    // refused, to show how a failed record is reported.
     let rows: Vec<(String, String, String)> = (0..1000)
         .map(|i| {
             let email = match i {
-                500 => format!("row{i}{}@example.com", mock_csm::FAIL_MARKER),
+                500 => format!("row{i}{}@example.com", site::BOUNCE),
                 _ => format!("row{i}@example.com"),
             };
             (

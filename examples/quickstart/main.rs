@@ -8,10 +8,9 @@
 //! CSM_CLOUD_ID=… CSM_ACCESS_TOKEN=… cargo run --example quickstart        # OAuth 2.0
 //! ```
 //!
-//! Without them it starts a local mock of the CSM API and runs the same flow against it.
+//! Without them it starts a local fake of the CSM API (`atlassian-csm-mock`) and runs the same
+//! flow against it.
 
-#[path = "../support/mock_csm.rs"]
-mod mock_csm;
 #[path = "../support/site.rs"]
 mod site;
 

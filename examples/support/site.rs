@@ -1,12 +1,17 @@
 //! Which site the examples talk to: yours, when the environment says so.
 
-use crate::mock_csm::{MockConfig, MockCsm};
 use atlassian_csm::{Client, Credentials};
+use atlassian_csm_mock::FakeCsm;
 use std::env;
 
+/// On the local fake, records whose email contains this fail, to show how a failed record is
+/// reported.
+pub const BOUNCE: &str = "+bounce";
+
 /// A client for your site when `CSM_CLOUD_ID` and credentials are set; otherwise a client for a
-/// local mock of the CSM API, started here (it stops when the returned mock is dropped).
-pub async fn client() -> Result<(Client, Option<MockCsm>), Box<dyn std::error::Error>> {
+/// local fake of the CSM API with demo data, started here (it stops when the returned fake is
+/// dropped).
+pub async fn client() -> Result<(Client, Option<FakeCsm>), Box<dyn std::error::Error>> {
     match credentials_from_env() {
         Some((cloud_id, credentials)) => {
             println!("Using the CSM API of cloud {cloud_id}");
@@ -17,16 +22,16 @@ pub async fn client() -> Result<(Client, Option<MockCsm>), Box<dyn std::error::E
             Ok((client, None))
         }
         None => {
-            let mock = MockCsm::start(MockConfig::default()).await?;
+            let fake = FakeCsm::builder()
+                .seed_demo(true)
+                .fail_records_where(|email| email.contains(BOUNCE))
+                .start()
+                .await?;
             println!(
-                "No CSM_CLOUD_ID in the environment: using a local mock at {}",
-                mock.base_url
+                "No CSM_CLOUD_ID in the environment: using a local fake of the CSM API at {}",
+                fake.base_url()
             );
-            let client = Client::builder()
-                .base_url(&mock.base_url)
-                .credentials(Credentials::bearer("mock-token"))
-                .build()?;
-            Ok((client, Some(mock)))
+            Ok((fake.client(), Some(fake)))
         }
     }
 }

@@ -1,27 +1,43 @@
-//! Bulk imports against the local mock of the CSM API: fewest requests, bounded tasks in flight,
+//! Bulk imports against the fake CSM API: fewest requests, bounded tasks in flight,
 //! back-pressure, stable keys, and every failure traced to its record.
 
-use crate::mock_csm::{MockConfig, MockCsm, FAIL_MARKER};
 use atlassian_csm::bulk::CustomerDetails;
 use atlassian_csm::{types, BulkProgress, Client, Credentials, Error, RecordOutcome};
+use atlassian_csm_mock::{Entity, FakeCsm, FakeCsmBuilder};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn quick_tasks() -> MockConfig {
-    MockConfig {
-        submit_delay: Duration::ZERO,
-        task_duration: Duration::from_millis(40),
-        max_unfinished_tasks: 5,
-    }
+/// Records whose email holds this fail on the fake.
+const FAIL_MARKER: &str = "+fail";
+
+/// Tasks that take 40 ms; `+fail` records fail.
+fn quick_tasks() -> FakeCsmBuilder {
+    FakeCsm::builder()
+        .task_timing(Duration::ZERO, Duration::from_millis(40))
+        .fail_records_where(|email| email.contains(FAIL_MARKER))
 }
 
-fn client_for(mock: &MockCsm) -> Client {
-    Client::builder()
-        .base_url(&mock.base_url)
-        .credentials(Credentials::bearer("token"))
-        .build()
-        .unwrap()
+/// A started fake with the detail fields the records use.
+async fn start(builder: FakeCsmBuilder) -> FakeCsm {
+    let fake = builder.start().await.unwrap();
+    fake.state(|site| {
+        site.add_field(Entity::Customer, "Plan", "SELECT", &["Free", "Pro"]);
+        site.add_field(Entity::Customer, "Region", "TEXT", &[]);
+    });
+    fake
+}
+
+fn client_for(fake: &FakeCsm) -> Client {
+    fake.client()
+}
+
+/// Bulk submits the fake answered with `status` (202 accepted, 400 refused).
+fn submits(fake: &FakeCsm, status: u16) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/bulk") && r.status == status)
+        .count()
 }
 
 fn profile(email: &str) -> types::BulkManageCustomerProfileOperation {
@@ -40,7 +56,7 @@ fn profiles(count: usize) -> Vec<types::BulkManageCustomerProfileOperation> {
 
 #[tokio::test]
 async fn records_are_split_into_the_fewest_requests_and_all_succeed() {
-    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let mock = start(quick_tasks()).await;
     let client = client_for(&mock);
     let seen = Arc::new(Mutex::new(Vec::<BulkProgress>::new()));
     let log = seen.clone();
@@ -57,8 +73,8 @@ async fn records_are_split_into_the_fewest_requests_and_all_succeed() {
     );
     let sizes: Vec<usize> = report.requests.iter().map(|r| r.records.len()).collect();
     assert_eq!(sizes, [100, 100, 50]);
-    assert_eq!(mock.stats().submits_accepted, 3);
-    assert_eq!(mock.customer_count(), 250);
+    assert_eq!(submits(&mock, 202), 3);
+    assert_eq!(mock.state(|site| site.customers.len()), 250);
     let keys: std::collections::BTreeSet<_> = report
         .requests
         .iter()
@@ -78,7 +94,7 @@ async fn records_are_split_into_the_fewest_requests_and_all_succeed() {
 
 #[tokio::test]
 async fn a_failure_is_traced_to_the_record_it_names() {
-    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let mock = start(quick_tasks()).await;
     let client = client_for(&mock);
     let mut records = profiles(120);
     records[7] = profile(&format!("bob{FAIL_MARKER}@example.com"));
@@ -105,40 +121,32 @@ async fn a_failure_is_traced_to_the_record_it_names() {
 async fn at_most_max_in_flight_tasks_are_unfinished_and_refusals_are_resubmitted() {
     // The site allows only 2 unfinished tasks; the import may hold 5: the extra submits are
     // refused with 400 and resubmitted under the same key until they are accepted.
-    let mock = MockCsm::start(MockConfig {
-        max_unfinished_tasks: 2,
-        ..quick_tasks()
-    })
-    .await
-    .unwrap();
+    let mock = start(quick_tasks().task_limit(2)).await;
     let client = client_for(&mock);
     let report = client
         .import_customer_profiles(profiles(800))
         .await
         .unwrap();
     assert!(report.all_succeeded());
-    let stats = mock.stats();
-    assert_eq!(
-        stats.submits_accepted, 8,
-        "each request accepted exactly once"
-    );
-    assert!(stats.submits_refused > 0, "the site's limit pushed back");
+    assert_eq!(submits(&mock, 202), 8, "each request accepted exactly once");
+    let refused = submits(&mock, 400);
+    assert!(refused > 0, "the site's limit pushed back");
     assert_eq!(
         report.requests.iter().map(|r| r.refusals).sum::<usize>(),
-        stats.submits_refused
+        refused
     );
-    assert!(stats.most_unfinished <= 2);
+    assert!(mock.state(|site| site.peak_unfinished_tasks) <= 2);
 
-    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let mock = start(quick_tasks()).await;
     let client = client_for(&mock);
     client
         .import_customer_profiles(profiles(1000))
         .max_in_flight(3)
         .await
         .unwrap();
-    let stats = mock.stats();
-    assert!(stats.most_unfinished <= 3, "{stats:?}");
-    assert_eq!(stats.submits_refused, 0);
+    let peak = mock.state(|site| site.peak_unfinished_tasks);
+    assert!(peak <= 3, "{peak}");
+    assert_eq!(submits(&mock, 400), 0);
 }
 
 #[tokio::test]
@@ -150,14 +158,14 @@ async fn the_same_records_get_the_same_keys_on_a_rerun() {
             .map(|r| r.idempotency_key)
             .collect()
     };
-    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let mock = start(quick_tasks()).await;
     let first = keys(
         client_for(&mock)
             .import_customer_profiles(profiles(150))
             .await
             .unwrap(),
     );
-    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let mock = start(quick_tasks()).await;
     let again = keys(
         client_for(&mock)
             .import_customer_profiles(profiles(150))
@@ -177,7 +185,17 @@ async fn the_same_records_get_the_same_keys_on_a_rerun() {
 
 #[tokio::test]
 async fn detail_operations_are_packed_by_their_count_across_customers() {
-    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let mock = start(quick_tasks()).await;
+    mock.state(|site| {
+        for id in 1..=5 {
+            let customer = atlassian_csm_mock::Customer {
+                id: format!("qm:{id}:x"),
+                display_name: format!("Customer {id}"),
+                ..Default::default()
+            };
+            site.customers.insert(customer.id.clone(), customer);
+        }
+    });
     let client = client_for(&mock);
     let customer = |id: usize, operations: usize| -> types::BulkCustomerDetailFieldOperation {
         serde_json::from_value(json!({
@@ -200,7 +218,7 @@ async fn detail_operations_are_packed_by_their_count_across_customers() {
 
 #[tokio::test]
 async fn an_invalid_record_is_named_and_nothing_is_sent() {
-    let mock = MockCsm::start(quick_tasks()).await.unwrap();
+    let mock = start(quick_tasks()).await;
     let client = client_for(&mock);
     let mut records = profiles(300);
     records[204] = serde_json::from_value(json!({
@@ -217,7 +235,7 @@ async fn an_invalid_record_is_named_and_nothing_is_sent() {
         }
         other => panic!("expected InvalidInput, got {other:?}"),
     }
-    assert_eq!(mock.stats().requests, 0, "nothing was sent");
+    assert!(mock.requests().is_empty(), "nothing was sent");
 
     let definitions: Vec<types::CreateDetailFieldRequest> = (0..60)
         .map(|i| {
@@ -231,7 +249,7 @@ async fn an_invalid_record_is_named_and_nothing_is_sent() {
         }
         other => panic!("names are unique across requests: {other:?}"),
     }
-    assert_eq!(mock.stats().requests, 0);
+    assert!(mock.requests().is_empty());
 }
 
 #[tokio::test]

@@ -2,8 +2,6 @@
 //! once: contract tests per operation, corrections, decoding, faults, auth, tasks, streams, limits
 //! and bulk imports.
 
-#[path = "../../examples/support/mock_csm.rs"]
-mod mock_csm;
 mod support;
 
 mod auth;

@@ -170,13 +170,20 @@ pub fn run(root: &Path, scratch: &Path) -> Result<bool, String> {
             .map_err(|e| format!("spec/ is not JSON: {e}"))?;
     let crate_dir = scratch.join("atlassian-csm");
     let _ = std::fs::remove_dir_all(&crate_dir);
-    for dir in ["build", "src", "spec/corrections", "tests/integration"] {
+    for dir in [
+        "build",
+        "src",
+        "spec/corrections",
+        "tests/integration",
+        "mock/src",
+        "mock/tests",
+    ] {
         copy_dir(&root.join(dir), &crate_dir.join(dir))?;
     }
-    copy_dir(
-        &root.join("examples/support"),
-        &crate_dir.join("examples/support"),
-    )?;
+    for file in ["mock/Cargo.toml", "mock/build.rs", "mock/README.md"] {
+        std::fs::copy(root.join(file), crate_dir.join(file))
+            .map_err(|e| format!("cannot copy {file}: {e}"))?;
+    }
     std::fs::copy(root.join("Cargo.lock"), crate_dir.join("Cargo.lock"))
         .map_err(|e| e.to_string())?;
     write(

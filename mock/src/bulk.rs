@@ -1,0 +1,502 @@
+//! Bulk calls: tasks on the fake's clock, the site's limit of unfinished tasks, idempotency keys,
+//! and every record applied when its task finishes, with the failures the API would list.
+
+use crate::config::FakeCsmBuilder;
+use crate::handlers::{
+    add_field, apply_customer_profile, apply_organization_profile, error, link_members,
+    link_memberships, strings, Reply,
+};
+use crate::rules::set_values;
+use crate::state::{self, Customer, Details, Entity, Organization, State, Task};
+use serde_json::{json, Value};
+use std::time::Instant;
+
+/// Detail operations one customer-details request may carry, counted across its customers.
+const MAX_DETAIL_OPERATIONS: usize = 1000;
+
+/// The API's time format.
+pub(crate) fn timestamp() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Accepts a bulk call: a new task, the task its key already started, or a refusal.
+pub(crate) fn submit(
+    state: &mut State,
+    config: &FakeCsmBuilder,
+    operation: &'static str,
+    key: &str,
+    body: Value,
+    now: Instant,
+) -> Reply {
+    let scoped_key = format!("{operation} {key}");
+    if let Some((first_body, task_id)) = state.keys.get(&scoped_key) {
+        return if *first_body == body {
+            accepted(task_id)
+        } else {
+            error(
+                409,
+                "This Idempotency-Key was used with a different request body",
+            )
+        };
+    }
+    if operation == "bulk-update-customer-details" {
+        let operations: usize = body["customers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["operations"].as_array().map_or(0, Vec::len))
+            .sum();
+        if operations > MAX_DETAIL_OPERATIONS {
+            return error(
+                400,
+                format!("At most {MAX_DETAIL_OPERATIONS} detail operations per request ({operations} sent)"),
+            );
+        }
+    }
+    if state.unfinished_tasks(now) >= config.task_limit {
+        return error(400, "Maximum number of tasks reached");
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let starts_at = now + config.not_started_for;
+    let created_at = timestamp();
+    state.tasks.insert(
+        id.clone(),
+        Task {
+            id: id.clone(),
+            kind: task_kind(operation),
+            operation,
+            body: body.clone(),
+            submitted_at: now,
+            starts_at,
+            finishes_at: starts_at + config.in_progress_for,
+            failures: Vec::new(),
+            applied: false,
+            updated_at: created_at.clone(),
+            created_at,
+        },
+    );
+    state.keys.insert(scoped_key, (body, id.clone()));
+    state.peak_unfinished_tasks = state.peak_unfinished_tasks.max(state.unfinished_tasks(now));
+    accepted(&id)
+}
+
+fn accepted(task_id: &str) -> Reply {
+    (
+        202,
+        json!({"id": task_id, "statusUrl": format!("/api/v1/tasks/{task_id}")}),
+    )
+}
+
+fn task_kind(operation: &str) -> Option<&'static str> {
+    Some(match operation {
+        "bulk-manage-multiple-customer-profiles" => "BULK_CUSTOMER_PROFILE_CREATE_UPDATE",
+        "bulk-create-customer-accounts" => "BULK_CUSTOMER_ACCOUNT_CREATE_UPDATE",
+        "bulk-update-customer-details" => "BULK_CUSTOMER_DETAIL",
+        "bulk-manage-organization-profiles" => "BULK_ORGANIZATION_PROFILE_CREATE_UPDATE",
+        "bulk-manage-organizations" => "BULK_ORGANIZATION_CREATE_UPDATE",
+        "bulk-manage-organization-details" => "BULK_ORGANIZATION_DETAIL",
+        _ => return None,
+    })
+}
+
+/// A task as `GET /api/v1/tasks/{taskId}` answers it.
+pub(crate) fn task_json(task: &Task, now: Instant) -> Value {
+    let status = task.status(now);
+    let mut answer = json!({
+        "id": task.id,
+        "status": status,
+        "createdAt": task.created_at,
+        "updatedAt": if task.applied { task.updated_at.clone() } else { timestamp() },
+    });
+    if let Some(kind) = task.kind {
+        answer["type"] = json!(kind);
+    }
+    if status == "FINISHED" {
+        answer["failures"] = Value::Array(task.failures.clone());
+    }
+    answer
+}
+
+/// Applies every task whose time has come (in the order they were submitted) and forgets the
+/// results older than the retention.
+pub(crate) fn settle(state: &mut State, config: &FakeCsmBuilder) {
+    let now = Instant::now();
+    let mut due: Vec<(Instant, String)> = state
+        .tasks
+        .values()
+        .filter(|t| !t.applied && t.finishes_at <= now)
+        .map(|t| (t.submitted_at, t.id.clone()))
+        .collect();
+    due.sort();
+    for (_, id) in due {
+        let Some(task) = state.tasks.get(&id) else {
+            continue;
+        };
+        let (operation, body) = (task.operation, task.body.clone());
+        let failures = apply(state, config, operation, &body);
+        let task = state.tasks.get_mut(&id).expect("still there");
+        task.failures = failures;
+        task.applied = true;
+        task.updated_at = timestamp();
+    }
+    let expired: Vec<String> = state
+        .tasks
+        .values()
+        .filter(|t| t.applied && t.finishes_at + config.retention <= now)
+        .map(|t| t.id.clone())
+        .collect();
+    for id in &expired {
+        state.tasks.remove(id);
+    }
+    if !expired.is_empty() {
+        state.keys.retain(|_, (_, task)| !expired.contains(task));
+    }
+}
+
+/// One record the API failed.
+fn failure(
+    entity: &str,
+    entity_id: &str,
+    operation: &str,
+    operated_on: &str,
+    ids: Vec<String>,
+    message: &str,
+) -> Value {
+    let mut failure = json!({
+        "entity": entity, "entityId": entity_id, "operation": operation,
+        "operatedOn": operated_on, "error": message
+    });
+    if !ids.is_empty() {
+        failure["operatedOnIds"] = json!(ids);
+    }
+    failure
+}
+
+const RULE_FAILURE: &str = "Rejected by the fake's failure rule";
+
+/// Applies a task's records; returns the failures.
+fn apply(state: &mut State, config: &FakeCsmBuilder, operation: &str, body: &Value) -> Vec<Value> {
+    let rejected = |identity: &str| config.failing.as_ref().is_some_and(|rule| rule(identity));
+    let records = |field: &str| body[field].as_array().cloned().unwrap_or_default();
+    let mut failures = Vec::new();
+    match operation {
+        "bulk-manage-multiple-customer-profiles" | "bulk-create-customer-accounts" => {
+            let field = if operation == "bulk-create-customer-accounts" {
+                "customerAccounts"
+            } else {
+                "customerProfiles"
+            };
+            for record in records(field) {
+                let kind = record["operationType"].as_str().unwrap_or("UPSERT");
+                let payload = &record["payload"];
+                let email = payload["email"].as_str();
+                let id = payload["customerId"].as_str();
+                let identity = email.or(id).unwrap_or_default().to_string();
+                let fail = |on: &str, ids: Vec<String>, message: &str| {
+                    failure("CUSTOMER", &identity, kind, on, ids, message)
+                };
+                if rejected(&identity) {
+                    failures.push(fail("CUSTOMER_ACCOUNT", vec![], RULE_FAILURE));
+                    continue;
+                }
+                let existing = id
+                    .and_then(|id| state.customers.get(id))
+                    .or_else(|| email.and_then(|e| state.customer_by_email(e)))
+                    .cloned();
+                let mut customer = match (kind, existing) {
+                    ("CREATE", Some(_)) => {
+                        failures.push(fail(
+                            "CUSTOMER_ACCOUNT",
+                            vec![],
+                            "The customer already exists",
+                        ));
+                        continue;
+                    }
+                    ("UPDATE", None) => {
+                        failures.push(fail(
+                            "CUSTOMER_ACCOUNT",
+                            vec![],
+                            "The customer does not exist",
+                        ));
+                        continue;
+                    }
+                    (_, Some(customer)) => customer,
+                    (_, None) => match email {
+                        Some(email) => Customer {
+                            id: state::new_customer_id(),
+                            email: Some(email.to_string()),
+                            display_name: email.to_string(),
+                            ..Customer::default()
+                        },
+                        None => {
+                            failures.push(fail(
+                                "CUSTOMER_ACCOUNT",
+                                vec![],
+                                "An email is needed to create a customer",
+                            ));
+                            continue;
+                        }
+                    },
+                };
+                if let Err((on, message, ids)) =
+                    apply_customer_profile(state, &mut customer, payload)
+                {
+                    failures.push(fail(on, ids, &message));
+                    continue;
+                }
+                let id = customer.id.clone();
+                state.customers.insert(id.clone(), customer);
+                link_memberships(state, &id);
+            }
+        }
+        "bulk-update-customer-details" => {
+            for record in records("customers") {
+                let id = record["customerId"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if rejected(&id) {
+                    failures.push(failure(
+                        "CUSTOMER",
+                        &id,
+                        "UPDATE",
+                        "CUSTOMER_ACCOUNT",
+                        vec![],
+                        RULE_FAILURE,
+                    ));
+                    continue;
+                }
+                let Some(mut details) = state.customers.get(&id).map(|c| c.details.clone()) else {
+                    failures.push(failure(
+                        "CUSTOMER",
+                        &id,
+                        "UPDATE",
+                        "CUSTOMER_ACCOUNT",
+                        vec![],
+                        "The customer does not exist",
+                    ));
+                    continue;
+                };
+                match apply_detail_operations(
+                    state,
+                    Entity::Customer,
+                    &mut details,
+                    &record["operations"],
+                ) {
+                    Ok(()) => state.customers.get_mut(&id).expect("found").details = details,
+                    Err((kind, name, message)) => failures.push(failure(
+                        "CUSTOMER",
+                        &id,
+                        &kind,
+                        "DETAIL_FIELD",
+                        vec![name],
+                        &message,
+                    )),
+                }
+            }
+        }
+        "bulk-create-customer-detail-fields" => {
+            for record in records("detailFields") {
+                let name = record["name"].as_str().unwrap_or_default().to_string();
+                let result = if rejected(&name) {
+                    Err(RULE_FAILURE.to_string())
+                } else {
+                    add_field(state, Entity::Customer, &record)
+                };
+                if let Err(message) = result {
+                    failures.push(failure(
+                        "CUSTOMER",
+                        &name,
+                        "CREATE",
+                        "DETAIL_FIELD",
+                        vec![name.clone()],
+                        &message,
+                    ));
+                }
+            }
+        }
+        "bulk-manage-organizations" => {
+            for record in records("organizations") {
+                let kind = record["operationType"].as_str().unwrap_or("CREATE");
+                let payload = &record["payload"];
+                let name = payload["name"].as_str().unwrap_or_default().to_string();
+                let id = payload["id"].as_str().map(str::to_string);
+                let identity = id.clone().unwrap_or_else(|| name.clone());
+                if rejected(&identity) {
+                    failures.push(failure(
+                        "ORGANIZATION",
+                        &identity,
+                        kind,
+                        "ORGANIZATION",
+                        vec![],
+                        RULE_FAILURE,
+                    ));
+                    continue;
+                }
+                match (kind, id) {
+                    ("UPDATE", Some(id)) if state.organizations.contains_key(&id) => {
+                        state.organizations.get_mut(&id).expect("found").name = name;
+                    }
+                    ("UPDATE", _) => failures.push(failure(
+                        "ORGANIZATION",
+                        &identity,
+                        kind,
+                        "ORGANIZATION",
+                        vec![],
+                        "The organization does not exist",
+                    )),
+                    _ => {
+                        state.add_organization(&name);
+                    }
+                }
+            }
+        }
+        "bulk-manage-organization-profiles" => {
+            for record in records("organizationProfiles") {
+                let kind = record["operationType"].as_str().unwrap_or("UPSERT");
+                let payload = &record["payload"];
+                let id = payload["id"].as_str();
+                let name = payload["name"].as_str();
+                let identity = id.or(name).unwrap_or_default().to_string();
+                let fail = |message: &str| {
+                    failure(
+                        "ORGANIZATION",
+                        &identity,
+                        kind,
+                        "ORGANIZATION",
+                        vec![],
+                        message,
+                    )
+                };
+                if rejected(&identity) {
+                    failures.push(fail(RULE_FAILURE));
+                    continue;
+                }
+                let existing = id
+                    .and_then(|id| state.organizations.get(id))
+                    .or_else(|| {
+                        name.and_then(|n| state.organizations.values().find(|o| o.name == n))
+                    })
+                    .cloned();
+                let mut organization = match (kind, existing) {
+                    ("CREATE", Some(_)) => {
+                        failures.push(fail("The organization already exists"));
+                        continue;
+                    }
+                    ("UPDATE", None) => {
+                        failures.push(fail("The organization does not exist"));
+                        continue;
+                    }
+                    (_, Some(organization)) => organization,
+                    (_, None) => {
+                        if name.is_none() {
+                            failures.push(fail("A name is needed to create an organization"));
+                            continue;
+                        }
+                        state.last_organization_id += 1;
+                        Organization {
+                            id: state.last_organization_id.to_string(),
+                            ..Organization::default()
+                        }
+                    }
+                };
+                if let Err((on, message, ids)) =
+                    apply_organization_profile(state, &mut organization, payload)
+                {
+                    failures.push(failure("ORGANIZATION", &identity, kind, on, ids, &message));
+                    continue;
+                }
+                let id = organization.id.clone();
+                state.organizations.insert(id.clone(), organization);
+                link_members(state, &id);
+            }
+        }
+        "bulk-manage-organization-details" => {
+            for record in records("organizations") {
+                let id = record["id"].as_str().unwrap_or_default().to_string();
+                if rejected(&id) {
+                    failures.push(failure(
+                        "ORGANIZATION",
+                        &id,
+                        "UPDATE",
+                        "ORGANIZATION",
+                        vec![],
+                        RULE_FAILURE,
+                    ));
+                    continue;
+                }
+                let Some(mut details) = state.organizations.get(&id).map(|o| o.details.clone())
+                else {
+                    failures.push(failure(
+                        "ORGANIZATION",
+                        &id,
+                        "UPDATE",
+                        "ORGANIZATION",
+                        vec![],
+                        "The organization does not exist",
+                    ));
+                    continue;
+                };
+                match apply_detail_operations(
+                    state,
+                    Entity::Organization,
+                    &mut details,
+                    &record["operations"],
+                ) {
+                    Ok(()) => state.organizations.get_mut(&id).expect("found").details = details,
+                    Err((kind, name, message)) => failures.push(failure(
+                        "ORGANIZATION",
+                        &id,
+                        &kind,
+                        "DETAIL_FIELD",
+                        vec![name],
+                        &message,
+                    )),
+                }
+            }
+        }
+        _ => {}
+    }
+    failures
+}
+
+/// `UPDATE` sets a field's values, `PATCH` adds to them, `DELETE` clears them; the first problem
+/// is returned with its operation type and field name.
+fn apply_detail_operations(
+    state: &State,
+    entity: Entity,
+    details: &mut Details,
+    operations: &Value,
+) -> Result<(), (String, String, String)> {
+    for operation in operations.as_array().into_iter().flatten() {
+        let kind = operation["operationType"]
+            .as_str()
+            .unwrap_or("UPDATE")
+            .to_string();
+        let name = operation["payload"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut values = strings(&operation["payload"]["values"]);
+        match kind.as_str() {
+            "DELETE" => values.clear(),
+            "PATCH" => {
+                let mut current = state
+                    .field(entity, &name)
+                    .and_then(|f| details.get(&f.name).cloned())
+                    .unwrap_or_default();
+                current.extend(
+                    values
+                        .into_iter()
+                        .filter(|v| !current.contains(v))
+                        .collect::<Vec<_>>(),
+                );
+                values = current;
+            }
+            _ => {}
+        }
+        set_values(state, entity, details, &name, values)
+            .map_err(|m| (kind.clone(), name.clone(), m))?;
+    }
+    Ok(())
+}

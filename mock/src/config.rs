@@ -1,0 +1,195 @@
+//! How a fake behaves: task timing, the task limit, latency, records that fail by rule, faults.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A fault the fake answers with instead of serving a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// `429 Too Many Requests` with this `Retry-After` (whole seconds, rounded up).
+    RateLimited {
+        /// The wait the fake asks for.
+        retry_after: Duration,
+    },
+    /// `503 Service Unavailable`.
+    Unavailable,
+    /// `500 Internal Server Error`.
+    ServerError,
+    /// The connection is cut in the middle of the answer.
+    CutConnection,
+}
+
+pub(crate) type RecordRule = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Faults still to come.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FaultPlan {
+    /// Each entry answers that many of the next requests.
+    pub next: Vec<(Fault, usize)>,
+    /// A fraction of all requests, drawn from a seeded generator.
+    pub fraction: Option<(Fault, f64, u64)>,
+}
+
+impl FaultPlan {
+    /// The fault for the next request, if any.
+    pub fn draw(&mut self) -> Option<Fault> {
+        if let Some((fault, left)) = self.next.first_mut() {
+            let fault = fault.clone();
+            *left -= 1;
+            if *left == 0 {
+                self.next.remove(0);
+            }
+            return Some(fault);
+        }
+        let (fault, fraction, state) = self.fraction.as_mut()?;
+        // xorshift64*: reproducible for a seed, no dependency.
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        let draw = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64;
+        (draw < *fraction).then(|| fault.clone())
+    }
+}
+
+/// Configures a [`FakeCsm`](crate::FakeCsm) before it starts.
+///
+/// ```no_run
+/// # async fn run() -> std::io::Result<()> {
+/// use atlassian_csm_mock::{Fault, FakeCsm};
+/// use std::time::Duration;
+/// let fake = FakeCsm::builder()
+///     .task_timing(Duration::from_millis(10), Duration::from_millis(50))
+///     .fail_records_where(|id| id.ends_with("@bounce.example"))
+///     .fail_next(1, Fault::RateLimited { retry_after: Duration::from_secs(1) })
+///     .start()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct FakeCsmBuilder {
+    pub(crate) not_started_for: Duration,
+    pub(crate) in_progress_for: Duration,
+    pub(crate) task_limit: usize,
+    pub(crate) latency: Duration,
+    pub(crate) bulk_latency: Duration,
+    pub(crate) retention: Duration,
+    pub(crate) failing: Option<RecordRule>,
+    pub(crate) faults: FaultPlan,
+    pub(crate) demo: bool,
+    pub(crate) port: u16,
+}
+
+impl std::fmt::Debug for FakeCsmBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeCsmBuilder")
+            .field("not_started_for", &self.not_started_for)
+            .field("in_progress_for", &self.in_progress_for)
+            .field("task_limit", &self.task_limit)
+            .field("latency", &self.latency)
+            .field("bulk_latency", &self.bulk_latency)
+            .field("retention", &self.retention)
+            .field("failing", &self.failing.is_some())
+            .field("faults", &self.faults)
+            .field("demo", &self.demo)
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+impl Default for FakeCsmBuilder {
+    /// Tasks wait 10 ms, then run 40 ms; 5 unfinished tasks at most; no latency; results kept
+    /// 3 days; no failing records, no faults, an empty site on a free loopback port.
+    fn default() -> Self {
+        Self {
+            not_started_for: Duration::from_millis(10),
+            in_progress_for: Duration::from_millis(40),
+            task_limit: 5,
+            latency: Duration::ZERO,
+            bulk_latency: Duration::ZERO,
+            retention: Duration::from_secs(3 * 24 * 3600),
+            failing: None,
+            faults: FaultPlan::default(),
+            demo: false,
+            port: 0,
+        }
+    }
+}
+
+impl FakeCsmBuilder {
+    /// How long a task stays `NOT_STARTED`, then `IN_PROGRESS`, before it is `FINISHED` and its
+    /// records applied.
+    pub fn task_timing(mut self, not_started: Duration, in_progress: Duration) -> Self {
+        self.not_started_for = not_started;
+        self.in_progress_for = in_progress;
+        self
+    }
+
+    /// How many unfinished tasks the site allows (the API's limit is 5); a bulk call beyond it is
+    /// answered `400 Maximum number of tasks reached`.
+    pub fn task_limit(mut self, tasks: usize) -> Self {
+        self.task_limit = tasks;
+        self
+    }
+
+    /// A delay before every answer.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// A further delay before every bulk call's answer (submits are slower than reads).
+    pub fn bulk_latency(mut self, latency: Duration) -> Self {
+        self.bulk_latency = latency;
+        self
+    }
+
+    /// How long a finished task's result is kept before its status is `404` (the API keeps
+    /// 3 days).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Records of bulk calls whose identity (email, or id when there is no email) matches `rule`
+    /// fail, as the API reports a failed record (`failures` of the task).
+    pub fn fail_records_where(
+        mut self,
+        rule: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.failing = Some(Arc::new(rule));
+        self
+    }
+
+    /// The next `requests` requests are answered with `fault` (after any faults already planned).
+    pub fn fail_next(mut self, requests: usize, fault: Fault) -> Self {
+        if requests > 0 {
+            self.faults.next.push((fault, requests));
+        }
+        self
+    }
+
+    /// A `fraction` (0 to 1) of requests are answered with `fault`, drawn reproducibly from
+    /// `seed`.
+    pub fn fail_fraction(mut self, fraction: f64, seed: u64, fault: Fault) -> Self {
+        self.faults.fraction = Some((fault, fraction.clamp(0.0, 1.0), seed.max(1)));
+        self
+    }
+
+    /// Starts with demo data: detail fields, products, organizations and customers.
+    pub fn seed_demo(mut self, demo: bool) -> Self {
+        self.demo = demo;
+        self
+    }
+
+    /// Listens on this loopback port (default: a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Starts the fake on loopback.
+    pub async fn start(self) -> std::io::Result<crate::FakeCsm> {
+        crate::FakeCsm::start_with(self).await
+    }
+}

@@ -1,0 +1,51 @@
+//! `atlassian-csm-mock`: the fake CSM API as a server, for curl, Postman or another language.
+//!
+//! ```text
+//! cargo run -p atlassian-csm-mock -- --port 8080 --seed-demo
+//! curl -H 'Authorization: Bearer any' http://127.0.0.1:8080/api/v1/product
+//! ```
+
+use atlassian_csm_mock::FakeCsm;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: atlassian-csm-mock [--port PORT] [--seed-demo]
+
+Serves a fake of the Atlassian CSM REST API on 127.0.0.1 until interrupted. Any
+Authorization header is accepted; experimental operations need X-ExperimentalApi: opt-in
+and bulk operations an Idempotency-Key, as on a real site.";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut builder = FakeCsm::builder();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" => match args.next().and_then(|p| p.parse().ok()) {
+                Some(port) => builder = builder.port(port),
+                None => {
+                    eprintln!("--port needs a number\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--seed-demo" => builder = builder.seed_demo(true),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("unknown argument {other}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let fake = match builder.start().await {
+        Ok(fake) => fake,
+        Err(error) => {
+            eprintln!("cannot listen: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("fake CSM API at {}", fake.base_url());
+    let _ = tokio::signal::ctrl_c().await;
+    ExitCode::SUCCESS
+}

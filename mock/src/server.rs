@@ -1,0 +1,235 @@
+//! The HTTP side: every request is logged, delayed, faulted, matched to its operation, checked
+//! (credentials, required headers, body schema) and answered.
+
+use crate::config::{FakeCsmBuilder, Fault, FaultPlan};
+use crate::handlers::{error, Call, Reply};
+use crate::state::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State as Shared_};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What the server tasks share with [`FakeCsm`](crate::FakeCsm).
+pub(crate) struct Shared {
+    pub state: Mutex<State>,
+    pub faults: Mutex<FaultPlan>,
+    pub log: Mutex<Vec<RecordedRequest>>,
+    pub config: FakeCsmBuilder,
+}
+
+/// One request as the fake received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedRequest {
+    /// `GET`, `POST`…
+    pub method: String,
+    /// The path and query exactly as sent (still percent-encoded).
+    pub path: String,
+    /// Header names lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// The status the fake answered with (a cut connection counts as its `200`).
+    pub status: u16,
+}
+
+impl RecordedRequest {
+    /// The first value of header `name` (case ignored).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON, if it is.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// Serves until `stop` fires.
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let app = axum::Router::new()
+        .fallback(handle)
+        .layer(DefaultBodyLimit::max(16 * 1024 * 1024))
+        .with_state(shared);
+    let _ = axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = stop.await;
+        })
+        .await;
+}
+
+async fn handle(
+    Shared_(shared): Shared_<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut recorded = RecordedRequest {
+        method: method.to_string(),
+        path: uri
+            .path_and_query()
+            .map_or_else(|| uri.path().to_string(), |p| p.to_string()),
+        headers: headers
+            .iter()
+            .map(|(n, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (n.as_str().to_string(), value)
+            })
+            .collect(),
+        body: body.to_vec(),
+        status: 0,
+    };
+    let config = &shared.config;
+    if !config.latency.is_zero() {
+        tokio::time::sleep(config.latency).await;
+    }
+    let fault = shared
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .draw();
+    let response = match fault {
+        Some(fault) => fault_response(fault),
+        None => {
+            let (status, body) = answer(&shared, &method, &uri, &headers, &body).await;
+            json_response(status, body)
+        }
+    };
+    recorded.status = response.status().as_u16();
+    shared
+        .log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(recorded);
+    response
+}
+
+fn json_response(status: u16, body: Value) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if body.is_null() {
+        return Response::builder()
+            .status(status)
+            .body(Body::empty())
+            .expect("a valid response");
+    }
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .expect("a valid response")
+}
+
+fn fault_response(fault: Fault) -> Response {
+    match fault {
+        Fault::RateLimited { retry_after } => {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            let mut response = json_response(429, error(429, "Rate limit exceeded").1);
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                seconds.to_string().parse().expect("digits"),
+            );
+            response
+        }
+        Fault::Unavailable => json_response(503, error(503, "Service unavailable").1),
+        Fault::ServerError => json_response(500, error(500, "Internal server error").1),
+        Fault::CutConnection => {
+            // A body that stops half-way: the connection is closed with the answer unfinished.
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(Bytes::from_static(b"{\"id\": \"")),
+                Err(std::io::Error::other("connection cut by the fake")),
+            ];
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_LENGTH, "64")
+                .body(Body::from_stream(futures::stream::iter(chunks)))
+                .expect("a valid response")
+        }
+    }
+}
+
+async fn answer(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Reply {
+    let Some(matched) = crate::routes::find(method.as_str(), uri.path()) else {
+        return error(404, format!("No operation serves {method} {}", uri.path()));
+    };
+    let operation = matched.operation;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("authorization").is_none_or(|v| v.trim().is_empty()) {
+        return error(401, "Client must be authenticated to access this resource.");
+    }
+    if operation.experimental && header("x-experimentalapi") != Some("opt-in") {
+        return error(
+            412,
+            "This API is experimental: send the header X-ExperimentalApi: opt-in",
+        );
+    }
+    let key = header("idempotency-key").unwrap_or_default().to_string();
+    if operation.idempotency_key {
+        if key.is_empty() {
+            return error(412, "The Idempotency-Key header is required");
+        }
+        if key.chars().count() > 100 {
+            return error(
+                400,
+                "The Idempotency-Key header has more than 100 characters",
+            );
+        }
+    }
+    let body = match operation.body {
+        None => Value::Null,
+        Some(schema) => {
+            let Ok(value) = serde_json::from_slice::<Value>(body) else {
+                return error(400, "The request body is not JSON");
+            };
+            let problems = crate::validate::problems(schema, &value);
+            if !problems.is_empty() {
+                let message = problems[0].clone();
+                return (
+                    400,
+                    serde_json::json!({"errorMessage": message, "errors": problems, "statusCode": 400}),
+                );
+            }
+            value
+        }
+    };
+    let query: HashMap<String, String> = axum::extract::Query::try_from_uri(uri)
+        .map(|q: axum::extract::Query<HashMap<String, String>>| q.0)
+        .unwrap_or_default();
+    if operation.idempotency_key && !shared.config.bulk_latency.is_zero() {
+        tokio::time::sleep(shared.config.bulk_latency).await;
+    }
+
+    let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+    crate::bulk::settle(&mut state, &shared.config);
+    let now = Instant::now();
+    if operation.idempotency_key {
+        return crate::bulk::submit(&mut state, &shared.config, operation.id, &key, body, now);
+    }
+    crate::handlers::handle(
+        &mut state,
+        Call {
+            operation: operation.id,
+            params: &matched.params,
+            query: &query,
+            body,
+            now,
+        },
+    )
+}

@@ -1,0 +1,53 @@
+//! Request bodies checked against the corrected document's schemas (every documented limit:
+//! required fields, item counts, string lengths, enum values), with a JSON Schema validator.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// The corrected document the client is generated from.
+pub(crate) fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        serde_json::from_str(include_str!(concat!(
+            env!("OUT_DIR"),
+            "/csm.corrected.json"
+        )))
+        .expect("the corrected document is JSON")
+    })
+}
+
+/// A JSON Schema for `reference` (`#/components/schemas/X`): the reference, with the document's
+/// components beside it so every `$ref` resolves.
+pub(crate) fn schema_for(reference: &str) -> Value {
+    json!({"$ref": reference, "components": document()["components"]})
+}
+
+/// Every way `body` breaks the schema at `reference`, as `path: message` lines.
+pub(crate) fn problems(reference: &'static str, body: &Value) -> Vec<String> {
+    static VALIDATORS: OnceLock<Mutex<HashMap<&'static str, &'static jsonschema::Validator>>> =
+        OnceLock::new();
+    let validator = {
+        let mut validators = VALIDATORS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *validators.entry(reference).or_insert_with(|| {
+            let validator = jsonschema::validator_for(&schema_for(reference))
+                .expect("the document's schemas compile");
+            // One per request schema for the life of the process.
+            Box::leak(Box::new(validator))
+        })
+    };
+    validator
+        .iter_errors(body)
+        .map(|error| {
+            let path = error.instance_path().to_string();
+            if path.is_empty() {
+                error.to_string()
+            } else {
+                format!("{path}: {error}")
+            }
+        })
+        .collect()
+}
