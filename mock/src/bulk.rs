@@ -19,15 +19,17 @@ pub(crate) fn timestamp() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Accepts a bulk call: a new task, the task its key already started, or a refusal.
+/// Accepts a bulk call that arrived at `arrived`: a new task (its clock starts then), the task its
+/// key already started, or a refusal.
 pub(crate) fn submit(
     state: &mut State,
     config: &FakeCsmBuilder,
     operation: &'static str,
     key: &str,
     body: Value,
-    now: Instant,
+    arrived: Instant,
 ) -> Reply {
+    let now = Instant::now();
     let scoped_key = format!("{operation} {key}");
     if let Some((first_body, task_id)) = state.keys.get(&scoped_key) {
         return if *first_body == body {
@@ -57,7 +59,7 @@ pub(crate) fn submit(
         return error(400, "Maximum number of tasks reached");
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let starts_at = now + config.not_started_for;
+    let starts_at = arrived + config.not_started_for;
     let created_at = timestamp();
     state.tasks.insert(
         id.clone(),
@@ -66,7 +68,7 @@ pub(crate) fn submit(
             kind: task_kind(operation),
             operation,
             body: body.clone(),
-            submitted_at: now,
+            submitted_at: arrived,
             starts_at,
             finishes_at: starts_at + config.in_progress_for,
             failures: Vec::new(),
@@ -245,7 +247,7 @@ fn apply(state: &mut State, config: &FakeCsmBuilder, operation: &str, body: &Val
                     continue;
                 }
                 let id = customer.id.clone();
-                state.customers.insert(id.clone(), customer);
+                state.insert_customer(customer);
                 link_memberships(state, &id);
             }
         }

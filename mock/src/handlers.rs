@@ -551,7 +551,7 @@ fn create_customer_profile(state: &mut State, call: &Call<'_>) -> Reply {
         return error(400, message);
     }
     let id = customer.id.clone();
-    state.customers.insert(id.clone(), customer);
+    state.insert_customer(customer);
     link_memberships(state, &id);
     (
         200,

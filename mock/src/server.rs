@@ -75,6 +75,8 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A bulk call's task starts when its request arrives; the latencies delay only the answer.
+    let arrived = Instant::now();
     let mut recorded = RecordedRequest {
         method: method.to_string(),
         path: uri
@@ -102,7 +104,7 @@ async fn handle(
     let response = match fault {
         Some(fault) => fault_response(fault),
         None => {
-            let (status, body) = answer(&shared, &method, &uri, &headers, &body).await;
+            let (status, body) = answer(&shared, &method, &uri, &headers, &body, arrived).await;
             json_response(status, body)
         }
     };
@@ -165,6 +167,7 @@ async fn answer(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
+    arrived: Instant,
 ) -> Reply {
     let Some(matched) = crate::routes::find(method.as_str(), uri.path()) else {
         return error(404, format!("No operation serves {method} {}", uri.path()));
@@ -220,7 +223,14 @@ async fn answer(
     crate::bulk::settle(&mut state, &shared.config);
     let now = Instant::now();
     if operation.idempotency_key {
-        return crate::bulk::submit(&mut state, &shared.config, operation.id, &key, body, now);
+        return crate::bulk::submit(
+            &mut state,
+            &shared.config,
+            operation.id,
+            &key,
+            body,
+            arrived,
+        );
     }
     crate::handlers::handle(
         &mut state,

@@ -146,6 +146,8 @@ pub struct State {
     pub(crate) keys: HashMap<String, (Value, String)>,
     /// The most tasks that were unfinished at once.
     pub peak_unfinished_tasks: usize,
+    /// Customer ids by lower-case email, rebuilt when `customers` was changed around it.
+    pub(crate) email_index: std::cell::RefCell<HashMap<String, String>>,
     pub(crate) last_organization_id: u64,
 }
 
@@ -177,25 +179,51 @@ impl State {
     /// Adds a customer with a new `qm:` id and returns the id.
     pub fn add_customer(&mut self, email: &str, display_name: &str) -> String {
         let id = new_customer_id();
-        self.customers.insert(
-            id.clone(),
-            Customer {
-                id: id.clone(),
-                email: Some(email.to_string()),
-                display_name: display_name.to_string(),
-                ..Customer::default()
-            },
-        );
+        self.insert_customer(Customer {
+            id: id.clone(),
+            email: Some(email.to_string()),
+            display_name: display_name.to_string(),
+            ..Customer::default()
+        });
         id
+    }
+
+    /// Adds or replaces a customer.
+    pub fn insert_customer(&mut self, customer: Customer) {
+        if let Some(email) = &customer.email {
+            self.email_index
+                .get_mut()
+                .insert(email.to_lowercase(), customer.id.clone());
+        }
+        self.customers.insert(customer.id.clone(), customer);
     }
 
     /// The customer with this email (case ignored).
     pub fn customer_by_email(&self, email: &str) -> Option<&Customer> {
-        self.customers.values().find(|c| {
-            c.email
+        let key = email.to_lowercase();
+        let found = |index: &HashMap<String, String>| {
+            let customer = self.customers.get(index.get(&key)?)?;
+            customer
+                .email
                 .as_deref()
                 .is_some_and(|e| e.eq_ignore_ascii_case(email))
-        })
+                .then_some(customer)
+        };
+        if let Some(customer) = found(&self.email_index.borrow()) {
+            return Some(customer);
+        }
+        // Customers added or changed through the public map: index them again, once.
+        let indexed = self.email_index.borrow().len();
+        if indexed != self.customers.len() {
+            let rebuilt = self
+                .customers
+                .values()
+                .filter_map(|c| Some((c.email.as_deref()?.to_lowercase(), c.id.clone())))
+                .collect();
+            *self.email_index.borrow_mut() = rebuilt;
+            return found(&self.email_index.borrow());
+        }
+        None
     }
 
     /// Adds an organization with the next numeric id and returns the id.
