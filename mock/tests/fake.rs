@@ -442,3 +442,42 @@ async fn a_finished_task_is_waited_for_and_its_records_are_in_the_state() {
     assert!(matches!(outcome, TaskOutcome::Finished(_)));
     assert!(fake.state(|site| site.organizations.values().any(|o| o.name == "Initech")));
 }
+
+#[tokio::test]
+async fn a_seeded_fraction_of_requests_fails_the_same_way_every_time() {
+    let outcomes = |seed: u64| async move {
+        let fake = FakeCsm::builder()
+            .fail_fraction(0.5, seed, Fault::ServerError)
+            .start()
+            .await
+            .unwrap();
+        let client = atlassian_csm::Client::builder()
+            .base_url(fake.base_url())
+            .credentials(Credentials::bearer("t"))
+            .retry_policy(RetryPolicy::never())
+            .build()
+            .unwrap();
+        let mut failed = Vec::new();
+        for _ in 0..40 {
+            failed.push(client.get_products().send().await.is_err());
+        }
+        failed
+    };
+    let first = outcomes(7).await;
+    assert_eq!(first, outcomes(7).await, "the same seed, the same faults");
+    let failures = first.iter().filter(|f| **f).count();
+    assert!((8..=32).contains(&failures), "about half of 40: {failures}");
+    assert_ne!(first, outcomes(8).await, "another seed, other faults");
+}
+
+#[tokio::test]
+async fn every_answer_waits_for_the_latency() {
+    let fake = FakeCsm::builder()
+        .latency(Duration::from_millis(150))
+        .start()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    fake.client().get_products().send().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
