@@ -70,6 +70,7 @@ pub(crate) fn submit(
             body: body.clone(),
             submitted_at: arrived,
             starts_at,
+            applies_at: starts_at + config.in_progress_for / 2,
             finishes_at: starts_at + config.in_progress_for,
             failures: Vec::new(),
             applied: false,
@@ -119,14 +120,14 @@ pub(crate) fn task_json(task: &Task, now: Instant) -> Value {
     answer
 }
 
-/// Applies every task whose time has come (in the order they were submitted) and forgets the
-/// results older than the retention.
+/// Applies every task whose time has come (half-way through `IN_PROGRESS`, in the order they
+/// were submitted) and forgets the results older than the retention.
 pub(crate) fn settle(state: &mut State, config: &FakeCsmBuilder) {
     let now = Instant::now();
     let mut due: Vec<(Instant, String)> = state
         .tasks
         .values()
-        .filter(|t| !t.applied && t.finishes_at <= now)
+        .filter(|t| !t.applied && t.applies_at <= now)
         .map(|t| (t.submitted_at, t.id.clone()))
         .collect();
     due.sort();

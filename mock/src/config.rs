@@ -117,8 +117,8 @@ impl Default for FakeCsmBuilder {
 }
 
 impl FakeCsmBuilder {
-    /// How long a task stays `NOT_STARTED`, then `IN_PROGRESS`, before it is `FINISHED` and its
-    /// records applied.
+    /// How long a task stays `NOT_STARTED`, then `IN_PROGRESS` (its records are applied half-way
+    /// through), before it is `FINISHED`. The clock starts when the request arrives.
     pub fn task_timing(mut self, not_started: Duration, in_progress: Duration) -> Self {
         self.not_started_for = not_started;
         self.in_progress_for = in_progress;

@@ -23,7 +23,8 @@
 //!   client is generated from) and for the rules only a server can check (unknown detail fields
 //!   or options, names taken); `404` for unknown ids;
 //! * bulk calls answer `202 {id, statusUrl}`; their tasks go `NOT_STARTED` → `IN_PROGRESS` →
-//!   `FINISHED` on the fake's clock, apply every record and list the records that failed; at
+//!   `FINISHED` on the fake's clock (from the request's arrival), apply every record while
+//!   `IN_PROGRESS` and list the records that failed once `FINISHED`; at
 //!   most 5 unfinished tasks (`400 Maximum number of tasks reached`); the same key with the same
 //!   body answers the same task, with another body `409`; results expire after the retention;
 //! * products page by `nextPageCursor`, customer searches by `page`/`isLast`.

@@ -162,7 +162,7 @@ fn fault_response(fault: Fault) -> Response {
 }
 
 async fn answer(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -223,7 +223,7 @@ async fn answer(
     crate::bulk::settle(&mut state, &shared.config);
     let now = Instant::now();
     if operation.idempotency_key {
-        return crate::bulk::submit(
+        let reply = crate::bulk::submit(
             &mut state,
             &shared.config,
             operation.id,
@@ -231,6 +231,10 @@ async fn answer(
             body,
             arrived,
         );
+        if reply.0 == 202 {
+            apply_when_due(shared.clone(), arrived);
+        }
+        return reply;
     }
     crate::handlers::handle(
         &mut state,
@@ -242,4 +246,16 @@ async fn answer(
             now,
         },
     )
+}
+
+/// Applies the task submitted at `arrived` in the background while it runs, as the service does,
+/// so that no answer waits for it. (Every request also settles what is due, so nothing depends on
+/// this task being scheduled on time.)
+fn apply_when_due(shared: Arc<Shared>, arrived: Instant) {
+    let due = arrived + shared.config.not_started_for + shared.config.in_progress_for / 2;
+    tokio::spawn(async move {
+        tokio::time::sleep_until(due.into()).await;
+        let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        crate::bulk::settle(&mut state, &shared.config);
+    });
 }

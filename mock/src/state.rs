@@ -102,7 +102,10 @@ pub struct Task {
     pub submitted_at: Instant,
     /// When it leaves `NOT_STARTED`.
     pub starts_at: Instant,
-    /// When it is `FINISHED` (its records are applied then).
+    /// When its records are applied: half-way through `IN_PROGRESS`, as the service writes
+    /// them while the task runs.
+    pub applies_at: Instant,
+    /// When it is `FINISHED` (its failures are listed from then on).
     pub finishes_at: Instant,
     /// The records that failed, as the API lists them (known once it finished).
     pub failures: Vec<Value>,
