@@ -474,46 +474,66 @@ fn delete_customer(state: &mut State, call: &Call<'_>) -> Reply {
     (204, Value::Null)
 }
 
+/// A record that could not be applied: what it concerns (`DETAIL_FIELD`, `ASSOCIATE_…`), why,
+/// and the names or ids at fault.
+pub(crate) type Problem = (&'static str, String, Vec<String>);
+
+/// Sets a profile payload's `details` on a record of `entity`.
+fn apply_details(
+    state: &State,
+    entity: Entity,
+    details: &mut Details,
+    payload: &Value,
+) -> Result<(), Problem> {
+    for detail in payload["details"].as_array().into_iter().flatten() {
+        let name = detail["name"].as_str().unwrap_or_default();
+        set_values(state, entity, details, name, strings(&detail["values"]))
+            .map_err(|message| ("DETAIL_FIELD", message, vec![name.to_string()]))?;
+    }
+    Ok(())
+}
+
+/// The ids at `pointer` in a payload, all of which must exist.
+fn known_ids(
+    payload: &Value,
+    pointer: &str,
+    exists: impl Fn(&str) -> bool,
+    (on, what): (&'static str, &str),
+) -> Result<Vec<String>, Problem> {
+    let ids = strings(payload.pointer(pointer).unwrap_or(&Value::Null));
+    match ids.iter().find(|id| !exists(id)) {
+        Some(unknown) => Err((
+            on,
+            format!("{what} {unknown} does not exist"),
+            vec![unknown.clone()],
+        )),
+        None => Ok(ids),
+    }
+}
+
 /// Applies a profile's `details`, organization and product associations to a customer; the
-/// first problem is returned, with what it concerns (`DETAIL_FIELD`, `ASSOCIATE_…`).
+/// first problem is returned.
 pub(crate) fn apply_customer_profile(
     state: &State,
     customer: &mut Customer,
     payload: &Value,
-) -> Result<(), (&'static str, String, Vec<String>)> {
+) -> Result<(), Problem> {
     if let Some(name) = payload["displayName"].as_str() {
         customer.display_name = name.to_string();
     }
-    for detail in payload["details"].as_array().into_iter().flatten() {
-        let name = detail["name"].as_str().unwrap_or_default();
-        set_values(
-            state,
-            Entity::Customer,
-            &mut customer.details,
-            name,
-            strings(&detail["values"]),
-        )
-        .map_err(|message| ("DETAIL_FIELD", message, vec![name.to_string()]))?;
-    }
-    let organizations = strings(&payload["associateOrganizations"]["organizationIds"]);
-    if let Some(unknown) = organizations
-        .iter()
-        .find(|id| !state.organizations.contains_key(*id))
-    {
-        return Err((
-            "ASSOCIATE_ORGANIZATION",
-            format!("Organization {unknown} does not exist"),
-            vec![unknown.clone()],
-        ));
-    }
-    let products = strings(&payload["associateProducts"]["productIds"]);
-    if let Some(unknown) = products.iter().find(|id| state.product(id).is_none()) {
-        return Err((
-            "ASSOCIATE_PRODUCT",
-            format!("Product {unknown} does not exist"),
-            vec![unknown.clone()],
-        ));
-    }
+    apply_details(state, Entity::Customer, &mut customer.details, payload)?;
+    let organizations = known_ids(
+        payload,
+        "/associateOrganizations/organizationIds",
+        |id| state.organizations.contains_key(id),
+        ("ASSOCIATE_ORGANIZATION", "Organization"),
+    )?;
+    let products = known_ids(
+        payload,
+        "/associateProducts/productIds",
+        |id| state.product(id).is_some(),
+        ("ASSOCIATE_PRODUCT", "Product"),
+    )?;
     customer.organizations.extend(organizations);
     customer.products.extend(products);
     Ok(())
@@ -619,40 +639,28 @@ pub(crate) fn apply_organization_profile(
     state: &State,
     organization: &mut crate::state::Organization,
     payload: &Value,
-) -> Result<(), (&'static str, String, Vec<String>)> {
+) -> Result<(), Problem> {
     if let Some(name) = payload["name"].as_str() {
         organization.name = name.to_string();
     }
-    for detail in payload["details"].as_array().into_iter().flatten() {
-        let name = detail["name"].as_str().unwrap_or_default();
-        set_values(
-            state,
-            Entity::Organization,
-            &mut organization.details,
-            name,
-            strings(&detail["values"]),
-        )
-        .map_err(|message| ("DETAIL_FIELD", message, vec![name.to_string()]))?;
-    }
-    let customers = strings(&payload["associateCustomers"]["customerIds"]);
-    if let Some(unknown) = customers
-        .iter()
-        .find(|id| !state.customers.contains_key(*id))
-    {
-        return Err((
-            "ASSOCIATE_CUSTOMER",
-            format!("Customer {unknown} does not exist"),
-            vec![unknown.clone()],
-        ));
-    }
-    let products = strings(&payload["associateProducts"]["productIds"]);
-    if let Some(unknown) = products.iter().find(|id| state.product(id).is_none()) {
-        return Err((
-            "ASSOCIATE_PRODUCT",
-            format!("Product {unknown} does not exist"),
-            vec![unknown.clone()],
-        ));
-    }
+    apply_details(
+        state,
+        Entity::Organization,
+        &mut organization.details,
+        payload,
+    )?;
+    let customers = known_ids(
+        payload,
+        "/associateCustomers/customerIds",
+        |id| state.customers.contains_key(id),
+        ("ASSOCIATE_CUSTOMER", "Customer"),
+    )?;
+    let products = known_ids(
+        payload,
+        "/associateProducts/productIds",
+        |id| state.product(id).is_some(),
+        ("ASSOCIATE_PRODUCT", "Product"),
+    )?;
     organization.customers.extend(customers);
     organization.products.extend(products);
     Ok(())
