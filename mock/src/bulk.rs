@@ -253,50 +253,8 @@ fn apply(state: &mut State, config: &FakeCsmBuilder, operation: &str, body: &Val
             }
         }
         "bulk-update-customer-details" => {
-            for record in records("customers") {
-                let id = record["customerId"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                if rejected(&id) {
-                    failures.push(failure(
-                        "CUSTOMER",
-                        &id,
-                        "UPDATE",
-                        "CUSTOMER_ACCOUNT",
-                        vec![],
-                        RULE_FAILURE,
-                    ));
-                    continue;
-                }
-                let Some(mut details) = state.customers.get(&id).map(|c| c.details.clone()) else {
-                    failures.push(failure(
-                        "CUSTOMER",
-                        &id,
-                        "UPDATE",
-                        "CUSTOMER_ACCOUNT",
-                        vec![],
-                        "The customer does not exist",
-                    ));
-                    continue;
-                };
-                match apply_detail_operations(
-                    state,
-                    Entity::Customer,
-                    &mut details,
-                    &record["operations"],
-                ) {
-                    Ok(()) => state.customers.get_mut(&id).expect("found").details = details,
-                    Err((kind, name, message)) => failures.push(failure(
-                        "CUSTOMER",
-                        &id,
-                        &kind,
-                        "DETAIL_FIELD",
-                        vec![name],
-                        &message,
-                    )),
-                }
-            }
+            failures =
+                apply_detail_records(state, &rejected, Entity::Customer, &records("customers"));
         }
         "bulk-create-customer-detail-fields" => {
             for record in records("detailFields") {
@@ -415,50 +373,81 @@ fn apply(state: &mut State, config: &FakeCsmBuilder, operation: &str, body: &Val
             }
         }
         "bulk-manage-organization-details" => {
-            for record in records("organizations") {
-                let id = record["id"].as_str().unwrap_or_default().to_string();
-                if rejected(&id) {
-                    failures.push(failure(
-                        "ORGANIZATION",
-                        &id,
-                        "UPDATE",
-                        "ORGANIZATION",
-                        vec![],
-                        RULE_FAILURE,
-                    ));
-                    continue;
-                }
-                let Some(mut details) = state.organizations.get(&id).map(|o| o.details.clone())
-                else {
-                    failures.push(failure(
-                        "ORGANIZATION",
-                        &id,
-                        "UPDATE",
-                        "ORGANIZATION",
-                        vec![],
-                        "The organization does not exist",
-                    ));
-                    continue;
-                };
-                match apply_detail_operations(
-                    state,
-                    Entity::Organization,
-                    &mut details,
-                    &record["operations"],
-                ) {
-                    Ok(()) => state.organizations.get_mut(&id).expect("found").details = details,
-                    Err((kind, name, message)) => failures.push(failure(
-                        "ORGANIZATION",
-                        &id,
-                        &kind,
-                        "DETAIL_FIELD",
-                        vec![name],
-                        &message,
-                    )),
-                }
-            }
+            failures = apply_detail_records(
+                state,
+                &rejected,
+                Entity::Organization,
+                &records("organizations"),
+            );
         }
         _ => {}
+    }
+    failures
+}
+
+/// Applies the detail operations of customer or organization records (`customerId` or `id`
+/// names the record); returns the failures.
+fn apply_detail_records(
+    state: &mut State,
+    rejected: &dyn Fn(&str) -> bool,
+    entity: Entity,
+    records: &[Value],
+) -> Vec<Value> {
+    let (kind, id_field, operated_on, missing) = match entity {
+        Entity::Organization => (
+            "ORGANIZATION",
+            "id",
+            "ORGANIZATION",
+            "The organization does not exist",
+        ),
+        _ => (
+            "CUSTOMER",
+            "customerId",
+            "CUSTOMER_ACCOUNT",
+            "The customer does not exist",
+        ),
+    };
+    let mut failures = Vec::new();
+    for record in records {
+        let id = record[id_field].as_str().unwrap_or_default().to_string();
+        let current = match entity {
+            Entity::Organization => state.organizations.get(&id).map(|o| o.details.clone()),
+            _ => state.customers.get(&id).map(|c| c.details.clone()),
+        };
+        let mut details = match current {
+            _ if rejected(&id) => {
+                failures.push(failure(
+                    kind,
+                    &id,
+                    "UPDATE",
+                    operated_on,
+                    vec![],
+                    RULE_FAILURE,
+                ));
+                continue;
+            }
+            None => {
+                failures.push(failure(kind, &id, "UPDATE", operated_on, vec![], missing));
+                continue;
+            }
+            Some(details) => details,
+        };
+        match apply_detail_operations(state, entity, &mut details, &record["operations"]) {
+            Ok(()) => match entity {
+                Entity::Organization => {
+                    state.organizations.get_mut(&id).expect("found").details = details
+                }
+                _ => state.customers.get_mut(&id).expect("found").details = details,
+            },
+            Err((operation, name, message)) => failures.push(failure(
+                kind,
+                &id,
+                &operation,
+                "DETAIL_FIELD",
+                vec![name],
+                &message,
+            )),
+        }
     }
     failures
 }

@@ -481,3 +481,43 @@ async fn every_answer_waits_for_the_latency() {
     fake.client().get_products().send().await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
+
+#[tokio::test]
+async fn detail_operations_apply_to_their_records_and_unknown_records_fail() {
+    let fake = FakeCsm::builder().seed_demo(true).start().await.unwrap();
+    let acme = fake.state(|site| {
+        site.organizations
+            .values()
+            .find(|o| o.name == "Acme Corporation")
+            .unwrap()
+            .id
+            .clone()
+    });
+    let body: types::BulkOrganizationDetailFieldRequest = serde_json::from_value(json!({"organizations": [
+        {"id": acme, "operations": [{"operationType": "UPDATE", "payload": {"name": "Tier", "values": ["Silver"]}}]},
+        {"id": "999", "operations": [{"operationType": "UPDATE", "payload": {"name": "Tier", "values": ["Gold"]}}]},
+        {"id": acme, "operations": [{"operationType": "UPDATE", "payload": {"name": "Tier", "values": ["Platinum"]}}]}
+    ]}))
+    .unwrap();
+    let outcome = fake
+        .client()
+        .bulk_manage_organization_details()
+        .body(body)
+        .send_and_wait()
+        .await
+        .unwrap();
+    let failures: Vec<(String, String)> = outcome
+        .failures()
+        .iter()
+        .map(|f| (f.entity_id.clone(), f.operated_on.to_string()))
+        .collect();
+    assert_eq!(
+        failures,
+        [
+            ("999".to_string(), "ORGANIZATION".to_string()),
+            (acme.clone(), "DETAIL_FIELD".to_string())
+        ]
+    );
+    let tier = fake.state(|site| site.organizations[&acme].details["Tier"].clone());
+    assert_eq!(tier, ["Silver"]);
+}
