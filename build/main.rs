@@ -9,6 +9,7 @@
 //! with prettyplease and write `$OUT_DIR/csm_client.rs`. The corrected document is written beside it
 //! for the tests. Nothing is read from the network and nothing is written outside `OUT_DIR`.
 
+mod builders;
 mod enums;
 mod lenient;
 // Shared with xtask and the tests (`#[path]`), each of which reads only a part.
@@ -20,6 +21,7 @@ mod rules;
 mod send;
 #[allow(dead_code)]
 mod spec_file;
+mod strict;
 mod tables;
 
 use proc_macro2::TokenStream;
@@ -71,6 +73,8 @@ fn main() {
         ))
     });
     enums::open_string_enums(&mut file);
+    strict::deny_unknown_request_fields(&mut file);
+    builders::rewrite_builders(&mut file);
     send::wrap_send_methods(&mut file);
     send::hide_raw_constructors(&mut file);
     send::confine_path_parameters(&mut file);
@@ -111,7 +115,12 @@ fn fail(message: &str) -> ! {
 
 /// The module `name` of the generated file (`types`, `builder`).
 fn module_items<'a>(file: &'a mut syn::File, name: &str) -> &'a mut Vec<syn::Item> {
-    let found = file.items.iter_mut().find_map(|item| match item {
+    module_items_in(&mut file.items, name)
+}
+
+/// The module `name` among `items` (`types::builder`, `types::error`).
+fn module_items_in<'a>(items: &'a mut [syn::Item], name: &str) -> &'a mut Vec<syn::Item> {
+    let found = items.iter_mut().find_map(|item| match item {
         syn::Item::Mod(module) if module.ident == name => module.content.as_mut(),
         _ => None,
     });

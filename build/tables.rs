@@ -73,9 +73,9 @@ pub fn operation_rules(spec: &serde_json::Value) -> TokenStream {
     }
 }
 
-/// The limits anywhere in each operation's request body: item counts (`minItems`/`maxItems`)
-/// and string lengths (`minLength`/`maxLength`, in characters), so they are checked before a
-/// request is sent. The generated types carry none (answers are read tolerantly).
+/// The limits anywhere in each operation's request body: item counts (`minItems`/`maxItems`),
+/// string lengths (`minLength`/`maxLength`, in characters) and the values of string enums, so
+/// they are checked before a request is sent. The generated types carry none (answers are read tolerantly).
 pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
     let mut arms = Vec::new();
     for operation in operations(spec) {
@@ -90,10 +90,10 @@ pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
         let method_name = operation.method_name();
         let entries = limits.iter().map(|limit| {
             let path = &limit.path;
-            let kind = if limit.chars {
-                quote!(LimitKind::Chars)
-            } else {
-                quote!(LimitKind::Items)
+            let kind = match (&limit.allowed, limit.chars) {
+                (Some(allowed), _) => quote!(LimitKind::OneOf(&[#(#allowed),*])),
+                (None, true) => quote!(LimitKind::Chars),
+                (None, false) => quote!(LimitKind::Items),
             };
             let min = option_tokens(limit.min);
             let max = option_tokens(limit.max);
@@ -109,6 +109,8 @@ pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
             Items,
             /// The characters of a string.
             Chars,
+            /// A string that must be one of these values (an enum).
+            OneOf(&'static [&'static str]),
         }
 
         /// A limit on an array or a string in a request body.
@@ -148,6 +150,8 @@ fn option_tokens(value: Option<u64>) -> TokenStream {
 struct Limit {
     path: Vec<String>,
     chars: bool,
+    /// The values an enum allows.
+    allowed: Option<Vec<String>>,
     min: Option<u64>,
     max: Option<u64>,
 }
@@ -182,9 +186,25 @@ fn collect_limits(
         out.push(Limit {
             path: path.clone(),
             chars,
+            allowed: None,
             min,
             max,
         });
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        let allowed: Vec<String> = values
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        if allowed.len() == values.len() {
+            out.push(Limit {
+                path: path.clone(),
+                chars: true,
+                allowed: Some(allowed),
+                min: None,
+                max: None,
+            });
+        }
     }
     if schema["type"] == "array" {
         path.push("[]".into());

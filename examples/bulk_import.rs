@@ -9,7 +9,7 @@
 #[path = "support/site.rs"]
 mod site;
 
-use serde_json::json;
+use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,13 +31,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
-    let profiles = rows
-        .iter()
-        .map(|(email, name, plan)| {
-            serde_json::from_value(json!({"operationType": "UPSERT", "payload": {
-                "email": email, "displayName": name, "details": [{"name": "Plan", "values": [plan]}]}}))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let profiles = rows.iter().map(|(email, name, plan)| {
+        Profile::upsert()
+            .email(email)
+            .display_name(name)
+            .detail("Plan", [plan])
+    });
     let report = client
         .import_customer_profiles(profiles)
         .on_progress(|p| println!("{}/{} records done", p.finished_records, p.total_records))

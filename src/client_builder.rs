@@ -42,6 +42,7 @@ pub struct ClientBuilder {
     call_timeout: Duration,
     retry: RetryPolicy,
     max_response_bytes: u64,
+    allow_unknown_enum_values: bool,
     http_client: Option<reqwest::Client>,
 }
 
@@ -60,6 +61,7 @@ impl Default for ClientBuilder {
             call_timeout: Duration::from_secs(300),
             retry: RetryPolicy::default(),
             max_response_bytes: crate::body::DEFAULT_MAX_RESPONSE_BYTES,
+            allow_unknown_enum_values: false,
             http_client: None,
         }
     }
@@ -140,6 +142,17 @@ impl ClientBuilder {
     /// passed, and is not retried.
     pub fn max_response_size(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Lets requests carry enum values this version of the client does not know (default: no).
+    ///
+    /// An enum value made from a string the spec does not list (`"UPSRT".into()` is the enum's
+    /// `Unknown`) is otherwise refused before the request is sent, as
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) naming its field and the values
+    /// allowed. Allow it to send a value the API gained after this version of the crate.
+    pub fn allow_unknown_enum_values(mut self, allow: bool) -> Self {
+        self.allow_unknown_enum_values = allow;
         self
     }
 
@@ -255,6 +268,7 @@ impl ClientBuilder {
             call_timeout: self.call_timeout,
             attempt_timeout: self.timeout,
             max_response_bytes: self.max_response_bytes,
+            allow_unknown_enum_values: self.allow_unknown_enum_values,
         };
         Ok(Client::new_with_client(&base_url, http_client, config))
     }

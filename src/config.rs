@@ -19,6 +19,9 @@ pub struct ClientConfig {
     pub(crate) attempt_timeout: Duration,
     /// The largest answer body read (see `ClientBuilder::max_response_size`).
     pub(crate) max_response_bytes: u64,
+    /// Whether a request may carry an enum value the spec does not list (see
+    /// `ClientBuilder::allow_unknown_enum_values`).
+    pub(crate) allow_unknown_enum_values: bool,
 }
 
 impl ClientConfig {
@@ -40,5 +43,10 @@ impl ClientConfig {
     /// The largest answer body the client reads, in bytes.
     pub fn max_response_size(&self) -> u64 {
         self.max_response_bytes
+    }
+
+    /// Whether requests may carry enum values this version of the client does not know.
+    pub fn allows_unknown_enum_values(&self) -> bool {
+        self.allow_unknown_enum_values
     }
 }

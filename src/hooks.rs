@@ -28,7 +28,12 @@ impl ClientHooks<ClientConfig> for Client {
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         if let Some(body) = request.body().and_then(|body| body.as_bytes()) {
-            limits::check_request(info.operation_id, body).map_err(refuse)?;
+            limits::check_request(
+                info.operation_id,
+                body,
+                self.inner.allow_unknown_enum_values,
+            )
+            .map_err(refuse)?;
         }
         let Some(rules) = operation_rules(info.operation_id) else {
             return Err(refuse(crate::Error::Config(format!(

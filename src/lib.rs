@@ -51,6 +51,7 @@ mod discovery;
 mod error;
 mod generated;
 mod hooks;
+mod input;
 mod lenient;
 mod limits;
 mod oauth;

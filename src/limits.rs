@@ -20,8 +20,13 @@ pub(crate) const FORBIDDEN_NAME_CHARACTERS: [char; 6] = ['?', ':', ';', '.', '='
 /// Detail-field names that are reserved (case ignored).
 pub(crate) const RESERVED_NAMES: [&str; 5] = ["name", "key", "created", "updated", "label"];
 
-/// Checks a request body against every documented limit of its operation.
-pub(crate) fn check_request(method_name: &str, body: &[u8]) -> Result<(), Error> {
+/// Checks a request body against every documented limit of its operation. An enum value the
+/// spec does not list (`Unknown`) is refused unless `allow_unknown_values`.
+pub(crate) fn check_request(
+    method_name: &str,
+    body: &[u8],
+    allow_unknown_values: bool,
+) -> Result<(), Error> {
     let limits = request_limits(method_name);
     let names = detail_field_names_at(method_name);
     let counts_operations = method_name == "bulk_update_customer_details";
@@ -31,28 +36,50 @@ pub(crate) fn check_request(method_name: &str, body: &[u8]) -> Result<(), Error>
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Ok(()); // not JSON: nothing of ours to check
     };
-    check_value(method_name, &value)
+    check_value(method_name, &value, allow_unknown_values)
 }
 
 /// [`check_request`] on a parsed body.
-pub(crate) fn check_value(method_name: &str, value: &Value) -> Result<(), Error> {
+pub(crate) fn check_value(
+    method_name: &str,
+    value: &Value,
+    allow_unknown_values: bool,
+) -> Result<(), Error> {
     for limit in request_limits(method_name) {
+        if let LimitKind::OneOf(allowed) = limit.kind {
+            if allow_unknown_values {
+                continue;
+            }
+            for (field, text) in strings_at(value, limit.path, String::new()) {
+                if !allowed.contains(&text) {
+                    return Err(invalid(
+                        field,
+                        format!(
+                            "{text:?} is not one of {} (a value newer than this client is sent \
+                             only by a client built with `allow_unknown_enum_values`)",
+                            allowed.join(", ")
+                        ),
+                    ));
+                }
+            }
+            continue;
+        }
         let counted: Vec<(String, usize)> = match limit.kind {
-            LimitKind::Items => arrays_at(value, limit.path, String::new()),
+            LimitKind::Items | LimitKind::OneOf(_) => arrays_at(value, limit.path, String::new()),
             LimitKind::Chars => strings_at(value, limit.path, String::new())
                 .into_iter()
                 .map(|(field, text)| (field, text.chars().count()))
                 .collect(),
         };
         let unit = match limit.kind {
-            LimitKind::Items => "items",
             LimitKind::Chars => "characters",
+            _ => "items",
         };
         for (field, count) in counted {
             if let Some(max) = limit.max.filter(|max| count > *max) {
                 let scope = match limit.kind {
-                    LimitKind::Items => " per request",
                     LimitKind::Chars => "",
+                    _ => " per request",
                 };
                 return Err(invalid(
                     field,
@@ -201,7 +228,11 @@ mod tests {
         let profiles: Vec<_> = (0..101).map(|i| json!({"operationType": "UPSERT", "payload": {"email": format!("{i}@example.com")}})).collect();
         let body = json!({"customerProfiles": profiles});
         assert_eq!(
-            field_of(check_value("bulk_manage_multiple_customer_profiles", &body)),
+            field_of(check_value(
+                "bulk_manage_multiple_customer_profiles",
+                &body,
+                false
+            )),
             "customerProfiles"
         );
 
@@ -212,27 +243,28 @@ mod tests {
         assert_eq!(
             field_of(check_value(
                 "bulk_manage_multiple_customer_profiles",
-                &too_many_orgs
+                &too_many_orgs,
+                false
             )),
             "customerProfiles[1].payload.associateOrganizations.organizationIds"
         );
         let fetch = json!({"customerIds": vec!["qm:a:b"; 26]});
         assert_eq!(
-            field_of(check_value("get_multiple_customer_profiles", &fetch)),
+            field_of(check_value("get_multiple_customer_profiles", &fetch, false)),
             "customerIds"
         );
         let ok = json!({"customerIds": vec!["qm:a:b"; 25]});
-        assert!(check_value("get_multiple_customer_profiles", &ok).is_ok());
+        assert!(check_value("get_multiple_customer_profiles", &ok, false).is_ok());
     }
 
     #[test]
     fn detail_operations_are_counted_across_customers() {
         let customer = |n: usize| json!({"customerId": "qm:a:b", "operations": vec![json!({"operationType": "DELETE", "payload": {"name": "Region"}}); n]});
         let at_limit = json!({"customers": [customer(600), customer(400)]});
-        assert!(check_value("bulk_update_customer_details", &at_limit).is_ok());
+        assert!(check_value("bulk_update_customer_details", &at_limit, false).is_ok());
         let over = json!({"customers": [customer(600), customer(401)]});
         assert_eq!(
-            field_of(check_value("bulk_update_customer_details", &over)),
+            field_of(check_value("bulk_update_customer_details", &over, false)),
             "customers[].operations"
         );
     }
@@ -251,16 +283,20 @@ mod tests {
         ] {
             let body = json!({"name": bad, "type": {"name": "TEXT"}});
             assert_eq!(
-                field_of(check_value("create_customer_detail", &body)),
+                field_of(check_value("create_customer_detail", &body, false)),
                 "name",
                 "{bad}"
             );
         }
-        assert!(check_value("create_customer_detail", &json!({"name": "Region"})).is_ok());
+        assert!(check_value("create_customer_detail", &json!({"name": "Region"}), false).is_ok());
         let repeated =
             json!({"detailFields": [{"name": "Region"}, {"name": "Tier"}, {"name": " region "}]});
         assert_eq!(
-            field_of(check_value("bulk_create_customer_detail_fields", &repeated)),
+            field_of(check_value(
+                "bulk_create_customer_detail_fields",
+                &repeated,
+                false
+            )),
             "detailFields[2].name"
         );
     }

@@ -84,14 +84,25 @@ impl Client {
 
     /// Every page of `POST /api/v1/customer/search-by-detail-field`, from page 1 until the API
     /// says `isLast` (or a page comes back short or empty). `max_results` is the page size.
-    pub fn customer_search_pages(
+    ///
+    /// `search` is a [`CustomerSearchByDetailFieldRequest`] or its builder; one that cannot be
+    /// built is the stream's first (and only) item, as [`Error::InvalidInput`].
+    pub fn customer_search_pages<S>(
         &self,
-        search: CustomerSearchByDetailFieldRequest,
+        search: S,
         max_results: Option<i64>,
-    ) -> impl Stream<Item = Result<CustomerSearchByDetailFieldResponse, Error>> + Send + '_ {
+    ) -> impl Stream<Item = Result<CustomerSearchByDetailFieldResponse, Error>> + Send + '_
+    where
+        S: TryInto<CustomerSearchByDetailFieldRequest>,
+        S::Error: std::fmt::Display + 'static,
+    {
+        let search = search
+            .try_into()
+            .map_err(|error| crate::input::ConversionError::at("body", error));
         stream::try_unfold(PageNumber::Next(1), move |page_number| {
             let search = search.clone();
             async move {
+                let search = search?;
                 let PageNumber::Next(number) = page_number else {
                     return Ok(None);
                 };
@@ -115,11 +126,15 @@ impl Client {
 
     /// Every customer matching the search, one at a time (see
     /// [`customer_search_pages`](Self::customer_search_pages)).
-    pub fn search_customers(
+    pub fn search_customers<S>(
         &self,
-        search: CustomerSearchByDetailFieldRequest,
+        search: S,
         max_results: Option<i64>,
-    ) -> impl Stream<Item = Result<CustomerProfile, Error>> + Send + '_ {
+    ) -> impl Stream<Item = Result<CustomerProfile, Error>> + Send + '_
+    where
+        S: TryInto<CustomerSearchByDetailFieldRequest>,
+        S::Error: std::fmt::Display + 'static,
+    {
         self.customer_search_pages(search, max_results)
             .map_ok(|page| stream::iter(page.customers.into_iter().map(Ok)))
             .try_flatten()

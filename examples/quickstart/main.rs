@@ -43,22 +43,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("grace@example.com", "Grace Hopper", "Enterprise"),
         ("alan@example.com", "Alan Turing", "Pro"),
     ];
-    let operations = people
-        .iter()
-        .map(|(email, name, plan)| {
-            let payload = types::BulkManageCustomerProfilePayload::builder()
-                .email(email.to_string())
-                .display_name(name.to_string())
-                .details(vec![types::ProfileDetailFieldValueRequest::builder()
-                    .name(FIELD)
-                    .values(vec![plan.to_string().try_into()?])
-                    .try_into()?]);
-            types::BulkManageCustomerProfileOperation::builder()
-                .operation_type("UPSERT")
-                .payload(payload)
-                .try_into()
-        })
-        .collect::<Result<Vec<types::BulkManageCustomerProfileOperation>, _>>()?;
+    let operations = people.iter().map(|(email, name, plan)| {
+        types::BulkManageCustomerProfileOperation::upsert()
+            .email(*email)
+            .display_name(*name)
+            .detail(FIELD, [*plan])
+    });
     let body = types::BulkManageCustomerProfilesRequest::builder().customer_profiles(operations);
     let submitted = client
         .bulk_manage_multiple_customer_profiles()
@@ -90,12 +80,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 3. Find the Pro customers by their detail field and fetch their profiles.
-    let search = types::CustomerSearchByDetailFieldRequest::builder().detail_fields(vec![
-        types::SearchDetailField::builder()
-            .name(FIELD)
-            .value("Pro")
-            .try_into()?,
-    ]);
+    let search = types::CustomerSearchByDetailFieldRequest::builder()
+        .detail_fields([types::SearchDetailField::builder().name(FIELD).value("Pro")]);
     let found = client
         .search_by_detail_field()
         .max_results(25)

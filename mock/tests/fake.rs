@@ -309,9 +309,7 @@ async fn documented_limits_and_server_rules_answer_400_and_unknown_ids_404() {
         .update_field_value_for_customer()
         .customer_id(&ada)
         .field_name("Plan")
-        .body(
-            types::UpdateDetailFieldRequest::builder().values(vec!["Platinum".try_into().unwrap()]),
-        )
+        .body(types::UpdateDetailFieldRequest::builder().values(["Platinum"]))
         .send()
         .await
         .unwrap_err();
@@ -404,14 +402,11 @@ async fn pages_follow_the_cursor_and_searches_the_page_number() {
         pages.iter().map(|p| p.results.len()).collect::<Vec<_>>(),
         [100, 100, 50]
     );
-    let search = types::CustomerSearchByDetailFieldRequest::builder()
-        .detail_fields(vec![types::SearchDetailField::builder()
+    let search = types::CustomerSearchByDetailFieldRequest::builder().detail_fields([
+        types::SearchDetailField::builder()
             .name("Plan")
-            .value("Pro")
-            .try_into()
-            .unwrap()])
-        .try_into()
-        .unwrap();
+            .value("Pro"),
+    ]);
     let pages: Vec<_> = client
         .customer_search_pages(search, Some(3))
         .try_collect()
@@ -428,11 +423,8 @@ async fn pages_follow_the_cursor_and_searches_the_page_number() {
 async fn a_finished_task_is_waited_for_and_its_records_are_in_the_state() {
     let fake = FakeCsm::builder().seed_demo(true).start().await.unwrap();
     let client = fake.client();
-    let body =
-        types::BulkOrganizationRequest::builder().organizations(vec![serde_json::from_value(
-            json!({"operationType": "CREATE", "payload": {"name": "Initech"}}),
-        )
-        .unwrap()]);
+    let body = types::BulkOrganizationRequest::builder()
+        .organizations([types::BulkOrganizationOperationRequest::create().name("Initech")]);
     let outcome = client
         .bulk_manage_organizations()
         .body(body)

@@ -15,6 +15,7 @@ pub use endpoints::{
 };
 
 use crate::error::Error;
+use crate::input::ConversionError;
 use crate::tasks::{PollPolicy, TaskOutcome};
 use crate::types::{TaskFailure, TaskStatusResponseStatus};
 use crate::Client;
@@ -126,7 +127,8 @@ type ProgressCallback<'a> = Arc<dyn Fn(&BulkProgress) + Send + Sync + 'a>;
 #[must_use = "an import does nothing until awaited"]
 pub struct BulkImport<'a, E: BulkEndpoint> {
     client: &'a Client,
-    records: Vec<E::Record>,
+    /// The records, or the first that could not be built.
+    records: Result<Vec<E::Record>, Error>,
     max_in_flight: usize,
     task_deadline: Duration,
     key_namespace: String,
@@ -163,12 +165,13 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
     }
 
     async fn run(self) -> Result<BulkReport, Error> {
-        check_records::<E>(&self.records)?;
-        let weights: Vec<usize> = self.records.iter().map(E::weight).collect();
+        let records = self.records?;
+        check_records::<E>(&records, self.client.config().allow_unknown_enum_values)?;
+        let weights: Vec<usize> = records.iter().map(E::weight).collect();
         let plan = plan::plan_requests(&weights, E::MAX_RECORDS, E::MAX_WEIGHT);
         let run = Run {
             client: self.client,
-            records: &self.records,
+            records: &records,
             task_deadline: self.task_deadline,
             key_namespace: &self.key_namespace,
             on_progress: self.on_progress,
@@ -185,7 +188,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             .await;
 
         let mut report = BulkReport {
-            records: vec![RecordOutcome::Succeeded; self.records.len()],
+            records: vec![RecordOutcome::Succeeded; records.len()],
             requests: Vec::with_capacity(results.len()),
             unmatched_failures: Vec::new(),
         };
@@ -213,7 +216,7 @@ impl<'a, E: BulkEndpoint> IntoFuture for BulkImport<'a, E> {
 }
 
 /// Every record must pass the endpoint's documented limits on its own, before anything is sent.
-fn check_records<E: BulkEndpoint>(records: &[E::Record]) -> Result<(), Error> {
+fn check_records<E: BulkEndpoint>(records: &[E::Record], allow_unknown: bool) -> Result<(), Error> {
     for (index, record) in records.iter().enumerate() {
         let weight = E::weight(record);
         if let Some(max) = E::MAX_WEIGHT.filter(|max| weight > *max) {
@@ -223,16 +226,18 @@ fn check_records<E: BulkEndpoint>(records: &[E::Record]) -> Result<(), Error> {
             });
         }
         let alone = serde_json::json!({ E::ARRAY_FIELD: [record] });
-        crate::limits::check_value(E::METHOD_NAME, &alone).map_err(|error| match error {
-            Error::InvalidInput { field, message } => Error::InvalidInput {
-                field: field.replacen(
-                    &format!("{}[0]", E::ARRAY_FIELD),
-                    &format!("{}[{index}]", E::ARRAY_FIELD),
-                    1,
-                ),
-                message,
-            },
-            other => other,
+        crate::limits::check_value(E::METHOD_NAME, &alone, allow_unknown).map_err(|error| {
+            match error {
+                Error::InvalidInput { field, message } => Error::InvalidInput {
+                    field: field.replacen(
+                        &format!("{}[0]", E::ARRAY_FIELD),
+                        &format!("{}[{index}]", E::ARRAY_FIELD),
+                        1,
+                    ),
+                    message,
+                },
+                other => other,
+            }
         })?;
     }
     E::check_all(records)
@@ -463,27 +468,75 @@ impl<R: serde::Serialize + Clone + Send + Sync> Run<'_, R> {
 
 impl Client {
     /// An import of any number of records through one bulk endpoint; see the [`bulk`](crate::bulk)
-    /// module and the `import_*` methods.
-    pub fn import<E: BulkEndpoint>(
-        &self,
-        records: impl IntoIterator<Item = E::Record>,
-    ) -> BulkImport<'_, E> {
+    /// module and the `import_*` methods, which name each endpoint's record type.
+    ///
+    /// A record is the endpoint's record type or its builder. One that cannot be built is
+    /// reported when the import is awaited, as [`Error::InvalidInput`] naming its index and
+    /// field (`customerProfiles[17].payload.email`), and nothing is sent.
+    pub fn import<E, R>(&self, records: impl IntoIterator<Item = R>) -> BulkImport<'_, E>
+    where
+        E: BulkEndpoint,
+        R: TryInto<E::Record>,
+        R::Error: std::fmt::Display + 'static,
+    {
+        let records = records
+            .into_iter()
+            .enumerate()
+            .map(|(index, record)| {
+                record.try_into().map_err(|error| {
+                    ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into()
+                })
+            })
+            .collect();
         BulkImport {
             client: self,
-            records: records.into_iter().collect(),
+            records,
             max_in_flight: 5,
             task_deadline: Duration::from_secs(30 * 60),
             key_namespace: String::new(),
             on_progress: None,
         }
     }
+}
 
+/// The `import_*` methods: one per endpoint, naming its record type.
+macro_rules! imports {
+    ($(
+        $(#[$doc:meta])*
+        $method:ident: $endpoint:ident, $record:ident;
+    )*) => {
+        impl Client {
+            $(
+                $(#[$doc])*
+                ///
+                #[doc = concat!(
+                    "Each record is a [`", stringify!($record), "`](crate::types::", stringify!($record),
+                    ") or its builder; see [`Client::import`]."
+                )]
+                pub fn $method<R>(&self, records: impl IntoIterator<Item = R>) -> BulkImport<'_, $endpoint>
+                where
+                    R: TryInto<crate::types::$record>,
+                    R::Error: std::fmt::Display + 'static,
+                {
+                    self.import(records)
+                }
+            )*
+        }
+    };
+}
+
+imports! {
     /// Creates, updates or upserts any number of customer profiles (100 per request).
     ///
     /// ```no_run
-    /// # async fn run(client: atlassian_csm::Client, profiles: Vec<atlassian_csm::types::BulkManageCustomerProfileOperation>) -> Result<(), atlassian_csm::Error> {
+    /// # async fn run(client: atlassian_csm::Client) -> Result<(), atlassian_csm::Error> {
+    /// use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
+    ///
+    /// let rows = [("ada@example.com", "Ada", "Pro"), ("alan@example.com", "Alan", "Free")];
     /// let report = client
-    ///     .import_customer_profiles(profiles)
+    ///     .import_customer_profiles(rows.iter().map(|(email, name, plan)| {
+    ///         Profile::upsert().email(*email).display_name(*name).detail("Plan", [*plan])
+    ///     }))
     ///     .on_progress(|p| eprintln!("{}/{} records done", p.finished_records, p.total_records))
     ///     .await?;
     /// for (index, outcome) in report.not_succeeded() {
@@ -491,59 +544,18 @@ impl Client {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn import_customer_profiles(
-        &self,
-        records: impl IntoIterator<Item = <CustomerProfiles as BulkEndpoint>::Record>,
-    ) -> BulkImport<'_, CustomerProfiles> {
-        self.import(records)
-    }
-
+    import_customer_profiles: CustomerProfiles, BulkManageCustomerProfileOperation;
     /// Creates or updates any number of customer accounts (50 per request).
-    pub fn import_customer_accounts(
-        &self,
-        records: impl IntoIterator<Item = <CustomerAccounts as BulkEndpoint>::Record>,
-    ) -> BulkImport<'_, CustomerAccounts> {
-        self.import(records)
-    }
-
+    import_customer_accounts: CustomerAccounts, BulkCustomerAccountOperationRequest;
     /// Updates, patches or deletes customers' detail values (1000 operations per request,
     /// counted across customers).
-    pub fn import_customer_details(
-        &self,
-        records: impl IntoIterator<Item = <CustomerDetails as BulkEndpoint>::Record>,
-    ) -> BulkImport<'_, CustomerDetails> {
-        self.import(records)
-    }
-
+    import_customer_details: CustomerDetails, BulkCustomerDetailFieldOperation;
     /// Creates customer detail-field definitions (50 per request; names unique).
-    pub fn import_customer_detail_fields(
-        &self,
-        records: impl IntoIterator<Item = <CustomerDetailFields as BulkEndpoint>::Record>,
-    ) -> BulkImport<'_, CustomerDetailFields> {
-        self.import(records)
-    }
-
+    import_customer_detail_fields: CustomerDetailFields, CreateDetailFieldRequest;
     /// Creates or updates any number of organizations (50 per request).
-    pub fn import_organizations(
-        &self,
-        records: impl IntoIterator<Item = <Organizations as BulkEndpoint>::Record>,
-    ) -> BulkImport<'_, Organizations> {
-        self.import(records)
-    }
-
+    import_organizations: Organizations, BulkOrganizationOperationRequest;
     /// Creates, updates or upserts organization profiles (100 per request).
-    pub fn import_organization_profiles(
-        &self,
-        records: impl IntoIterator<Item = <OrganizationProfiles as BulkEndpoint>::Record>,
-    ) -> BulkImport<'_, OrganizationProfiles> {
-        self.import(records)
-    }
-
+    import_organization_profiles: OrganizationProfiles, BulkManageOrganizationProfileOperation;
     /// Updates, patches or deletes organizations' detail values (1000 operations per request).
-    pub fn import_organization_details(
-        &self,
-        records: impl IntoIterator<Item = <OrganizationDetails as BulkEndpoint>::Record>,
-    ) -> BulkImport<'_, OrganizationDetails> {
-        self.import(records)
-    }
+    import_organization_details: OrganizationDetails, BulkOrganizationDetailFieldOperation;
 }

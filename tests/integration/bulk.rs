@@ -211,7 +211,7 @@ async fn detail_operations_are_packed_by_their_count_across_customers() {
         customer(4, 400),
         customer(5, 100),
     ];
-    let report = client.import::<CustomerDetails>(records).await.unwrap();
+    let report = client.import::<CustomerDetails, _>(records).await.unwrap();
     assert!(report.all_succeeded());
     assert_eq!(report.requests.len(), 2, "{:?}", report.requests);
 }

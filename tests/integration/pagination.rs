@@ -29,11 +29,9 @@ fn product_page(names: &[&str], next: Option<&str>) -> Reply {
 
 fn search() -> types::CustomerSearchByDetailFieldRequest {
     types::CustomerSearchByDetailFieldRequest::builder()
-        .detail_fields(vec![types::SearchDetailField::builder()
+        .detail_fields([types::SearchDetailField::builder()
             .name("Plan")
-            .value("Pro")
-            .try_into()
-            .unwrap()])
+            .value("Pro")])
         .try_into()
         .unwrap()
 }
