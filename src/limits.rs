@@ -122,7 +122,9 @@ fn detail_field_names_at(method_name: &str) -> Option<&'static [&'static str]> {
         | "update_field_for_customers"
         | "update_field_for_organizations"
         | "update_field_for_entitlements" => Some(&["name"]),
-        "bulk_create_customer_detail_fields" => Some(&["detailFields", "[]", "name"]),
+        "bulk_create_customer_detail_fields" | "bulk_create_organization_detail_fields" => {
+            Some(&["detailFields", "[]", "name"])
+        }
         _ => None,
     }
 }

@@ -256,17 +256,22 @@ fn apply(state: &mut State, config: &FakeCsmBuilder, operation: &str, body: &Val
             failures =
                 apply_detail_records(state, &rejected, Entity::Customer, &records("customers"));
         }
-        "bulk-create-customer-detail-fields" => {
+        "bulk-create-customer-detail-fields" | "bulk-create-organization-detail-fields" => {
+            let (entity, entity_name) = if operation == "bulk-create-customer-detail-fields" {
+                (Entity::Customer, "CUSTOMER")
+            } else {
+                (Entity::Organization, "ORGANIZATION")
+            };
             for record in records("detailFields") {
                 let name = record["name"].as_str().unwrap_or_default().to_string();
                 let result = if rejected(&name) {
                     Err(RULE_FAILURE.to_string())
                 } else {
-                    add_field(state, Entity::Customer, &record)
+                    add_field(state, entity, &record)
                 };
                 if let Err(message) = result {
                     failures.push(failure(
-                        "CUSTOMER",
+                        entity_name,
                         &name,
                         "CREATE",
                         "DETAIL_FIELD",

@@ -49,7 +49,8 @@ mod validate;
 pub use config::{FakeCsmBuilder, Fault};
 pub use server::RecordedRequest;
 pub use state::{
-    Customer, Details, Entitlement, Entity, FieldDefinition, Organization, Product, State, Task,
+    Comment, CsmRequest, Customer, Details, Entitlement, Entity, FieldDefinition, Organization,
+    Product, State, Task,
 };
 
 use std::sync::{Arc, Mutex};

@@ -97,6 +97,6 @@ mod tests {
         let matched = find("GET", "/api/v1/customer/account/qm:1:2").unwrap();
         assert_eq!(matched.params["customerId"], "qm:1:2");
         assert!(find("GET", "/api/v1/nothing").is_none());
-        assert_eq!(OPERATIONS.len(), 51);
+        assert_eq!(OPERATIONS.len(), 54);
     }
 }

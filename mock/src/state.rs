@@ -130,6 +130,38 @@ impl Task {
     }
 }
 
+/// A CSM request raised from an external intake channel.
+#[derive(Clone, Debug)]
+pub struct CsmRequest {
+    /// A UUID, as the API issues them.
+    pub id: String,
+    /// The issue key, `CSM-<n>`.
+    pub key: String,
+    /// The help center it was raised in.
+    pub help_center_id: String,
+    /// The external system that raised it.
+    pub origin: String,
+    /// Its summary.
+    pub summary: String,
+    /// The reporter's email, if one was given.
+    pub reporter_email: Option<String>,
+    /// Its metadata, as sent.
+    pub metadata: Value,
+    /// Its comments, in order.
+    pub comments: Vec<Comment>,
+}
+
+/// A comment on a CSM request.
+#[derive(Clone, Debug)]
+pub struct Comment {
+    /// A UUID.
+    pub id: String,
+    /// The Atlassian Document Format body, as sent.
+    pub body: Value,
+    /// Visible to the customer (`false`: internal).
+    pub public: bool,
+}
+
 /// Everything the fake site holds.
 #[derive(Debug, Default)]
 pub struct State {
@@ -145,6 +177,8 @@ pub struct State {
     pub entitlements: BTreeMap<String, Entitlement>,
     /// Tasks by id (finished ones expire after the retention).
     pub tasks: BTreeMap<String, Task>,
+    /// CSM requests, in creation order.
+    pub requests: Vec<CsmRequest>,
     /// Idempotency keys already used: the body they came with and the task they started.
     pub(crate) keys: HashMap<String, (Value, String)>,
     /// The most tasks that were unfinished at once.

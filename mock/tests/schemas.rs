@@ -2,7 +2,7 @@
 //! fresh demo site, and its success answer, and an error answer where it has a path
 //! parameter, are validated against the document's response schemas with a JSON Schema validator.
 
-use atlassian_csm_mock::FakeCsm;
+use atlassian_csm_mock::{CsmRequest, FakeCsm};
 use serde_json::{json, Value};
 
 const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/csm.corrected.json"));
@@ -51,12 +51,17 @@ fn assert_conforms(doc: &Value, operation: &Value, id: &str, status: u16, body: 
     assert!(problems.is_empty(), "{id} {status}: {problems:?}\n{body}");
 }
 
+/// A help center of the demo site (the fake takes any id).
+const HELP_CENTER: &str = "f17913e0-58f9-4be7-b6e6-a10ca70ccb55";
+
 struct Site {
     customer: String,
     organization: String,
     product: String,
     entitlement: String,
     task: String,
+    help_center: String,
+    request_key: String,
 }
 
 /// The body a call of `id` sends, valid for the demo site.
@@ -108,6 +113,11 @@ fn body(id: &str, schema: &str, site: &Site) -> Value {
         "BulkCreateDetailFieldsRequest" => {
             json!({"detailFields": [{"name": "Segment", "type": {"name": "TEXT"}}]})
         }
+        "ExternalFormIntakeRequest" => json!({"helpCenterId": site.help_center,
+            "origin": "voice", "summary": "Cannot log in", "reporterEmail": "ada@example.com",
+            "metadata": {"agentId": "a-1", "attempts": 2, "vip": true}}),
+        "IssueCommentRequest" => json!({"body": {"type": "doc", "version": 1, "content": [
+            {"type": "paragraph", "content": [{"type": "text", "text": "Fixed."}]}]}, "public": true}),
         other => panic!("{id}: no body for {other}: add one"),
     }
 }
@@ -123,6 +133,8 @@ fn parameter(name: &str, path: &str, site: &Site, known: bool) -> String {
         "productId" => site.product.clone(),
         "entitlementId" => site.entitlement.clone(),
         "taskId" => site.task.clone(),
+        "helpCenterId" => site.help_center.clone(),
+        "issueIdOrKey" => site.request_key.clone(),
         "fieldName" if path.contains("/organization/") => "Tier".into(),
         "fieldName" if path.contains("/entitlement/") => "Seats".into(),
         "fieldName" => "Plan".into(),
@@ -168,6 +180,16 @@ async fn every_answer_of_every_operation_conforms_to_the_document() {
             let (mut site, _) = fake.state(|s| {
                 let customer = s.customer_by_email("ada@example.com").unwrap().id.clone();
                 let entitlement = s.entitlements.keys().next().unwrap().clone();
+                s.requests.push(CsmRequest {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    key: "CSM-1".into(),
+                    help_center_id: HELP_CENTER.into(),
+                    origin: "voice".into(),
+                    summary: "Cannot log in".into(),
+                    reporter_email: None,
+                    metadata: Value::Null,
+                    comments: Vec::new(),
+                });
                 (
                     Site {
                         customer,
@@ -175,6 +197,8 @@ async fn every_answer_of_every_operation_conforms_to_the_document() {
                         product: s.products[0].id.clone(),
                         entitlement,
                         task: String::new(),
+                        help_center: HELP_CENTER.into(),
+                        request_key: "CSM-1".into(),
                     },
                     (),
                 )
@@ -227,7 +251,7 @@ async fn every_answer_of_every_operation_conforms_to_the_document() {
             covered += 1;
         }
     }
-    assert_eq!(covered, 51, "every operation of the corrected document");
+    assert_eq!(covered, 54, "every operation of the corrected document");
 }
 
 #[tokio::test]

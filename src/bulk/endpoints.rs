@@ -1,4 +1,4 @@
-//! The seven bulk endpoints: their record type, per-request limits, and how a failure the task
+//! The eight bulk endpoints: their record type, per-request limits, and how a failure the task
 //! reports is traced back to the record that caused it.
 
 use crate::error::Error;
@@ -133,35 +133,55 @@ endpoint! {
     }
 }
 
-endpoint! {
+/// The parts the two detail-field definition endpoints share.
+macro_rules! definitions_endpoint {
+    ($(#[$doc:meta])* $name:ident: $method:ident) => {
+        endpoint! {
+            $(#[$doc])*
+            $name: $method(
+                BulkCreateDetailFieldsRequest { detail_fields: Vec<CreateDetailFieldRequest> }
+            ),
+            array "detailFields", at most 50;
+            {
+                fn identities(record: &Self::Record) -> Vec<String> {
+                    vec![record.name.to_string()]
+                }
+
+                /// A definition is named by its field name, in `entityId` or in `operatedOnIds`.
+                fn is_named_by(record: &Self::Record, failure: &TaskFailure) -> bool {
+                    definition_named_by(record, failure)
+                }
+
+                /// Names are unique across requests too: a later request repeating a name would
+                /// be refused.
+                fn check_all(records: &[Self::Record]) -> Result<(), Error> {
+                    let all = serde_json::json!({ Self::ARRAY_FIELD: records });
+                    crate::limits::check_detail_field_names(&all, &[Self::ARRAY_FIELD, "[]", "name"])
+                }
+            }
+        }
+    };
+}
+
+fn definition_named_by(record: &types::CreateDetailFieldRequest, failure: &TaskFailure) -> bool {
+    let name = record.name.trim();
+    failure.entity_id.trim().eq_ignore_ascii_case(name)
+        || failure
+            .operated_on_ids
+            .iter()
+            .any(|id| id.trim().eq_ignore_ascii_case(name))
+}
+
+definitions_endpoint! {
     /// `POST /api/v1/customer/details/definitions/bulk`: customer detail-field definitions, at
     /// most 50 per request, names unique across the whole input.
-    CustomerDetailFields: bulk_create_customer_detail_fields(
-        BulkCreateDetailFieldsRequest { detail_fields: Vec<CreateDetailFieldRequest> }
-    ),
-    array "detailFields", at most 50;
-    {
-        fn identities(record: &Self::Record) -> Vec<String> {
-            vec![record.name.to_string()]
-        }
+    CustomerDetailFields: bulk_create_customer_detail_fields
+}
 
-        /// A definition is named by its field name, in `entityId` or in `operatedOnIds`.
-        fn is_named_by(record: &Self::Record, failure: &TaskFailure) -> bool {
-            let name = record.name.trim();
-            failure.entity_id.trim().eq_ignore_ascii_case(name)
-                || failure
-                    .operated_on_ids
-                    .iter()
-                    .any(|id| id.trim().eq_ignore_ascii_case(name))
-        }
-
-        /// Names are unique across requests too: a later request repeating a name would be
-        /// refused.
-        fn check_all(records: &[Self::Record]) -> Result<(), Error> {
-            let all = serde_json::json!({ Self::ARRAY_FIELD: records });
-            crate::limits::check_detail_field_names(&all, &[Self::ARRAY_FIELD, "[]", "name"])
-        }
-    }
+definitions_endpoint! {
+    /// `POST /api/v1/organization/details/definitions/bulk`: organization detail-field
+    /// definitions, at most 50 per request, names unique across the whole input.
+    OrganizationDetailFields: bulk_create_organization_detail_fields
 }
 
 endpoint! {

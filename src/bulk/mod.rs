@@ -1,4 +1,4 @@
-//! Bulk imports of any size through the seven bulk endpoints.
+//! Bulk imports of any size through the eight bulk endpoints.
 //!
 //! One call takes any number of records, checks them all before anything is sent, splits them
 //! into the fewest requests the endpoint's limits allow, keeps at most `max_in_flight` tasks
@@ -11,7 +11,8 @@ mod plan;
 
 pub use endpoints::{
     BulkEndpoint, CustomerAccounts, CustomerDetailFields, CustomerDetails, CustomerProfiles,
-    OrganizationDetails, OrganizationProfiles, Organizations, SubmitFuture,
+    OrganizationDetailFields, OrganizationDetails, OrganizationProfiles, Organizations,
+    SubmitFuture,
 };
 
 use crate::error::Error;
@@ -558,4 +559,6 @@ imports! {
     import_organization_profiles: OrganizationProfiles, BulkManageOrganizationProfileOperation;
     /// Updates, patches or deletes organizations' detail values (1000 operations per request).
     import_organization_details: OrganizationDetails, BulkOrganizationDetailFieldOperation;
+    /// Creates organization detail-field definitions (50 per request; names unique).
+    import_organization_detail_fields: OrganizationDetailFields, CreateDetailFieldRequest;
 }

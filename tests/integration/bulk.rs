@@ -272,3 +272,41 @@ async fn records_whose_request_cannot_be_sent_are_reported_not_submitted() {
         .all(|outcome| matches!(outcome, RecordOutcome::NotSubmitted(_))));
     assert!(report.requests.iter().all(|r| r.task_id.is_none()));
 }
+
+#[tokio::test]
+async fn organization_detail_fields_are_created_through_their_own_endpoint() {
+    let mock = start(quick_tasks()).await;
+    let client = client_for(&mock);
+    // 50 definitions per entity at most, on the fake as on a site.
+    let definitions = (0..45).map(|i| {
+        types::CreateDetailFieldRequest::builder()
+            .name(format!("Field {i}"))
+            .type_(types::DetailFieldType::builder().name("TEXT"))
+    });
+    let report = client
+        .import_organization_detail_fields(definitions)
+        .await
+        .unwrap();
+    assert!(
+        report.all_succeeded(),
+        "{:?}",
+        report.not_succeeded().next()
+    );
+    assert_eq!(report.requests.len(), 1);
+    let paths: Vec<String> = mock
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path)
+        .collect();
+    assert!(paths
+        .iter()
+        .all(|p| p == "/api/v1/organization/details/definitions/bulk"));
+    let (organization, customer) = mock.state(|site| {
+        (
+            site.fields_of(Entity::Organization).len(),
+            site.fields_of(Entity::Customer).len(),
+        )
+    });
+    assert_eq!((organization, customer), (45, 2));
+}

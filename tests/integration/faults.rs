@@ -309,6 +309,7 @@ async fn every_attempt_of_a_bulk_call_sends_the_same_idempotency_key() {
             bulk_create_customer_accounts => types::BulkCustomerAccountRequest,
             bulk_manage_multiple_customer_profiles => types::BulkManageCustomerProfilesRequest,
             bulk_create_customer_detail_fields => types::BulkCreateDetailFieldsRequest,
+            bulk_create_organization_detail_fields => types::BulkCreateDetailFieldsRequest,
         );
         assert_eq!(submitted.unwrap().id, "t-1");
         let keys: std::collections::BTreeSet<_> = server
@@ -320,5 +321,5 @@ async fn every_attempt_of_a_bulk_call_sends_the_same_idempotency_key() {
         assert_eq!(keys.len(), 1, "{method_name}: {keys:?}");
         bulk_calls += 1;
     }
-    assert_eq!(bulk_calls, 7);
+    assert_eq!(bulk_calls, 8);
 }

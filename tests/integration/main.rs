@@ -15,4 +15,5 @@ mod faults;
 mod hostile;
 mod limits;
 mod pagination;
+mod requests;
 mod tasks;

@@ -15,6 +15,7 @@ mod organization;
 mod organization_bulk;
 mod pending;
 mod product;
+mod request;
 mod task;
 
 use crate::support::mock_api::{Expected, MockApi};

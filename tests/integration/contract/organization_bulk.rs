@@ -44,3 +44,17 @@ contract!(
         ))
         .send()
 );
+
+// In the API's newer operation list only (correction 13): the twin of the customer one.
+contract!(
+    bulk_create_organization_detail_fields,
+    Expected::post("/api/v1/organization/details/definitions/bulk")
+        .idempotency_key(UUID_V4)
+        .json(json("bulk_create_organization_detail_fields")),
+    |client| client
+        .bulk_create_organization_detail_fields()
+        .body(body::<types::BulkCreateDetailFieldsRequest>(
+            "bulk_create_organization_detail_fields"
+        ))
+        .send()
+);
