@@ -67,7 +67,37 @@ pub fn rewrite_builders(file: &mut syn::File) {
     }
     replace_conversion_error(crate::module_items(file, "types"));
     borrowed_strings(crate::module_items(file, "types"));
+    lists_from_arrays(crate::module_items(file, "types"));
     check_unique_names(file);
+}
+
+/// A list type (`struct X(Vec<Item>)`) is also made from an array of anything that converts into
+/// its items: `.options(["Free", "Pro"])`.
+fn lists_from_arrays(types: &mut Vec<syn::Item>) {
+    let mut added = Vec::new();
+    for item in types.iter() {
+        let syn::Item::Struct(item) = item else {
+            continue;
+        };
+        let syn::Fields::Unnamed(fields) = &item.fields else {
+            continue;
+        };
+        let [field] = fields.unnamed.iter().collect::<Vec<_>>()[..] else {
+            continue;
+        };
+        let Some(element) = generic_of(&field.ty, Some("Vec")) else {
+            continue;
+        };
+        let target = &item.ident;
+        added.push(quote! {
+            impl<T: ::std::convert::Into<#element>, const N: usize> ::std::convert::From<[T; N]> for #target {
+                fn from(values: [T; N]) -> Self {
+                    Self(values.into_iter().map(::std::convert::Into::into).collect())
+                }
+            }
+        });
+    }
+    types.extend(crate::parse_items(quote! { #(#added)* }));
 }
 
 /// A constrained string (`TryFrom<&str>`) also converts from a `&String`, so a row's fields can

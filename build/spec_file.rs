@@ -148,16 +148,37 @@ pub fn apply_corrections(spec: &mut Value, corrections: &[Correction]) -> Vec<St
     let stale = corrections
         .iter()
         .filter_map(|correction| {
-            json_patch::patch(spec, &correction.patch)
-                .err()
-                .map(|e| StaleCorrection {
-                    name: correction.name.clone(),
-                    detail: e.to_string(),
-                })
+            let detail = match already_defined(spec, &correction.patch) {
+                Some(path) => format!(
+                    "it adds {path}, which the document now defines itself: delete or rewrite it"
+                ),
+                None => json_patch::patch(spec, &correction.patch)
+                    .err()?
+                    .to_string(),
+            };
+            Some(StaleCorrection {
+                name: correction.name.clone(),
+                detail,
+            })
         })
         .collect();
     crate::rules::apply(spec);
     stale
+}
+
+/// The first member an `add` would overwrite: a correction adds only what the document lacks
+/// (an operation, a schema, a limit), so once upstream defines it the correction is stale
+/// rather than silently replacing upstream's definition.
+fn already_defined(spec: &Value, patch: &json_patch::Patch) -> Option<String> {
+    patch.0.iter().find_map(|operation| match operation {
+        json_patch::PatchOperation::Add(add) => {
+            let path = add.path.to_string();
+            let (parent, _) = path.rsplit_once('/')?;
+            let is_member = spec.pointer(parent).is_some_and(Value::is_object);
+            (is_member && spec.pointer(&path).is_some()).then_some(path)
+        }
+        _ => None,
+    })
 }
 
 /// Reads the vendored document under `root` and applies every correction; any stale correction is
@@ -269,5 +290,31 @@ mod tests {
             document, before,
             "a failed correction applies not even in part"
         );
+    }
+
+    #[test]
+    fn a_correction_adding_what_the_document_now_defines_is_stale() {
+        let addition = Correction {
+            name: "13-new-operation".into(),
+            reason: "example".into(),
+            patch: serde_json::from_value(serde_json::json!([
+                {"op": "add", "path": "/paths/~1new", "value": {"post": {"operationId": "ours"}}}
+            ]))
+            .unwrap(),
+        };
+        let mut before_upstream = serde_json::json!({"paths": {}});
+        assert!(
+            apply_corrections(&mut before_upstream, std::slice::from_ref(&addition)).is_empty()
+        );
+        let mut upstream =
+            serde_json::json!({"paths": {"/new": {"post": {"operationId": "theirs"}}}});
+        let stale = apply_corrections(&mut upstream, &[addition]);
+        assert_eq!(stale.len(), 1);
+        assert!(
+            stale[0].detail.contains("/paths/~1new"),
+            "{}",
+            stale[0].detail
+        );
+        assert_eq!(upstream["paths"]["/new"]["post"]["operationId"], "theirs");
     }
 }

@@ -22,6 +22,27 @@
 //! # }
 //! ```
 //!
+//! Bodies and bulk records are built with builders whose setters take plain values, lists of
+//! values and nested builders; an operation record has one constructor per operation and takes
+//! its payload's setters. A mistake is refused before anything is sent, as
+//! [`Error::InvalidInput`] naming the field (and the record): an invalid value, an enum value the
+//! API does not list, or (when a request type is deserialized) a field it does not know.
+//!
+//! ```no_run
+//! use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
+//!
+//! # async fn run(client: atlassian_csm::Client) -> Result<(), atlassian_csm::Error> {
+//! let report = client
+//!     .import_customer_profiles([
+//!         Profile::upsert().email("ada@example.com").display_name("Ada").detail("Plan", ["Pro"]),
+//!         Profile::update().email("alan@example.com").detail("Plan", ["Free"]),
+//!     ])
+//!     .await?;
+//! assert!(report.all_succeeded());
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Around every generated call the client
 //!
 //! * adds the headers a caller never writes: `X-ExperimentalApi: opt-in` on every operation the

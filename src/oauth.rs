@@ -292,7 +292,9 @@ fn token_endpoint_reason(body: &[u8]) -> String {
         Ok(OAuthError {
             error,
             error_description: Some(description),
-        }) => format!(": {error} ({description})"),
+        }) => {
+            format!(": {error} ({description})")
+        }
         Ok(OAuthError { error, .. }) => format!(": {error}"),
         Err(_) => String::new(),
     }

@@ -67,6 +67,33 @@ pub enum RecordOutcome {
     Unconfirmed(Arc<Error>),
 }
 
+/// One line: `succeeded`, `failed: DETAIL_FIELD UPDATE: Invalid detail field`, `not submitted: …`.
+impl std::fmt::Display for RecordOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Succeeded => f.write_str("succeeded"),
+            Self::Failed(failures) => {
+                f.write_str("failed")?;
+                for (index, failure) in failures.iter().enumerate() {
+                    let separator = if index == 0 { ": " } else { "; " };
+                    write!(
+                        f,
+                        "{separator}{} {}",
+                        failure.operated_on, failure.operation
+                    )?;
+                    if let Some(error) = &failure.error {
+                        write!(f, ": {error}")?;
+                    }
+                }
+                Ok(())
+            }
+            Self::TaskEnded { task_id, status } => write!(f, "task {task_id} ended {status}"),
+            Self::NotSubmitted(error) => write!(f, "not submitted: {error}"),
+            Self::Unconfirmed(error) => write!(f, "unconfirmed: {error}"),
+        }
+    }
+}
+
 /// One request of an import.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

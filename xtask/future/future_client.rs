@@ -74,16 +74,16 @@ async fn a_new_bulk_post_documented_as_200_gets_a_key_and_accepts_202() {
     let mock = server
         .mock_async(|when, then| {
             when.method(POST)
-                .path("/api/v1/organization/details/definitions/bulk")
+                .path("/api/v1/organization/archive/bulk")
                 .header_matches("idempotency-key", UUID_V4);
             then.status(202)
                 .json_body(json!({"id": "t-1", "statusUrl": "/api/v1/tasks/t-1"}));
         })
         .await;
-    let body: types::BulkCreateOrganizationDetailFieldsRequest =
-        serde_json::from_value(json!({"detailFields": [{"name": "Region"}]})).unwrap();
+    let body = types::BulkArchiveOrganizationsRequest::builder()
+        .organizations([types::BulkArchiveOrganizationsRequestOrganizationsItem::builder().id("7")]);
     let submitted = client(&server)
-        .bulk_create_organization_detail_fields()
+        .bulk_archive_organizations()
         .body(body)
         .send()
         .await

@@ -17,7 +17,7 @@ use std::process::Command;
 /// The operations the future document adds, as the client names them.
 pub const NEW_OPERATIONS: [&str; 4] = [
     "get_customer_experiences",
-    "bulk_create_organization_detail_fields",
+    "bulk_archive_organizations",
     "revoke_organization_access",
     "list_entitlements",
 ];
@@ -48,15 +48,15 @@ pub fn future_document(vendored: &Value) -> Value {
         }}),
     );
     paths.insert(
-        "/api/v1/organization/details/definitions/bulk".into(),
+        "/api/v1/organization/archive/bulk".into(),
         json!({"post": {
             "tags": ["Organization bulk operations"],
-            "operationId": "bulk-create-organization-detail-fields",
-            "summary": "Bulk create organization detail field definitions",
+            "operationId": "bulk-archive-organizations",
+            "summary": "Bulk archive organizations",
             "parameters": [{"name": "Idempotency-Key", "in": "header", "required": true,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 100}}],
             "requestBody": {"required": true, "content": {"application/json": {"schema":
-                {"$ref": "#/components/schemas/BulkCreateOrganizationDetailFieldsRequest"}}}},
+                {"$ref": "#/components/schemas/BulkArchiveOrganizationsRequest"}}}},
             "responses": {
                 "200": {"description": "OK", "content": {"application/json": {"schema":
                     {"$ref": "#/components/schemas/TaskSubmitResponse"}}}},
@@ -105,10 +105,10 @@ pub fn future_document(vendored: &Value) -> Value {
                 {"id": {"type": "string"}, "kind": {"type": "string"}}}}}}),
     );
     schemas.insert(
-        "BulkCreateOrganizationDetailFieldsRequest".into(),
-        json!({"type": "object", "required": ["detailFields"], "properties": {"detailFields":
+        "BulkArchiveOrganizationsRequest".into(),
+        json!({"type": "object", "required": ["organizations"], "properties": {"organizations":
             {"type": "array", "minItems": 1, "maxItems": 50, "items": {"type": "object",
-                "required": ["name"], "properties": {"name": {"type": "string"}}}}}}),
+                "required": ["id"], "properties": {"id": {"type": "string"}}}}}}),
     );
     schemas.insert(
         "ValidationProblem".into(),
@@ -125,15 +125,25 @@ pub fn future_document(vendored: &Value) -> Value {
     doc
 }
 
-/// The library's manifest for a scratch copy: its own workspace, no benches.
+/// The library's manifest for a scratch copy: its own workspace, no benches, and a version with
+/// `+future` build metadata. The copy shares the workspace's target directory, where a package
+/// of the same name and version at the same place in its workspace would share build units
+/// (and their fingerprints) with the real crate; the metadata keeps them apart.
 fn scratch_manifest(manifest: &str) -> String {
     let mut out = String::new();
     let mut skipping = false;
+    let mut section = String::new();
     for line in manifest.lines() {
         if line.starts_with('[') {
             skipping = line == "[[bench]]";
+            section = line.to_string();
         }
         if skipping || line.starts_with("members = ") || line.starts_with("resolver = ") {
+            continue;
+        }
+        if section == "[package]" && line.starts_with("version = ") {
+            let version = line.trim_start_matches("version = ").trim_matches('"');
+            out.push_str(&format!("version = \"{version}+future\"\n"));
             continue;
         }
         out.push_str(line);

@@ -6,7 +6,7 @@ use atlassian_csm::types;
 contract!(
     get_all_entitlement_details,
     Expected::get("/api/v1/entitlement/details"),
-    |client| client.get_all_entitlement_details().send()
+    |client| { client.get_all_entitlement_details().send() }
 );
 
 contract!(

@@ -6,7 +6,7 @@ use atlassian_csm::types;
 contract!(
     get_all_organization_details,
     Expected::get("/api/v1/organization/details"),
-    |client| client.get_all_organization_details().send()
+    |client| { client.get_all_organization_details().send() }
 );
 
 contract!(

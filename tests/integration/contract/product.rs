@@ -39,5 +39,5 @@ contract!(
 contract!(
     delete_product,
     Expected::delete(&format!("/api/v1/product/{PRODUCT_ID}")),
-    |client| client.delete_product().product_id(PRODUCT_ID).send()
+    |client| { client.delete_product().product_id(PRODUCT_ID).send() }
 );
