@@ -16,7 +16,8 @@
 //!
 //! * state: customer accounts and profiles (detail values, organization and product
 //!   associations), organizations and their profiles, products, entitlements, detail-field
-//!   definitions per entity (at most 50 each);
+//!   definitions per entity (at most 50 each), CSM requests raised from an intake channel and
+//!   their comments;
 //! * `401` without credentials; `412` without `X-ExperimentalApi: opt-in` on experimental
 //!   operations and without `Idempotency-Key` on bulk ones; `400` with a `RestError` for every
 //!   limit of the document (checked with a JSON Schema validator against the same document the

@@ -41,11 +41,11 @@ fn submits(fake: &FakeCsm, status: u16) -> usize {
 }
 
 fn profile(email: &str) -> types::BulkManageCustomerProfileOperation {
-    serde_json::from_value(json!({
-        "operationType": "UPSERT",
-        "payload": {"email": email, "displayName": email, "details": [{"name": "Plan", "values": ["Pro"]}]}
-    }))
-    .unwrap()
+    let record = types::BulkManageCustomerProfileOperation::upsert()
+        .email(email)
+        .display_name(email)
+        .detail("Plan", ["Pro"]);
+    record.try_into().unwrap()
 }
 
 fn profiles(count: usize) -> Vec<types::BulkManageCustomerProfileOperation> {
@@ -113,6 +113,11 @@ async fn a_failure_is_traced_to_the_record_it_names() {
         }
         other => panic!("expected a failure, got {other:?}"),
     }
+    assert_eq!(
+        report.records[111].to_string(),
+        "failed: CUSTOMER_ACCOUNT UPSERT: Rejected by the fake's failure rule"
+    );
+    assert_eq!(report.records[0].to_string(), "succeeded");
     assert_eq!(report.succeeded(), 118);
     assert!(report.unmatched_failures.is_empty());
 }
