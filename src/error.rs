@@ -144,6 +144,16 @@ pub enum Error {
         /// How long the wait lasted.
         waited: Duration,
     },
+
+    /// A bulk import's journal could not be read or written, or is not this import's (another
+    /// endpoint, namespace or input).
+    #[error("import journal {}: {message}", path.display())]
+    Journal {
+        /// The journal file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// How much of an unexpected body an error keeps.

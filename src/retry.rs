@@ -127,6 +127,24 @@ impl RetryPolicy {
     }
 }
 
+tokio::task_local! {
+    /// Set while a caller that shares one back-off between many calls (a bulk import) makes a
+    /// call: a 429 is then returned to it at once, to pause all of its calls, instead of being
+    /// waited out by this call alone.
+    static RATE_LIMITS_HANDLED_BY_CALLER: ();
+}
+
+/// Runs `call` with its 429 answers returned at once (see `RATE_LIMITS_HANDLED_BY_CALLER`).
+pub(crate) async fn with_rate_limits_handled_by_caller<F: std::future::Future>(
+    call: F,
+) -> F::Output {
+    RATE_LIMITS_HANDLED_BY_CALLER.scope((), call).await
+}
+
+fn caller_handles_rate_limits() -> bool {
+    RATE_LIMITS_HANDLED_BY_CALLER.try_with(|_| ()).is_ok()
+}
+
 /// How one attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -245,6 +263,11 @@ pub(crate) async fn execute(
             }
         }
 
+        if matches!(outcome, Outcome::Status(StatusCode::TOO_MANY_REQUESTS, _))
+            && caller_handles_rate_limits()
+        {
+            return (result, attempt);
+        }
         match policy.verdict(attempt, &outcome, safe_to_repeat) {
             Verdict::GiveUp => return (result, attempt),
             Verdict::RetryAfter(delay) => {

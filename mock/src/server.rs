@@ -34,6 +34,8 @@ pub struct RecordedRequest {
     pub body: Vec<u8>,
     /// The status the fake answered with (a cut connection counts as its `200`).
     pub status: u16,
+    /// When it arrived.
+    pub received_at: Instant,
 }
 
 impl RecordedRequest {
@@ -91,6 +93,7 @@ async fn handle(
             .collect(),
         body: body.to_vec(),
         status: 0,
+        received_at: arrived,
     };
     let config = &shared.config;
     if !config.latency.is_zero() {

@@ -41,9 +41,11 @@ pub trait BulkEndpoint: Send + Sync + 'static {
             .any(|id| id.eq_ignore_ascii_case(&failure.entity_id))
     }
 
-    /// Checks the whole input at once (rules that span records).
-    fn check_all(_records: &[Self::Record]) -> Result<(), Error> {
-        Ok(())
+    /// A value the record must not share with any other record of the input (case and
+    /// surrounding spaces ignored), with the field that holds it, if the endpoint has one:
+    /// detail-field names.
+    fn unique_name(_record: &Self::Record) -> Option<(&'static str, &str)> {
+        None
     }
 
     /// Submits one request.
@@ -154,9 +156,8 @@ macro_rules! definitions_endpoint {
 
                 /// Names are unique across requests too: a later request repeating a name would
                 /// be refused.
-                fn check_all(records: &[Self::Record]) -> Result<(), Error> {
-                    let all = serde_json::json!({ Self::ARRAY_FIELD: records });
-                    crate::limits::check_detail_field_names(&all, &[Self::ARRAY_FIELD, "[]", "name"])
+                fn unique_name(record: &Self::Record) -> Option<(&'static str, &str)> {
+                    Some(("name", &record.name))
                 }
             }
         }

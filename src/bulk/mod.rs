@@ -1,27 +1,46 @@
 //! Bulk imports of any size through the eight bulk endpoints.
 //!
-//! One call takes any number of records, checks them all before anything is sent, splits them
-//! into the fewest requests the endpoint's limits allow, keeps at most `max_in_flight` tasks
-//! unfinished at once (the API refuses a sixth unfinished task per site: that refusal is
-//! back-pressure, and the same request is resubmitted with the same key), waits for every task,
-//! and reports the outcome of every record.
+//! An import reads its records as it goes (from any iterator, or any `Stream` with
+//! [`Client::import_stream`]), checks each before it joins a request ([`RecordValidator`]; an
+//! invalid record is its own outcome and never holds up the others), packs them into the fewest
+//! requests the endpoint's limits allow, keeps at most `max_in_flight` tasks unfinished at once,
+//! waits for every task, and reports every record's outcome: all at once when awaited
+//! ([`BulkReport`]), or request by request from [`BulkImport::stream`], holding only the requests
+//! in flight in memory.
+//!
+//! The site's budget is shared: a 429 (with its `Retry-After`) or a refused sixth unfinished task
+//! ("Maximum number of tasks reached": back-pressure, the same request is resubmitted under the
+//! same key) pauses every submission of the import, not only the one that was told.
+//!
+//! With a [journal](BulkImport::journal), an import that was killed resumes where it was: requests
+//! whose task ended are not sent again, tasks that were started are polled by their id, and only
+//! the rest is sent.
 
+mod budget;
 mod endpoints;
+mod journal;
 mod plan;
+mod validate;
 
 pub use endpoints::{
     BulkEndpoint, CustomerAccounts, CustomerDetailFields, CustomerDetails, CustomerProfiles,
     OrganizationDetailFields, OrganizationDetails, OrganizationProfiles, Organizations,
     SubmitFuture,
 };
+pub use validate::RecordValidator;
 
 use crate::error::Error;
 use crate::input::ConversionError;
 use crate::tasks::{PollPolicy, TaskOutcome};
 use crate::types::{TaskFailure, TaskStatusResponseStatus};
 use crate::Client;
-use futures::stream::{self, StreamExt};
+use budget::Budget;
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+use journal::{Event, Journal};
+use plan::{Chunk, Packer};
+use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -31,13 +50,14 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BulkProgress {
-    /// Records in the import.
+    /// Records in the import (for a streamed input: the records read so far, the total once it
+    /// is exhausted).
     pub total_records: usize,
     /// Records whose request the API accepted.
     pub submitted_records: usize,
     /// Records whose task ended (or whose request failed for good).
     pub finished_records: usize,
-    /// Requests the import makes in all.
+    /// Requests the import makes in all (for a streamed input: the requests planned so far).
     pub total_requests: usize,
     /// Requests whose task ended (or that failed for good).
     pub finished_requests: usize,
@@ -58,8 +78,9 @@ pub enum RecordOutcome {
         /// `FAILED` or `CANCELLED`.
         status: TaskStatusResponseStatus,
     },
-    /// Its request was refused (a 4xx, a rate limit) or provably never sent (invalid, connection
-    /// refused); nothing was done with it.
+    /// It was invalid (`Error::InvalidInput`: it was never put in a request), or its request was
+    /// refused (a 4xx, a rate limit) or provably never sent (connection refused); nothing was
+    /// done with it.
     NotSubmitted(Arc<Error>),
     /// What became of it is not known: its request was sent but its answer was lost or was a
     /// 5xx (the server may have started a task under its key), or its task was started but its
@@ -149,21 +170,58 @@ impl BulkReport {
     }
 }
 
+/// What one request of an import came to, yielded by [`BulkImport::stream`] as soon as it is
+/// known: its records' indexes in the input and their outcomes.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkResult {
+    /// The request; `None` for a record refused before it joined one (invalid).
+    pub request: Option<BulkRequest>,
+    /// `(index in the input, outcome)` of each of its records.
+    pub records: Vec<(usize, RecordOutcome)>,
+    /// Failures its task listed that name none of its records, as the server sent them.
+    pub unmatched_failures: Vec<TaskFailure>,
+}
+
 type ProgressCallback<'a> = Arc<dyn Fn(&BulkProgress) + Send + Sync + 'a>;
 
-/// An import, configured with its builder methods and run with `.await`.
-#[must_use = "an import does nothing until awaited"]
+/// An import, configured with its builder methods, then awaited (for a [`BulkReport`]) or
+/// [streamed](Self::stream).
+#[must_use = "an import does nothing until awaited or streamed"]
 pub struct BulkImport<'a, E: BulkEndpoint> {
     client: &'a Client,
-    /// The records, or the first that could not be built.
-    records: Result<Vec<E::Record>, Error>,
+    /// The records, converted; one that could not be built is an `InvalidInput` naming it.
+    source: BoxStream<'a, Result<E::Record, Error>>,
     max_in_flight: usize,
     task_deadline: Duration,
     key_namespace: String,
     on_progress: Option<ProgressCallback<'a>>,
+    journal: Option<PathBuf>,
 }
 
 impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
+    fn new<S, R>(client: &'a Client, records: S) -> Self
+    where
+        S: Stream<Item = R> + Send + 'a,
+        R: TryInto<E::Record>,
+        R::Error: std::fmt::Display + 'static,
+    {
+        let source = records.enumerate().map(|(index, record)| {
+            record.try_into().map_err(|error| {
+                ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into()
+            })
+        });
+        Self {
+            client,
+            source: source.boxed(),
+            max_in_flight: 5,
+            task_deadline: Duration::from_secs(30 * 60),
+            key_namespace: String::new(),
+            on_progress: None,
+            journal: None,
+        }
+    }
+
     /// At most this many tasks unfinished at once (default 5, the API's limit per site; lower
     /// it when other programs import into the same site).
     pub fn max_in_flight(mut self, tasks: usize) -> Self {
@@ -192,40 +250,144 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
         self
     }
 
-    async fn run(self) -> Result<BulkReport, Error> {
-        let records = self.records?;
-        check_records::<E>(&records, self.client.config().allow_unknown_enum_values)?;
-        let weights: Vec<usize> = records.iter().map(E::weight).collect();
-        let plan = plan::plan_requests(&weights, E::MAX_RECORDS, E::MAX_WEIGHT);
-        let run = Run {
-            client: self.client,
-            records: &records,
-            task_deadline: self.task_deadline,
-            key_namespace: &self.key_namespace,
-            on_progress: self.on_progress,
+    /// Records the import in `path` (created if missing), one line per event flushed to disk as
+    /// it happens: each request planned with its key, submitted with its task id, ended with its
+    /// status and failures. Run again with the same input and the same journal, the import
+    /// resumes: a request whose task ended is not sent again (its outcome is read back), a task
+    /// that was started is polled by its id, and only the rest is sent, so the report is the one
+    /// an uninterrupted run would have given.
+    ///
+    /// A journal of another endpoint, namespace or input is refused with [`Error::Journal`]
+    /// before anything of its requests is sent; a last line cut short (the process died while
+    /// writing it) is dropped with a warning. It holds keys, task ids, record indexes and the
+    /// failures tasks listed: no credential, no record.
+    pub fn journal(mut self, path: impl Into<PathBuf>) -> Self {
+        self.journal = Some(path.into());
+        self
+    }
+
+    /// The import as a stream of results, one per request (or per invalid record) as soon as it
+    /// is known, holding in memory only the requests in flight. Records are read from the input
+    /// only as requests can be sent. The stream ends after an [`Error::Journal`], the only error
+    /// it yields.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlassian_csm::Client) -> Result<(), atlassian_csm::Error> {
+    /// use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
+    /// use futures::TryStreamExt;
+    ///
+    /// let rows = (0..1_000_000).map(|i| Profile::upsert().email(format!("c{i}@example.com")));
+    /// let mut results = std::pin::pin!(client.import_customer_profiles(rows).stream());
+    /// while let Some(result) = results.try_next().await? {
+    ///     for (index, outcome) in &result.records {
+    ///         if !matches!(outcome, atlassian_csm::RecordOutcome::Succeeded) {
+    ///             eprintln!("record {index}: {outcome}");
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stream(self) -> impl Stream<Item = Result<BulkResult, Error>> + Send + 'a {
+        self.run_stream(None)
+    }
+
+    fn run_stream(
+        self,
+        known_total: Option<usize>,
+    ) -> impl Stream<Item = Result<BulkResult, Error>> + Send + 'a {
+        let Self {
+            client,
+            source,
+            max_in_flight,
+            task_deadline,
+            key_namespace,
+            on_progress,
+            journal,
+        } = self;
+        let opened = match &journal {
+            Some(path) => Journal::open(path, E::METHOD_NAME, &key_namespace).map(Some),
+            None => Ok(None),
+        };
+        let (journal, failed_to_open) = match opened {
+            Ok(journal) => (journal, None),
+            Err(error) => (None, Some(error)),
+        };
+        let run = Arc::new(Run {
+            client,
+            budget: Budget::new(),
+            journal,
+            task_deadline,
+            key_namespace,
+            on_progress,
+            known_total,
             estimate: Mutex::new(None),
+            read_records: AtomicUsize::new(0),
+            planned_requests: AtomicUsize::new(0),
             submitted_records: AtomicUsize::new(0),
             finished_records: AtomicUsize::new(0),
             finished_requests: AtomicUsize::new(0),
-            total_requests: plan.len(),
+        });
+        if let Some(error) = failed_to_open {
+            return stream::once(async { Err(error) }).boxed();
+        }
+        let planner = Planner::<E> {
+            source,
+            validator: RecordValidator::for_client(client),
+            packer: Packer::new(E::MAX_RECORDS, E::MAX_WEIGHT),
+            ready: VecDeque::new(),
+            next_index: 0,
+            exhausted: false,
+            run: run.clone(),
         };
-        let results: Vec<RequestResult> = stream::iter(plan)
-            .map(|indexes| run.process::<E>(indexes))
-            .buffer_unordered(self.max_in_flight)
-            .collect()
-            .await;
+        let finished = run.clone();
+        let results = planner
+            .into_stream()
+            .map(move |planned| run.clone().handle::<E>(planned))
+            .buffer_unordered(max_in_flight)
+            .chain(
+                stream::once(async move { finished.leftover_journal() })
+                    .filter_map(|leftover| async move { leftover.map(Err) }),
+            );
+        // The stream ends after its first error (a journal that does not match the input).
+        results
+            .scan(false, |failed, result| {
+                let item = (!*failed).then(|| {
+                    *failed = result.is_err();
+                    result
+                });
+                async move { item }
+            })
+            .boxed()
+    }
 
+    async fn report(mut self) -> Result<BulkReport, Error> {
+        let client = self.client;
+        let records: Vec<E::Record> = self
+            .source
+            .by_ref()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        RecordValidator::<E>::for_client(client).check_all(&records)?;
+        let total = records.len();
+        let import = BulkImport::<E> {
+            source: stream::iter(records.into_iter().map(Ok)).boxed(),
+            ..self
+        };
         let mut report = BulkReport {
-            records: vec![RecordOutcome::Succeeded; records.len()],
-            requests: Vec::with_capacity(results.len()),
+            records: vec![RecordOutcome::Succeeded; total],
+            requests: Vec::new(),
             unmatched_failures: Vec::new(),
         };
-        for result in results {
-            for (index, outcome) in result.request.records.iter().zip(result.outcomes) {
-                report.records[*index] = outcome;
+        let mut results = std::pin::pin!(import.run_stream(Some(total)));
+        while let Some(result) = results.next().await {
+            let result = result?;
+            for (index, outcome) in result.records {
+                report.records[index] = outcome;
             }
-            report.unmatched_failures.extend(result.unmatched);
-            report.requests.push(result.request);
+            report.unmatched_failures.extend(result.unmatched_failures);
+            report.requests.extend(result.request);
         }
         report
             .requests
@@ -238,104 +400,134 @@ impl<'a, E: BulkEndpoint> IntoFuture for BulkImport<'a, E> {
     type Output = Result<BulkReport, Error>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
 
+    /// Checks every record first (an invalid one fails the whole import, and nothing is sent),
+    /// then runs the import and reports every record's outcome in input order.
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
+        Box::pin(self.report())
     }
 }
 
-/// Every record must pass the endpoint's documented limits on its own, before anything is sent.
-fn check_records<E: BulkEndpoint>(records: &[E::Record], allow_unknown: bool) -> Result<(), Error> {
-    for (index, record) in records.iter().enumerate() {
-        let weight = E::weight(record);
-        if let Some(max) = E::MAX_WEIGHT.filter(|max| weight > *max) {
-            return Err(Error::InvalidInput {
-                field: format!("{}[{index}]", E::ARRAY_FIELD),
-                message: format!("{weight} operations; one request carries at most {max}"),
-            });
-        }
-        let alone = serde_json::json!({ E::ARRAY_FIELD: [record] });
-        crate::limits::check_value(E::METHOD_NAME, &alone, allow_unknown).map_err(|error| {
-            match error {
-                Error::InvalidInput { field, message } => Error::InvalidInput {
-                    field: field.replacen(
-                        &format!("{}[0]", E::ARRAY_FIELD),
-                        &format!("{}[{index}]", E::ARRAY_FIELD),
-                        1,
-                    ),
-                    message,
-                },
-                other => other,
+/// What the planner hands on: a request to send, or a record that will never be in one.
+enum Planned<R> {
+    Request { number: usize, chunk: Chunk<R> },
+    Invalid { index: usize, error: Error },
+}
+
+/// Reads records as requests can be sent, checks each, and packs the valid ones into requests
+/// (an invalid record is left out and the next valid one takes its place, so nothing of a request
+/// waits on a record that will not go).
+struct Planner<'a, E: BulkEndpoint> {
+    source: BoxStream<'a, Result<E::Record, Error>>,
+    validator: RecordValidator<E>,
+    packer: Packer<E::Record>,
+    ready: VecDeque<Planned<E::Record>>,
+    next_index: usize,
+    exhausted: bool,
+    run: Arc<Run<'a>>,
+}
+
+impl<'a, E: BulkEndpoint> Planner<'a, E> {
+    fn into_stream(self) -> impl Stream<Item = Planned<E::Record>> + Send + 'a {
+        stream::unfold(self, |mut planner| async move {
+            loop {
+                if let Some(planned) = planner.ready.pop_front() {
+                    return Some((planned, planner));
+                }
+                if planner.exhausted {
+                    return None;
+                }
+                planner.read_one().await;
             }
-        })?;
+        })
     }
-    E::check_all(records)
-}
 
-/// The idempotency key of a request: a UUID v5 of the endpoint, the namespace and the records,
-/// so the same request always gets the same key.
-fn idempotency_key<E: BulkEndpoint>(namespace: &str, records: &[E::Record]) -> String {
-    let mut name = format!("{}\n{namespace}\n", E::METHOD_NAME).into_bytes();
-    serde_json::to_writer(&mut name, records).expect("records serialize");
-    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &name).to_string()
-}
-
-/// Whether the API refused a submit because the site has too many unfinished tasks.
-fn is_task_limit(error: &Error) -> bool {
-    match error {
-        Error::Api {
-            status,
-            error: Some(body),
-            ..
-        } if status.as_u16() == 400 => body
-            .error_message
-            .as_deref()
-            .is_some_and(|m| m.to_lowercase().contains("maximum number of tasks")),
-        _ => false,
+    async fn read_one(&mut self) {
+        let Some(record) = self.source.next().await else {
+            self.exhausted = true;
+            let packer = std::mem::replace(&mut self.packer, Packer::new(1, None));
+            for chunk in packer.finish() {
+                self.plan(chunk);
+            }
+            return;
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        self.run
+            .read_records
+            .store(self.next_index, Ordering::SeqCst);
+        let checked = record.and_then(|record| {
+            self.validator.check(index, &record)?;
+            Ok(record)
+        });
+        match checked {
+            Ok(record) => {
+                let weight = E::weight(&record);
+                if let Some(chunk) = self.packer.add(index, record, weight) {
+                    self.plan(chunk);
+                }
+            }
+            Err(error) => self.ready.push_back(Planned::Invalid { index, error }),
+        }
     }
-}
 
-struct RequestResult {
-    request: BulkRequest,
-    outcomes: Vec<RecordOutcome>,
-    unmatched: Vec<TaskFailure>,
+    fn plan(&mut self, chunk: Chunk<E::Record>) {
+        let number = self.run.planned_requests.fetch_add(1, Ordering::SeqCst);
+        self.ready.push_back(Planned::Request { number, chunk });
+    }
 }
 
 /// State shared by the requests of one import.
-struct Run<'r, R> {
+struct Run<'r> {
     client: &'r Client,
-    records: &'r [R],
+    budget: Budget,
+    journal: Option<Journal>,
     task_deadline: Duration,
-    key_namespace: &'r str,
+    key_namespace: String,
     on_progress: Option<ProgressCallback<'r>>,
+    known_total: Option<usize>,
     /// How long tasks of this import have taken, from submit to seen finished.
     estimate: Mutex<Option<Duration>>,
+    read_records: AtomicUsize,
+    planned_requests: AtomicUsize,
     submitted_records: AtomicUsize,
     finished_records: AtomicUsize,
     finished_requests: AtomicUsize,
-    total_requests: usize,
 }
 
-impl<R: Clone> Run<'_, R> {
+impl Run<'_> {
     fn report_progress(&self) {
         if let Some(callback) = &self.on_progress {
+            let read = self.read_records.load(Ordering::SeqCst);
             callback(&BulkProgress {
-                total_records: self.records.len(),
+                total_records: self.known_total.unwrap_or(read),
                 submitted_records: self.submitted_records.load(Ordering::SeqCst),
                 finished_records: self.finished_records.load(Ordering::SeqCst),
-                total_requests: self.total_requests,
+                total_requests: self.planned_requests.load(Ordering::SeqCst),
                 finished_requests: self.finished_requests.load(Ordering::SeqCst),
             });
         }
     }
 
+    /// A journal that planned more requests than this input makes is another input's.
+    fn leftover_journal(&self) -> Option<Error> {
+        let journal = self.journal.as_ref()?;
+        let planned = self.planned_requests.load(Ordering::SeqCst);
+        (journal.planned_requests() > planned).then(|| {
+            journal.mismatch(format!(
+                "it planned {} requests, the input makes {planned}",
+                journal.planned_requests()
+            ))
+        })
+    }
+
     /// When to poll a new task: once tasks of this import have finished, just before the time
-    /// they take, then every twentieth of it (10 ms to 5 s); before that, from 100 ms growing
+    /// they take, then every fiftieth of it (2 ms to 5 s); before that, from 100 ms growing
     /// ×1.5 up to 5 s.
     fn poll_delays(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
         match *self.estimate.lock().unwrap() {
             Some(estimate) => {
-                let then = (estimate / 20).clamp(Duration::from_millis(10), Duration::from_secs(5));
-                Box::new(std::iter::once(estimate.mul_f64(0.9)).chain(std::iter::repeat(then)))
+                let then = (estimate / 50).clamp(Duration::from_millis(2), Duration::from_secs(5));
+                Box::new(std::iter::once(estimate.mul_f64(0.97)).chain(std::iter::repeat(then)))
             }
             None => Box::new(
                 PollPolicy {
@@ -362,75 +554,190 @@ impl<R: Clone> Run<'_, R> {
         });
     }
 
-    fn finish(&self, result: RequestResult) -> RequestResult {
+    fn finish(&self, result: BulkResult) -> Result<BulkResult, Error> {
         self.finished_records
-            .fetch_add(result.outcomes.len(), Ordering::SeqCst);
-        self.finished_requests.fetch_add(1, Ordering::SeqCst);
+            .fetch_add(result.records.len(), Ordering::SeqCst);
+        if result.request.is_some() {
+            self.finished_requests.fetch_add(1, Ordering::SeqCst);
+        }
         self.report_progress();
-        result
+        Ok(result)
     }
-}
 
-impl<R: serde::Serialize + Clone + Send + Sync> Run<'_, R> {
-    async fn process<E: BulkEndpoint<Record = R>>(&self, indexes: Vec<usize>) -> RequestResult {
-        let chunk: Vec<R> = indexes.iter().map(|&i| self.records[i].clone()).collect();
+    async fn append(&self, event: Event) -> Result<(), Error> {
+        match &self.journal {
+            Some(journal) => journal.append(event).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn handle<E: BulkEndpoint>(
+        self: Arc<Self>,
+        planned: Planned<E::Record>,
+    ) -> Result<BulkResult, Error> {
+        match planned {
+            Planned::Invalid { index, error } => self.finish(BulkResult {
+                request: None,
+                records: vec![(index, RecordOutcome::NotSubmitted(Arc::new(error)))],
+                unmatched_failures: Vec::new(),
+            }),
+            Planned::Request { number, chunk } => self.request::<E>(number, chunk).await,
+        }
+    }
+
+    /// One request: read back from the journal, polled by its task id, or submitted and waited
+    /// for.
+    async fn request<E: BulkEndpoint>(
+        &self,
+        number: usize,
+        chunk: Chunk<E::Record>,
+    ) -> Result<BulkResult, Error> {
+        let Chunk { indexes, records } = chunk;
         let mut request = BulkRequest {
-            idempotency_key: idempotency_key::<E>(self.key_namespace, &chunk),
+            idempotency_key: idempotency_key::<E>(&self.key_namespace, &records),
             records: indexes,
             task_id: None,
             status: None,
             polls: 0,
             refusals: 0,
         };
-        let all = |outcome: RecordOutcome| vec![outcome; chunk.len()];
+        let known = self.journal.as_ref().and_then(|j| j.known(number)).cloned();
+        match &known {
+            Some(known)
+                if known.key != request.idempotency_key || known.records != request.records =>
+            {
+                let journal = self.journal.as_ref().expect("known from it");
+                return Err(journal.mismatch(format!(
+                    "request {number} carried records {:?} under key {} there, the input gives {:?} under key {}",
+                    first_and_last(&known.records), known.key, first_and_last(&request.records), request.idempotency_key
+                )));
+            }
+            Some(known) => {
+                if let Some((status, failures)) = &known.ended {
+                    request.task_id = known.task_id.clone();
+                    let status = TaskStatusResponseStatus::from(status.as_str());
+                    request.status = Some(status.clone());
+                    self.submitted_records
+                        .fetch_add(records.len(), Ordering::SeqCst);
+                    let task_id = known.task_id.clone().unwrap_or_default();
+                    return self.finish(outcomes::<E>(
+                        request, &records, &task_id, &status, failures,
+                    ));
+                }
+            }
+            None => {
+                self.append(Event::Planned {
+                    request: number,
+                    key: request.idempotency_key.clone(),
+                    records: request.records.clone(),
+                })
+                .await?;
+            }
+        }
 
+        let task_id = match known.and_then(|known| known.task_id) {
+            Some(task_id) => task_id,
+            None => match self.submit::<E>(&mut request, &records).await {
+                Ok(task_id) => {
+                    self.append(Event::Submitted {
+                        request: number,
+                        task_id: task_id.clone(),
+                    })
+                    .await?;
+                    task_id
+                }
+                Err(error) => {
+                    // A request that was sent and whose answer was lost (or a 5xx) may have
+                    // started a task: only a refusal, or a request that never left, proves
+                    // nothing was done.
+                    let outcome = if error.provably_not_processed() {
+                        RecordOutcome::NotSubmitted(Arc::new(error))
+                    } else {
+                        RecordOutcome::Unconfirmed(Arc::new(error))
+                    };
+                    return self.finish(all(request, outcome));
+                }
+            },
+        };
+        request.task_id = Some(task_id.clone());
+        self.submitted_records
+            .fetch_add(records.len(), Ordering::SeqCst);
+        self.report_progress();
+
+        let outcome = match self.wait(&mut request, &task_id).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                return self.finish(all(request, RecordOutcome::Unconfirmed(Arc::new(error))))
+            }
+        };
+        let task = outcome.task();
+        self.append(Event::Ended {
+            request: number,
+            status: task.status.to_string(),
+            failures: task.failures.clone(),
+        })
+        .await?;
+        request.status = Some(task.status.clone());
+        self.finish(outcomes::<E>(
+            request.clone(),
+            &records,
+            &task_id,
+            &task.status,
+            &task.failures,
+        ))
+    }
+
+    /// Submits a request, pausing every submission of the import while the site asks to wait;
+    /// returns its task id.
+    async fn submit<E: BulkEndpoint>(
+        &self,
+        request: &mut BulkRequest,
+        records: &[E::Record],
+    ) -> Result<String, Error> {
         let started = Instant::now();
-        let mut pause = Duration::from_millis(100);
-        let submitted = loop {
-            let key = request.idempotency_key.clone();
-            match E::submit(self.client, chunk.clone(), key).await {
-                Err(error) if is_task_limit(&error) && started.elapsed() < self.task_deadline => {
+        loop {
+            self.budget.ready().await;
+            let submitted = crate::retry::with_rate_limits_handled_by_caller(E::submit(
+                self.client,
+                records.to_vec(),
+                request.idempotency_key.clone(),
+            ))
+            .await;
+            let within_deadline = started.elapsed() < self.task_deadline;
+            match submitted {
+                Err(error) if is_task_limit(&error) && within_deadline => {
                     request.refusals += 1;
+                    let pause = self.budget.pause(None);
                     tracing::debug!(
                         refusals = request.refusals,
                         pause_ms = pause.as_millis() as u64,
-                        "task limit reached; resubmitting"
+                        "task limit reached; every submission paused"
                     );
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
                 }
-                other => break other,
+                Err(Error::RateLimited { rate_limit, .. }) if within_deadline => {
+                    let pause = self.budget.pause(rate_limit.retry_after);
+                    tracing::debug!(
+                        pause_ms = pause.as_millis() as u64,
+                        "rate limited; every submission paused"
+                    );
+                }
+                Ok(task) => {
+                    self.budget.accepted();
+                    return Ok(task.id);
+                }
+                Err(error) => return Err(error),
             }
-        };
-        let task = match submitted {
-            Ok(task) => task,
-            Err(error) => {
-                // A request that was sent and whose answer was lost (or a 5xx) may have started
-                // a task: only a refusal, or a request that never left, proves nothing was done.
-                let outcome = if error.provably_not_processed() {
-                    RecordOutcome::NotSubmitted(Arc::new(error))
-                } else {
-                    RecordOutcome::Unconfirmed(Arc::new(error))
-                };
-                let outcomes = all(outcome);
-                return self.finish(RequestResult {
-                    request,
-                    outcomes,
-                    unmatched: Vec::new(),
-                });
-            }
-        };
-        request.task_id = Some(task.id.clone());
-        self.submitted_records
-            .fetch_add(chunk.len(), Ordering::SeqCst);
-        self.report_progress();
+        }
+    }
 
+    /// Waits for a task, learning how long the import's tasks take.
+    async fn wait(&self, request: &mut BulkRequest, task_id: &str) -> Result<TaskOutcome, Error> {
         let submitted_at = Instant::now();
         // (polls made, when the task was last seen pending)
         let polled = Mutex::new((0usize, None::<Duration>));
         let waited = self
             .client
-            .wait_for_task(task.id.clone())
+            .wait_for_task(task_id.to_string())
             .poll_delays(self.poll_delays())
             .deadline(self.task_deadline)
             .on_progress(|status| {
@@ -443,54 +750,90 @@ impl<R: serde::Serialize + Clone + Send + Sync> Run<'_, R> {
             .await;
         let (polls, last_pending) = *polled.lock().unwrap();
         request.polls = polls;
-        let outcome = match waited {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                let outcomes = all(RecordOutcome::Unconfirmed(Arc::new(error)));
-                return self.finish(RequestResult {
-                    request,
-                    outcomes,
-                    unmatched: Vec::new(),
-                });
-            }
-        };
-        if matches!(outcome, TaskOutcome::Finished(_)) {
+        if let Ok(TaskOutcome::Finished(_)) = &waited {
             self.observe_task_time(last_pending, submitted_at.elapsed());
         }
-        request.status = Some(outcome.task().status.clone());
+        waited
+    }
+}
 
-        let mut failures: Vec<Vec<TaskFailure>> = vec![Vec::new(); chunk.len()];
-        let mut unmatched = Vec::new();
-        for failure in outcome.failures() {
-            let mut named = false;
-            for (position, record) in chunk.iter().enumerate() {
-                if E::is_named_by(record, failure) {
-                    failures[position].push(failure.clone());
-                    named = true;
-                }
-            }
-            if !named {
-                unmatched.push(failure.clone());
+/// Every record of `request` with the same outcome.
+fn all(request: BulkRequest, outcome: RecordOutcome) -> BulkResult {
+    BulkResult {
+        records: request
+            .records
+            .iter()
+            .map(|&index| (index, outcome.clone()))
+            .collect(),
+        request: Some(request),
+        unmatched_failures: Vec::new(),
+    }
+}
+
+/// The outcome of each record of a request whose task ended with `status` and `failures`.
+fn outcomes<E: BulkEndpoint>(
+    request: BulkRequest,
+    records: &[E::Record],
+    task_id: &str,
+    status: &TaskStatusResponseStatus,
+    failures: &[TaskFailure],
+) -> BulkResult {
+    let mut named: Vec<Vec<TaskFailure>> = vec![Vec::new(); records.len()];
+    let mut unmatched = Vec::new();
+    for failure in failures {
+        let mut found = false;
+        for (position, record) in records.iter().enumerate() {
+            if E::is_named_by(record, failure) {
+                named[position].push(failure.clone());
+                found = true;
             }
         }
-        let outcomes = failures
-            .into_iter()
-            .map(|failures| match (&outcome, failures.is_empty()) {
-                (_, false) => RecordOutcome::Failed(failures),
-                (TaskOutcome::Finished(_), true) => RecordOutcome::Succeeded,
-                (TaskOutcome::Failed(task) | TaskOutcome::Cancelled(task), true) => {
-                    RecordOutcome::TaskEnded {
-                        task_id: task.id.clone(),
-                        status: task.status.clone(),
-                    }
-                }
-            })
-            .collect();
-        self.finish(RequestResult {
-            request,
-            outcomes,
-            unmatched,
-        })
+        if !found {
+            unmatched.push(failure.clone());
+        }
+    }
+    let finished = matches!(status, TaskStatusResponseStatus::Finished);
+    let outcomes = named
+        .into_iter()
+        .map(|failures| match (finished, failures.is_empty()) {
+            (_, false) => RecordOutcome::Failed(failures),
+            (true, true) => RecordOutcome::Succeeded,
+            (false, true) => RecordOutcome::TaskEnded {
+                task_id: task_id.to_string(),
+                status: status.clone(),
+            },
+        });
+    BulkResult {
+        records: request.records.iter().copied().zip(outcomes).collect(),
+        request: Some(request),
+        unmatched_failures: unmatched,
+    }
+}
+
+fn first_and_last(indexes: &[usize]) -> (Option<&usize>, Option<&usize>) {
+    (indexes.first(), indexes.last())
+}
+
+/// The idempotency key of a request: a UUID v5 of the endpoint, the namespace and the records,
+/// so the same request always gets the same key.
+fn idempotency_key<E: BulkEndpoint>(namespace: &str, records: &[E::Record]) -> String {
+    let mut name = format!("{}\n{namespace}\n", E::METHOD_NAME).into_bytes();
+    serde_json::to_writer(&mut name, records).expect("records serialize");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &name).to_string()
+}
+
+/// Whether the API refused a submit because the site has too many unfinished tasks.
+fn is_task_limit(error: &Error) -> bool {
+    match error {
+        Error::Api {
+            status,
+            error: Some(body),
+            ..
+        } if status.as_u16() == 400 => body
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.to_lowercase().contains("maximum number of tasks")),
+        _ => false,
     }
 }
 
@@ -498,32 +841,45 @@ impl Client {
     /// An import of any number of records through one bulk endpoint; see the [`bulk`](crate::bulk)
     /// module and the `import_*` methods, which name each endpoint's record type.
     ///
-    /// A record is the endpoint's record type or its builder. One that cannot be built is
-    /// reported when the import is awaited, as [`Error::InvalidInput`] naming its index and
-    /// field (`customerProfiles[17].payload.email`), and nothing is sent.
-    pub fn import<E, R>(&self, records: impl IntoIterator<Item = R>) -> BulkImport<'_, E>
+    /// A record is the endpoint's record type or its builder; records are read only as requests
+    /// can be sent. One that cannot be built is an [`Error::InvalidInput`] naming its index and
+    /// field (`customerProfiles[17].payload.email`): awaited, the import fails with it and
+    /// nothing is sent; [streamed](BulkImport::stream), it is that record's outcome.
+    pub fn import<'a, E, R>(
+        &'a self,
+        records: impl IntoIterator<Item = R, IntoIter: Send + 'a>,
+    ) -> BulkImport<'a, E>
+    where
+        E: BulkEndpoint,
+        R: TryInto<E::Record> + Send,
+        R::Error: std::fmt::Display + 'static,
+    {
+        BulkImport::new(self, stream::iter(records))
+    }
+
+    /// An import whose records come from a `Stream` (rows read from a file or a database as
+    /// the import goes), through the endpoint `E` ([`CustomerProfiles`]…).
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlassian_csm::Client, rows: futures::stream::BoxStream<'static, (String, String)>) -> Result<(), atlassian_csm::Error> {
+    /// use atlassian_csm::bulk::CustomerProfiles;
+    /// use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
+    /// use futures::StreamExt;
+    ///
+    /// let records = rows.map(|(email, name)| Profile::upsert().email(email).display_name(name));
+    /// let report = client.import_stream::<CustomerProfiles, _>(records).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn import_stream<'a, E, R>(
+        &'a self,
+        records: impl Stream<Item = R> + Send + 'a,
+    ) -> BulkImport<'a, E>
     where
         E: BulkEndpoint,
         R: TryInto<E::Record>,
         R::Error: std::fmt::Display + 'static,
     {
-        let records = records
-            .into_iter()
-            .enumerate()
-            .map(|(index, record)| {
-                record.try_into().map_err(|error| {
-                    ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into()
-                })
-            })
-            .collect();
-        BulkImport {
-            client: self,
-            records,
-            max_in_flight: 5,
-            task_deadline: Duration::from_secs(30 * 60),
-            key_namespace: String::new(),
-            on_progress: None,
-        }
+        BulkImport::new(self, records)
     }
 }
 
@@ -541,9 +897,12 @@ macro_rules! imports {
                     "Each record is a [`", stringify!($record), "`](crate::types::", stringify!($record),
                     ") or its builder; see [`Client::import`]."
                 )]
-                pub fn $method<R>(&self, records: impl IntoIterator<Item = R>) -> BulkImport<'_, $endpoint>
+                pub fn $method<'a, R>(
+                    &'a self,
+                    records: impl IntoIterator<Item = R, IntoIter: Send + 'a>,
+                ) -> BulkImport<'a, $endpoint>
                 where
-                    R: TryInto<crate::types::$record>,
+                    R: TryInto<crate::types::$record> + Send,
                     R::Error: std::fmt::Display + 'static,
                 {
                     self.import(records)

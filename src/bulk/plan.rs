@@ -1,75 +1,139 @@
-//! Splitting records into the fewest requests the limits allow.
+//! Packing records into requests as they arrive, so an import holds only the requests it is
+//! filling, never the whole input.
 
-/// Groups record indexes into requests of at most `max_records` records and, when given, at most
+/// One request being filled.
+struct Open<R> {
+    weight: usize,
+    indexes: Vec<usize>,
+    records: Vec<R>,
+}
+
+/// A request ready to send: the input indexes of its records, and the records.
+pub(crate) struct Chunk<R> {
+    pub indexes: Vec<usize>,
+    pub records: Vec<R>,
+}
+
+/// Packs records into requests of at most `max_records` records and, when given, at most
 /// `max_weight` total weight.
 ///
-/// Without a weight limit the records keep their order and every request but the last is full:
-/// `ceil(n / max_records)` requests, the fewest possible. With one, records are placed heaviest
-/// first into the first request with room (first-fit decreasing), which needs at most
-/// `11/9 × optimum + 1` requests and in practice the optimum. Every weight must be at most
-/// `max_weight` (checked before planning).
-pub(crate) fn plan_requests(
-    weights: &[usize],
+/// Without a weight limit records keep their order and every request but the last is full:
+/// `ceil(n / max_records)` requests, the fewest possible. With one, a record goes into the first
+/// of a few open requests it fits in (first fit), a request is sent as soon as it is full, and
+/// when none of the open requests has room the fullest is sent: a few requests' worth of records
+/// in memory, and in practice the fewest requests (600, 600, 300, 400, 100 operations under 1000
+/// make 2). Every weight must be at most `max_weight` (checked before a record is packed).
+pub(crate) struct Packer<R> {
     max_records: usize,
     max_weight: Option<usize>,
-) -> Vec<Vec<usize>> {
-    let max_records = max_records.max(1);
-    let Some(max_weight) = max_weight else {
-        let indexes: Vec<usize> = (0..weights.len()).collect();
-        return indexes.chunks(max_records).map(<[usize]>::to_vec).collect();
-    };
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|a, b| weights[*b].cmp(&weights[*a]));
-    let mut requests: Vec<(usize, Vec<usize>)> = Vec::new();
-    // Requests that are full (by count or weight) are skipped quickly: only open ones are scanned.
-    let mut open: Vec<usize> = Vec::new();
-    for index in order {
-        let weight = weights[index];
-        let slot = open.iter().position(|&r| {
-            requests[r].0 + weight <= max_weight && requests[r].1.len() < max_records
-        });
-        let request = match slot {
-            Some(position) => open[position],
-            None => {
-                requests.push((0, Vec::new()));
-                open.push(requests.len() - 1);
-                requests.len() - 1
-            }
-        };
-        requests[request].0 += weight;
-        requests[request].1.push(index);
-        if requests[request].0 >= max_weight || requests[request].1.len() >= max_records {
-            open.retain(|&r| r != request);
+    open: Vec<Open<R>>,
+}
+
+/// Requests kept open at once when records are weighed.
+const OPEN_WEIGHED_REQUESTS: usize = 4;
+
+impl<R> Packer<R> {
+    pub fn new(max_records: usize, max_weight: Option<usize>) -> Self {
+        Self {
+            max_records: max_records.max(1),
+            max_weight,
+            open: Vec::new(),
         }
     }
-    requests
-        .into_iter()
-        .map(|(_, mut indexes)| {
-            indexes.sort_unstable();
-            indexes
-        })
-        .collect()
+
+    /// Adds a record; returns the request it completed (or had to send to make room), if any.
+    pub fn add(&mut self, index: usize, record: R, weight: usize) -> Option<Chunk<R>> {
+        let max_weight = self.max_weight.unwrap_or(usize::MAX);
+        let fits = |open: &Open<R>| {
+            open.indexes.len() < self.max_records
+                && open.weight.saturating_add(weight) <= max_weight
+        };
+        let mut sent = None;
+        let slot = match self.open.iter().position(fits) {
+            Some(slot) => slot,
+            None => {
+                let limit = if self.max_weight.is_some() {
+                    OPEN_WEIGHED_REQUESTS
+                } else {
+                    1
+                };
+                if self.open.len() >= limit {
+                    let fullest = (0..self.open.len())
+                        .max_by_key(|&i| (self.open[i].weight, usize::MAX - i))
+                        .expect("limit is at least 1");
+                    sent = Some(self.take(fullest));
+                }
+                self.open.push(Open {
+                    weight: 0,
+                    indexes: Vec::new(),
+                    records: Vec::new(),
+                });
+                self.open.len() - 1
+            }
+        };
+        let open = &mut self.open[slot];
+        open.weight += weight;
+        open.indexes.push(index);
+        open.records.push(record);
+        if open.indexes.len() >= self.max_records || open.weight >= max_weight {
+            debug_assert!(
+                sent.is_none(),
+                "a new request is never full after one record"
+            );
+            return Some(self.take(slot));
+        }
+        sent
+    }
+
+    /// The requests still open, in the order they were opened.
+    pub fn finish(self) -> Vec<Chunk<R>> {
+        self.open
+            .into_iter()
+            .map(|open| Chunk {
+                indexes: open.indexes,
+                records: open.records,
+            })
+            .collect()
+    }
+
+    fn take(&mut self, slot: usize) -> Chunk<R> {
+        let open = self.open.remove(slot);
+        Chunk {
+            indexes: open.indexes,
+            records: open.records,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn pack(weights: &[usize], max_records: usize, max_weight: Option<usize>) -> Vec<Vec<usize>> {
+        let mut packer = Packer::new(max_records, max_weight);
+        let mut requests = Vec::new();
+        for (index, &weight) in weights.iter().enumerate() {
+            requests.extend(packer.add(index, (), weight).map(|chunk| chunk.indexes));
+        }
+        requests.extend(packer.finish().into_iter().map(|chunk| chunk.indexes));
+        requests
+    }
+
     #[test]
     fn counted_records_fill_every_request_but_the_last_in_order() {
-        let plan = plan_requests(&[1; 250], 100, None);
+        let plan = pack(&[1; 250], 100, None);
         let sizes: Vec<_> = plan.iter().map(Vec::len).collect();
         assert_eq!(sizes, [100, 100, 50]);
         assert_eq!(plan[1][0], 100);
-        assert!(plan_requests(&[], 100, None).is_empty());
+        assert!(pack(&[], 100, None).is_empty());
     }
 
     #[test]
     fn weighted_records_are_packed_into_the_fewest_requests() {
-        // In input order, next-fit needs 3 requests (600 | 600+300 | 400+100); first-fit
-        // decreasing needs 2 (600+400 | 600+300+100).
+        // In input order, next-fit needs 3 requests (600 | 600+300 | 400+100); first fit over
+        // open requests needs 2 (600+300+100 | 600+400).
         let weights = [600, 600, 300, 400, 100];
-        let plan = plan_requests(&weights, usize::MAX, Some(1000));
+        let plan = pack(&weights, usize::MAX, Some(1000));
         assert_eq!(plan.len(), 2, "{plan:?}");
         for request in &plan {
             assert!(request.iter().map(|&i| weights[i]).sum::<usize>() <= 1000);
@@ -81,8 +145,20 @@ mod tests {
 
     #[test]
     fn a_thousand_single_operations_fill_requests_exactly() {
-        let plan = plan_requests(&[1; 2500], usize::MAX, Some(1000));
+        let plan = pack(&[1; 2500], usize::MAX, Some(1000));
         let sizes: Vec<_> = plan.iter().map(Vec::len).collect();
         assert_eq!(sizes, [1000, 1000, 500]);
+    }
+
+    #[test]
+    fn only_a_few_requests_are_held_open() {
+        // Records of 600 never share a request: each fills one as far as it goes.
+        let mut packer = Packer::new(usize::MAX, Some(1000));
+        let mut sent = 0;
+        for index in 0..100 {
+            sent += usize::from(packer.add(index, (), 600).is_some());
+            assert!(packer.open.len() <= OPEN_WEIGHED_REQUESTS);
+        }
+        assert_eq!(sent + packer.finish().len(), 100);
     }
 }

@@ -16,4 +16,5 @@ mod hostile;
 mod limits;
 mod pagination;
 mod requests;
+mod streaming;
 mod tasks;

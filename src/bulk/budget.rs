@@ -1,0 +1,91 @@
+//! One back-off for all the requests of an import: the site's budget (its rate limit, its 5
+//! unfinished tasks) is shared by all of them, so when one request is told to wait, none is sent
+//! until the wait is over.
+
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The first pause after a "Maximum number of tasks reached"; each refusal in a row doubles it.
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+/// The longest pause after a refusal without `Retry-After`.
+const LONGEST_PAUSE: Duration = Duration::from_secs(5);
+
+#[derive(Debug)]
+pub(crate) struct Budget {
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// No request is sent before this.
+    paused_until: Option<Instant>,
+    /// The next pause after a refusal.
+    next_pause: Duration,
+}
+
+impl Budget {
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(State {
+                paused_until: None,
+                next_pause: FIRST_PAUSE,
+            }),
+        }
+    }
+
+    /// Waits until submissions may go on.
+    pub async fn ready(&self) {
+        loop {
+            let until = self.state.lock().unwrap().paused_until;
+            match until {
+                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
+                _ => return,
+            }
+        }
+    }
+
+    /// Pauses every submission for `wait` (a `Retry-After`), or for a pause that doubles with
+    /// each refusal in a row when the server named none. Returns the pause.
+    pub fn pause(&self, wait: Option<Duration>) -> Duration {
+        let mut state = self.state.lock().unwrap();
+        let pause = wait.unwrap_or(state.next_pause);
+        if wait.is_none() {
+            state.next_pause = (state.next_pause * 2).min(LONGEST_PAUSE);
+        }
+        let until = Instant::now() + pause;
+        state.paused_until = Some(
+            state
+                .paused_until
+                .map_or(until, |current| current.max(until)),
+        );
+        pause
+    }
+
+    /// A submission was accepted: the next refusal starts the pauses over.
+    pub fn accepted(&self) {
+        self.state.lock().unwrap().next_pause = FIRST_PAUSE;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_submission_until_it_ends() {
+        let budget = Budget::new();
+        assert_eq!(
+            budget.pause(Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
+        let started = Instant::now();
+        budget.ready().await;
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+        // Refusals without a hint pause 100 ms, 200 ms, 400 ms…; an acceptance starts over.
+        assert_eq!(budget.pause(None), FIRST_PAUSE);
+        assert_eq!(budget.pause(None), FIRST_PAUSE * 2);
+        budget.accepted();
+        assert_eq!(budget.pause(None), FIRST_PAUSE);
+    }
+}
