@@ -8,11 +8,17 @@
 use atlassian_csm_mock::FakeCsm;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: atlassian-csm-mock [--port PORT] [--seed-demo]
+const USAGE: &str = "usage: atlassian-csm-mock [--port PORT] [--seed-demo] [--task-ms MS]
+                          [--submit-ms MS] [--task-limit TASKS]
 
-Serves a fake of the Atlassian CSM REST API on 127.0.0.1 until interrupted. Any
-Authorization header is accepted; experimental operations need X-ExperimentalApi: opt-in
-and bulk operations an Idempotency-Key, as on a real site.";
+Serves a fake of the Atlassian CSM REST API on 127.0.0.1 until interrupted (port 0: any free
+port; the first line printed names it). Any Authorization header is accepted; experimental
+operations need X-ExperimentalApi: opt-in and bulk operations an Idempotency-Key, as on a
+real site.
+
+  --task-ms MS        a bulk task ends MS ms after its request arrived (default 50)
+  --submit-ms MS      bulk submits are answered after MS ms (default 0)
+  --task-limit TASKS  unfinished tasks allowed at once (default 5)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,6 +34,18 @@ async fn main() -> ExitCode {
                 }
             },
             "--seed-demo" => builder = builder.seed_demo(true),
+            "--task-ms" | "--submit-ms" | "--task-limit" => {
+                let Some(value) = args.next().and_then(|v| v.parse::<u64>().ok()) else {
+                    eprintln!("{arg} needs a number\n\n{USAGE}");
+                    return ExitCode::from(2);
+                };
+                let millis = std::time::Duration::from_millis(value);
+                builder = match arg.as_str() {
+                    "--task-ms" => builder.task_timing(std::time::Duration::ZERO, millis),
+                    "--submit-ms" => builder.bulk_latency(millis),
+                    _ => builder.task_limit(value as usize),
+                };
+            }
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
