@@ -31,8 +31,9 @@ pub(crate) fn submit(
 ) -> Reply {
     let now = Instant::now();
     let scoped_key = format!("{operation} {key}");
+    let fingerprint = fingerprint(&body);
     if let Some((first_body, task_id)) = state.keys.get(&scoped_key) {
-        return if *first_body == body {
+        return if *first_body == fingerprint {
             accepted(task_id)
         } else {
             error(
@@ -61,26 +62,34 @@ pub(crate) fn submit(
     let id = uuid::Uuid::new_v4().to_string();
     let starts_at = arrived + config.not_started_for;
     let created_at = timestamp();
-    state.tasks.insert(
-        id.clone(),
-        Task {
-            id: id.clone(),
-            kind: task_kind(operation),
-            operation,
-            body: body.clone(),
-            submitted_at: arrived,
-            starts_at,
-            applies_at: starts_at + config.in_progress_for / 2,
-            finishes_at: starts_at + config.in_progress_for,
-            failures: Vec::new(),
-            applied: false,
-            updated_at: created_at.clone(),
-            created_at,
-        },
-    );
-    state.keys.insert(scoped_key, (body, id.clone()));
+    let task = Task {
+        id: id.clone(),
+        kind: task_kind(operation),
+        operation,
+        body,
+        submitted_at: arrived,
+        starts_at,
+        applies_at: starts_at + config.in_progress_for / 2,
+        finishes_at: starts_at + config.in_progress_for,
+        failures: Vec::new(),
+        applied: false,
+        updated_at: created_at.clone(),
+        created_at,
+    };
+    state.schedule().add(&task);
+    state.tasks.insert(id.clone(), task);
+    state.keys.insert(scoped_key, (fingerprint, id.clone()));
     state.peak_unfinished_tasks = state.peak_unfinished_tasks.max(state.unfinished_tasks(now));
     accepted(&id)
+}
+
+/// What a key remembers of the body it came with: a hash of its JSON, so a site holding a
+/// million imported records does not also hold every request that brought them.
+fn fingerprint(body: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.to_string().hash(&mut hasher);
+    hasher.finish()
 }
 
 fn accepted(task_id: &str) -> Reply {
@@ -124,30 +133,44 @@ pub(crate) fn task_json(task: &Task, now: Instant) -> Value {
 /// were submitted) and forgets the results older than the retention.
 pub(crate) fn settle(state: &mut State, config: &FakeCsmBuilder) {
     let now = Instant::now();
-    let mut due: Vec<(Instant, String)> = state
-        .tasks
-        .values()
-        .filter(|t| !t.applied && t.applies_at <= now)
-        .map(|t| (t.submitted_at, t.id.clone()))
-        .collect();
-    due.sort();
-    for (_, id) in due {
-        let Some(task) = state.tasks.get(&id) else {
+    let due: Vec<String> = {
+        let mut schedule = state.schedule();
+        let mut due = Vec::new();
+        while let Some((applies_at, id)) = schedule.unapplied.first().cloned() {
+            if applies_at > now {
+                break;
+            }
+            schedule.unapplied.pop_first();
+            due.push(id);
+        }
+        due
+    };
+    for id in due {
+        let Some(task) = state.tasks.get_mut(&id) else {
             continue;
         };
-        let (operation, body) = (task.operation, task.body.clone());
+        // Applied, the records are in the state: the task no longer holds them.
+        let (operation, body) = (task.operation, std::mem::take(&mut task.body));
         let failures = apply(state, config, operation, &body);
         let task = state.tasks.get_mut(&id).expect("still there");
         task.failures = failures;
         task.applied = true;
         task.updated_at = timestamp();
     }
-    let expired: Vec<String> = state
-        .tasks
-        .values()
-        .filter(|t| t.applied && t.finishes_at + config.retention <= now)
-        .map(|t| t.id.clone())
-        .collect();
+    let expired: Vec<String> = {
+        let mut schedule = state.schedule();
+        let mut expired = Vec::new();
+        while let Some((finishes_at, id)) = schedule.finishing.first().cloned() {
+            if finishes_at + config.retention > now {
+                break;
+            }
+            schedule.finishing.pop_first();
+            schedule.unapplied.retain(|(_, unapplied)| *unapplied != id);
+            schedule.tasks -= 1;
+            expired.push(id);
+        }
+        expired
+    };
     for id in &expired {
         state.tasks.remove(id);
     }

@@ -96,7 +96,7 @@ pub struct Task {
     pub kind: Option<&'static str>,
     /// The operation that submitted it.
     pub operation: &'static str,
-    /// The request body.
+    /// The request body (`null` once applied).
     pub body: Value,
     /// When it was submitted.
     pub submitted_at: Instant,
@@ -179,12 +179,15 @@ pub struct State {
     pub tasks: BTreeMap<String, Task>,
     /// CSM requests, in creation order.
     pub requests: Vec<CsmRequest>,
-    /// Idempotency keys already used: the body they came with and the task they started.
-    pub(crate) keys: HashMap<String, (Value, String)>,
+    /// Idempotency keys already used: a fingerprint of the body they came with and the task
+    /// they started.
+    pub(crate) keys: HashMap<String, (u64, String)>,
     /// The most tasks that were unfinished at once.
     pub peak_unfinished_tasks: usize,
     /// Customer ids by lower-case email, rebuilt when `customers` was changed around it.
     pub(crate) email_index: std::cell::RefCell<HashMap<String, String>>,
+    /// When tasks apply and finish, in time order, rebuilt when `tasks` was changed around it.
+    pub(crate) schedule: std::cell::RefCell<Schedule>,
     pub(crate) last_organization_id: u64,
 }
 
@@ -295,7 +298,45 @@ impl State {
 
     /// Tasks submitted but not finished at `now`.
     pub fn unfinished_tasks(&self, now: Instant) -> usize {
-        self.tasks.values().filter(|t| now < t.finishes_at).count()
+        self.schedule()
+            .finishing
+            .range((now, String::new())..)
+            .filter(|(finishes_at, _)| now < *finishes_at)
+            .count()
+    }
+
+    /// The schedule of the tasks, so that the fake's clock looks only at the tasks whose time
+    /// has come, not at every task a long import submitted.
+    pub(crate) fn schedule(&self) -> std::cell::RefMut<'_, Schedule> {
+        let mut schedule = self.schedule.borrow_mut();
+        if schedule.tasks != self.tasks.len() {
+            *schedule = Schedule::default();
+            for task in self.tasks.values() {
+                schedule.add(task);
+            }
+        }
+        schedule
+    }
+}
+
+/// When the tasks apply and finish.
+#[derive(Debug, Default)]
+pub(crate) struct Schedule {
+    /// Tasks not applied yet, by when they apply.
+    pub unapplied: std::collections::BTreeSet<(Instant, String)>,
+    /// Every task, by when it finishes.
+    pub finishing: std::collections::BTreeSet<(Instant, String)>,
+    /// How many tasks it holds (to notice `tasks` changed around it).
+    pub tasks: usize,
+}
+
+impl Schedule {
+    pub fn add(&mut self, task: &Task) {
+        if !task.applied {
+            self.unapplied.insert((task.applies_at, task.id.clone()));
+        }
+        self.finishing.insert((task.finishes_at, task.id.clone()));
+        self.tasks += 1;
     }
 }
 

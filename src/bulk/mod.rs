@@ -315,6 +315,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
         let run = Arc::new(Run {
             client,
             budget: Budget::new(),
+            slots: tokio::sync::Semaphore::new(max_in_flight),
             journal,
             task_deadline,
             key_namespace,
@@ -340,10 +341,13 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             run: run.clone(),
         };
         let finished = run.clone();
+        // One request more than the tasks allowed in flight is under way: it is planned and
+        // keyed while the others' tasks run, and waits for a slot, so a slot that frees is
+        // taken at once.
         let results = planner
             .into_stream()
             .map(move |planned| run.clone().handle::<E>(planned))
-            .buffer_unordered(max_in_flight)
+            .buffer_unordered(max_in_flight + 1)
             .chain(
                 stream::once(async move { finished.leftover_journal() })
                     .filter_map(|leftover| async move { leftover.map(Err) }),
@@ -480,6 +484,8 @@ impl<'a, E: BulkEndpoint> Planner<'a, E> {
 struct Run<'r> {
     client: &'r Client,
     budget: Budget,
+    /// One permit per task the import may have unfinished at once, held from submit to end.
+    slots: tokio::sync::Semaphore,
     journal: Option<Journal>,
     task_deadline: Duration,
     key_namespace: String,
@@ -520,14 +526,14 @@ impl Run<'_> {
         })
     }
 
-    /// When to poll a new task: once tasks of this import have finished, just before the time
-    /// they take, then every fiftieth of it (2 ms to 5 s); before that, from 100 ms growing
-    /// ×1.5 up to 5 s.
+    /// When to poll a new task: once tasks of this import have finished, just before (98 % of)
+    /// the time they take, then every ninetieth of it (1 ms to 5 s); before that, from 100 ms
+    /// growing ×1.5 up to 5 s.
     fn poll_delays(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
         match *self.estimate.lock().unwrap() {
             Some(estimate) => {
-                let then = (estimate / 50).clamp(Duration::from_millis(2), Duration::from_secs(5));
-                Box::new(std::iter::once(estimate.mul_f64(0.97)).chain(std::iter::repeat(then)))
+                let then = (estimate / 90).clamp(Duration::from_millis(1), Duration::from_secs(5));
+                Box::new(std::iter::once(estimate.mul_f64(0.98)).chain(std::iter::repeat(then)))
             }
             None => Box::new(
                 PollPolicy {
@@ -540,12 +546,13 @@ impl Run<'_> {
     }
 
     /// Learns how long tasks take from one that was seen pending at `last_pending` (if ever)
-    /// and finished at `finished`. Seen finished at the first poll, the task may have taken far
-    /// less: the estimate shrinks, so later tasks are polled earlier until one is seen pending.
+    /// and finished at `finished`. Seen finished at the first poll, the task may have taken
+    /// less: the estimate shrinks a little (3 %), so later tasks are polled earlier until one is
+    /// seen pending, without the swings a large step would cause.
     fn observe_task_time(&self, last_pending: Option<Duration>, finished: Duration) {
         let sample = match last_pending {
             Some(pending) => (pending + finished) / 2,
-            None => finished.mul_f64(0.75),
+            None => finished.mul_f64(0.97),
         };
         let mut estimate = self.estimate.lock().unwrap();
         *estimate = Some(match *estimate {
@@ -635,6 +642,11 @@ impl Run<'_> {
             }
         }
 
+        let slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let task_id = match known.and_then(|known| known.task_id) {
             Some(task_id) => task_id,
             None => match self.submit::<E>(&mut request, &records).await {
@@ -664,7 +676,9 @@ impl Run<'_> {
             .fetch_add(records.len(), Ordering::SeqCst);
         self.report_progress();
 
-        let outcome = match self.wait(&mut request, &task_id).await {
+        let waited = self.wait(&mut request, &task_id).await;
+        drop(slot);
+        let outcome = match waited {
             Ok(outcome) => outcome,
             Err(error) => {
                 return self.finish(all(request, RecordOutcome::Unconfirmed(Arc::new(error))))

@@ -3,8 +3,8 @@
 
 use atlassian_csm::bulk::{BulkResult, CustomerProfiles, RecordValidator};
 use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
-use atlassian_csm::{Error, RecordOutcome};
-use atlassian_csm_mock::{Entity, FakeCsm, FakeCsmBuilder, Fault};
+use atlassian_csm::{Client, Credentials, Error, RecordOutcome};
+use atlassian_csm_mock::{Entity, FakeCsm, FakeCsmBuilder, Fault, FAKE_TOKEN};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -183,16 +183,33 @@ fn the_validator_checks_a_whole_input_first() {
 }
 
 /// Runs an import of `count` records with a journal until `stop_after` results came, then drops
-/// it (as if the process were killed).
+/// it with its runtime (as if the process were killed; the runtime waits for the journal writes
+/// under way, which a killed process's file would hold or not).
 async fn interrupted(fake: &FakeCsm, journal: &std::path::Path, count: usize, stop_after: usize) {
-    let client = fake.client();
-    let mut results = std::pin::pin!(client
-        .import_customer_profiles((0..count).map(record))
-        .journal(journal)
-        .stream());
-    for _ in 0..stop_after {
-        results.try_next().await.unwrap().unwrap();
-    }
+    let base_url = fake.base_url().to_string();
+    let journal = journal.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let client = Client::builder()
+                .base_url(&base_url)
+                .credentials(Credentials::bearer(FAKE_TOKEN))
+                .build()
+                .unwrap();
+            let mut results = std::pin::pin!(client
+                .import_customer_profiles((0..count).map(record))
+                .journal(&journal)
+                .stream());
+            for _ in 0..stop_after {
+                results.try_next().await.unwrap().unwrap();
+            }
+        });
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -350,7 +367,7 @@ async fn a_journal_of_another_input_is_refused_before_anything_is_sent() {
 
 #[tokio::test]
 async fn a_rate_limit_pauses_every_submission_of_the_import() {
-    let retry_after = Duration::from_millis(800);
+    let retry_after = Duration::from_millis(1_000);
     let fake = start(fake_builder(Duration::from_millis(30))).await;
     fake.fail_next(1, Fault::RateLimited { retry_after });
     let report = fake
@@ -361,7 +378,9 @@ async fn a_rate_limit_pauses_every_submission_of_the_import() {
     assert_eq!(report.records.len(), 1_000);
     let requests = fake.requests();
     let limited = requests.iter().find(|r| r.status == 429).expect("one 429");
-    let paused_from = limited.received_at + Duration::from_millis(100);
+    // Submits sent before the 429 was read may arrive just after it; none may come later in
+    // the pause.
+    let paused_from = limited.received_at + Duration::from_millis(250);
     let paused_until = limited.received_at + retry_after;
     let during: Vec<_> = requests
         .iter()
