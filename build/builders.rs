@@ -38,10 +38,10 @@ struct Builder {
 /// Rewrites `types::builder` and every reference to its builders.
 pub fn rewrite_builders(file: &mut syn::File) {
     let types = crate::module_items(file, "types");
-    let wire_names = wire_names(types);
+    let type_fields = type_fields(types);
     let enums = operation_enums(types);
     let builder_items = crate::module_items_in(types, "builder");
-    let builders = read_builders(builder_items, &wire_names);
+    let builders = read_builders(builder_items, &type_fields);
     let names: BTreeSet<String> = builders.iter().map(|b| b.name.to_string()).collect();
 
     let mut generated = Vec::new();
@@ -148,8 +148,9 @@ impl VisitMut for RenameBuilders<'_> {
     }
 }
 
-/// The wire name of every field of every struct of `types`: `(struct, field) -> name`.
-fn wire_names(types: &[syn::Item]) -> BTreeMap<(String, String), (String, Vec<syn::Attribute>)> {
+/// The wire name and docs of every field of every struct of `types`:
+/// `(struct, field) -> (name, docs)`.
+fn type_fields(types: &[syn::Item]) -> BTreeMap<(String, String), (String, Vec<syn::Attribute>)> {
     let mut names = BTreeMap::new();
     for item in types {
         let syn::Item::Struct(item) = item else {
@@ -206,7 +207,7 @@ fn operation_enums(types: &[syn::Item]) -> BTreeMap<String, Vec<Ident>> {
 /// fields its `Default` leaves unset (`Err`), that is, which are required.
 fn read_builders(
     items: &[syn::Item],
-    wire_names: &BTreeMap<(String, String), (String, Vec<syn::Attribute>)>,
+    type_fields: &BTreeMap<(String, String), (String, Vec<syn::Attribute>)>,
 ) -> Vec<Builder> {
     let mut required: BTreeMap<(String, String), bool> = BTreeMap::new();
     for item in items {
@@ -221,9 +222,8 @@ fn read_builders(
             continue;
         }
         let name = type_name(&item.self_ty);
-        let body = quote!(#item).to_string();
-        for field in struct_literal_fields(&body) {
-            required.insert((name.clone(), field.0), field.1);
+        for (field, unset) in unset_fields(item) {
+            required.insert((name.clone(), field), unset);
         }
     }
     let mut builders = Vec::new();
@@ -238,7 +238,7 @@ fn read_builders(
             .map(|field| {
                 let ident = field.ident.clone().expect("builder fields are named");
                 let key = (name.clone(), ident.to_string());
-                let (wire, docs) = wire_names.get(&key).cloned().unwrap_or_else(|| {
+                let (wire, docs) = type_fields.get(&key).cloned().unwrap_or_else(|| {
                     crate::fail(&format!("builder field {name}.{ident} has no type field"))
                 });
                 Field {
@@ -258,14 +258,35 @@ fn read_builders(
     builders
 }
 
-/// `(field, unset)` for each `field : Err (…)` / `field : Ok (…)` of a struct literal, read from
-/// the tokens of the generator's `Default` impl.
-fn struct_literal_fields(tokens: &str) -> Vec<(String, bool)> {
-    let words: Vec<&str> = tokens.split_whitespace().collect();
-    words
-        .windows(3)
-        .filter(|w| w[1] == ":" && (w[2] == "Err" || w[2] == "Ok"))
-        .map(|w| (w[0].to_string(), w[2] == "Err"))
+/// `(field, unset)` for each field of the struct literal the generator's `Default` returns:
+/// unset when it starts as `Err(…)` (no value supplied), set when it starts as `Ok(…)`.
+fn unset_fields(default: &syn::ItemImpl) -> Vec<(String, bool)> {
+    let literal = default.items.iter().find_map(|item| match item {
+        syn::ImplItem::Fn(function) => function.block.stmts.iter().find_map(|stmt| match stmt {
+            syn::Stmt::Expr(syn::Expr::Struct(literal), _) => Some(literal),
+            _ => None,
+        }),
+        _ => None,
+    });
+    let Some(literal) = literal else {
+        crate::fail("a builder's Default does not return a struct literal")
+    };
+    literal
+        .fields
+        .iter()
+        .filter_map(|field| {
+            let syn::Member::Named(name) = &field.member else {
+                return None;
+            };
+            let syn::Expr::Call(call) = &field.expr else {
+                return None;
+            };
+            let syn::Expr::Path(function) = call.func.as_ref() else {
+                return None;
+            };
+            let unset = function.path.segments.last()?.ident == "Err";
+            Some((name.to_string(), unset))
+        })
         .collect()
 }
 

@@ -35,7 +35,7 @@ use crate::tasks::{PollPolicy, TaskOutcome};
 use crate::types::{TaskFailure, TaskStatusResponseStatus};
 use crate::Client;
 use budget::Budget;
-use futures::stream::{self, BoxStream, Stream, StreamExt};
+use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use journal::{Event, Journal};
 use plan::{Chunk, Packer};
 use std::collections::VecDeque;
@@ -366,13 +366,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
 
     async fn report(mut self) -> Result<BulkReport, Error> {
         let client = self.client;
-        let records: Vec<E::Record> = self
-            .source
-            .by_ref()
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<_, _>>()?;
+        let records: Vec<E::Record> = self.source.by_ref().try_collect().await?;
         RecordValidator::<E>::for_client(client).check_all(&records)?;
         let total = records.len();
         let import = BulkImport::<E> {

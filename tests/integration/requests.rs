@@ -223,19 +223,20 @@ async fn a_search_takes_a_builder_and_reports_one_it_cannot_build() {
 
 const HELP_CENTER: &str = "f17913e0-58f9-4be7-b6e6-a10ca70ccb55";
 
+fn intake_request() -> types::builder::ExternalFormIntakeRequestBuilder {
+    types::ExternalFormIntakeRequest::builder()
+        .help_center_id(HELP_CENTER)
+        .origin("voice")
+        .summary("Cannot log in")
+}
+
 #[tokio::test]
 async fn a_request_raised_from_an_intake_channel_takes_a_comment() {
     let fake = fake().await;
     let client = fake.client();
     let created = client
         .create_request_from_external_intake()
-        .body(
-            types::ExternalFormIntakeRequest::builder()
-                .help_center_id(HELP_CENTER)
-                .origin("voice")
-                .summary("Cannot log in")
-                .reporter_email("ada@example.com"),
-        )
+        .body(intake_request().reporter_email("ada@example.com"))
         .send()
         .await
         .unwrap()
@@ -277,12 +278,7 @@ async fn the_request_operations_accept_any_success_status() {
             .unwrap();
         let created = client
             .create_request_from_external_intake()
-            .body(
-                types::ExternalFormIntakeRequest::builder()
-                    .help_center_id(HELP_CENTER)
-                    .origin("voice")
-                    .summary("Cannot log in"),
-            )
+            .body(intake_request())
             .send()
             .await
             .unwrap_or_else(|e| panic!("{status}: {e}"));
