@@ -37,6 +37,7 @@ use crate::Client;
 use budget::Budget;
 use futures::stream::{self, BoxStream, Stream, StreamExt, TryStreamExt};
 use journal::{Event, Journal};
+pub use plan::requests_for;
 use plan::{Chunk, Packer};
 use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};

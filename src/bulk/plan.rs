@@ -105,6 +105,34 @@ impl<R> Packer<R> {
     }
 }
 
+/// How many requests an import of `records` through `E` makes: the records packed as the import
+/// packs them (every record assumed valid). For a dry run: nothing is sent, and records may be
+/// given by value or by reference, so a large input need not be held.
+///
+/// ```
+/// use atlassian_csm::bulk::{requests_for, CustomerProfiles};
+/// use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
+///
+/// let records: Vec<_> = (0..250)
+///     .map(|i| Profile::upsert().email(format!("user{i}@example.com")).try_into().unwrap())
+///     .collect();
+/// assert_eq!(requests_for::<CustomerProfiles>(&records), 3); // 100, 100 and 50
+/// ```
+pub fn requests_for<E: super::BulkEndpoint>(
+    records: impl IntoIterator<Item = impl std::borrow::Borrow<E::Record>>,
+) -> usize {
+    let mut packer = Packer::new(E::MAX_RECORDS, E::MAX_WEIGHT);
+    let mut requests = 0;
+    for (index, record) in records.into_iter().enumerate() {
+        requests += usize::from(
+            packer
+                .add(index, (), E::weight(std::borrow::Borrow::borrow(&record)))
+                .is_some(),
+        );
+    }
+    requests + packer.finish().len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,5 +188,22 @@ mod tests {
             assert!(packer.open.len() <= OPEN_WEIGHED_REQUESTS);
         }
         assert_eq!(sent + packer.finish().len(), 100);
+    }
+
+    #[test]
+    fn requests_for_counts_as_the_import_packs() {
+        use crate::bulk::CustomerDetails;
+        use crate::types::BulkCustomerDetailFieldOperation;
+        let record = |operations: usize| -> BulkCustomerDetailFieldOperation {
+            let operation = serde_json::json!({"operationType": "UPDATE", "payload": {"name": "Plan", "values": ["Pro"]}});
+            serde_json::from_value(serde_json::json!({
+                "customerId": "c", "operations": vec![operation; operations]
+            }))
+            .unwrap()
+        };
+        // 600 + 300 + 100 fill one request, 600 + 400 another.
+        let records = [600, 600, 300, 400, 100].map(record);
+        assert_eq!(requests_for::<CustomerDetails>(&records), 2);
+        assert_eq!(requests_for::<CustomerDetails>(&records[..0]), 0);
     }
 }

@@ -1,0 +1,136 @@
+//! Generates one `csm` command per operation of the API with progenitor's `Generator::cli`, from
+//! the document the client is generated from (`DEP_ATLASSIAN_CSM_GENERATED_SPEC`), and fits its
+//! output to the client and to the command line `csm` promises:
+//!
+//! * the client's `send()` returns the crate's one `Error`, so the output hooks take that;
+//! * no `schemars` bound: the output is the answer's own JSON;
+//! * the body is `--body FILE` (or `--body -` for standard input), read before the flags that set
+//!   single body fields, so that a flag changes the file's value rather than being overwritten;
+//! * progenitor's unimplemented `--json-body-template` flag is dropped.
+//!
+//! The document is also copied beside the code: `csm import` reads the shape of each bulk record
+//! from it to map CSV columns to fields.
+
+use quote::{quote, ToTokens};
+use std::path::PathBuf;
+use syn::visit_mut::VisitMut;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    let path = std::env::var("DEP_ATLASSIAN_CSM_GENERATED_SPEC")
+        .expect("atlassian-csm's build script sets DEP_ATLASSIAN_CSM_GENERATED_SPEC");
+    println!("cargo:rerun-if-changed={path}");
+    let text = std::fs::read_to_string(&path).expect("the document is readable");
+    let spec: openapiv3::OpenAPI = serde_json::from_str(&text).expect("OpenAPI 3.0");
+
+    let mut settings = progenitor::GenerationSettings::new();
+    settings
+        .with_interface(progenitor::InterfaceStyle::Builder)
+        .with_tag(progenitor::TagStyle::Merged);
+    let tokens = progenitor::Generator::new(&settings)
+        .cli(&spec, "atlassian_csm")
+        .expect("progenitor generates the commands");
+    let mut file: syn::File = syn::parse2(tokens).expect("the commands are Rust");
+    read_body_first(&mut file);
+    FitToClient.visit_file_mut(&mut file);
+    std::fs::write(out.join("commands.rs"), prettyplease::unparse(&file)).expect("writable");
+    std::fs::write(out.join("csm.generated.json"), text).expect("writable");
+}
+
+/// In every `execute_*` method, moves the statement that reads the body file to the front (just
+/// after the request is created), so flags for single fields apply on top of the file.
+fn read_body_first(file: &mut syn::File) {
+    for item in &mut file.items {
+        let syn::Item::Impl(implementation) = item else {
+            continue;
+        };
+        for item in &mut implementation.items {
+            let syn::ImplItem::Fn(function) = item else {
+                continue;
+            };
+            if !function.sig.ident.to_string().starts_with("execute_") {
+                continue;
+            }
+            let statements = &mut function.block.stmts;
+            let reads_body =
+                |s: &syn::Stmt| s.to_token_stream().to_string().contains("\"json-body\"");
+            if let Some(at) = statements.iter().position(reads_body) {
+                let statement = statements.remove(at);
+                statements.insert(1.min(statements.len()), statement);
+            }
+        }
+    }
+}
+
+struct FitToClient;
+
+impl VisitMut for FitToClient {
+    fn visit_trait_item_fn_mut(&mut self, function: &mut syn::TraitItemFn) {
+        let name = function.sig.ident.to_string();
+        if name == "error" || name == "list_end_error" {
+            // The client's error is not generic over the error body.
+            function.sig.generics = syn::Generics::default();
+            for input in &mut function.sig.inputs {
+                if let syn::FnArg::Typed(argument) = input {
+                    *argument.ty = syn::parse_quote!(&Error);
+                }
+            }
+        }
+        if let Some(clause) = &mut function.sig.generics.where_clause {
+            for predicate in &mut clause.predicates {
+                if let syn::WherePredicate::Type(bounded) = predicate {
+                    bounded.bounds = bounded
+                        .bounds
+                        .iter()
+                        .filter(|bound| !bound.to_token_stream().to_string().contains("schemars"))
+                        .cloned()
+                        .collect();
+                }
+            }
+        }
+        syn::visit_mut::visit_trait_item_fn_mut(self, function);
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+        // `.arg(Arg::new("json-body-template")…)`: a flag progenitor does not implement.
+        if let syn::Expr::MethodCall(call) = expr {
+            let template = call.method == "arg"
+                && call.args.iter().any(|a| {
+                    a.to_token_stream()
+                        .to_string()
+                        .contains("\"json-body-template\"")
+                });
+            if template {
+                *expr = (*call.receiver).clone();
+                self.visit_expr_mut(expr);
+                return;
+            }
+        }
+        // The body file may be `-`: standard input.
+        if let syn::Expr::Call(call) = expr {
+            if call.func.to_token_stream().to_string().replace(' ', "") == "std::fs::read_to_string"
+            {
+                let args = &call.args;
+                *expr = syn::parse2(quote!(crate::body::read(#args))).expect("an expression");
+                return;
+            }
+        }
+        syn::visit_mut::visit_expr_mut(self, expr);
+    }
+
+    fn visit_lit_str_mut(&mut self, literal: &mut syn::LitStr) {
+        let replacement = match literal.value().as_str() {
+            "json-body" => "body",
+            "JSON-FILE" => "FILE",
+            "failed to read {}" => "cannot read {}",
+            "failed to parse {}" => "{} is not a valid request body",
+            "Path to a file that contains the full json body." => {
+                "The request body as JSON: a file, or - to read standard input. Flags for single \
+                 fields apply on top of it."
+            }
+            _ => return,
+        };
+        *literal = syn::LitStr::new(replacement, literal.span());
+    }
+}

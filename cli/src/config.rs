@@ -1,0 +1,94 @@
+//! Which site `csm` talks to, and as whom: flags and environment variables, as admins expect.
+//! Credentials are read from the environment only, never from flags (which other users of the
+//! machine can see), and are never printed.
+
+use atlassian_csm::{Client, Credentials};
+
+/// The flags every command takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Connection {
+    /// The site's cloud id.
+    #[arg(long, global = true, env = "CSM_CLOUD_ID", value_name = "ID")]
+    pub cloud_id: Option<String>,
+    /// The site (`acme` or `acme.atlassian.net`), whose cloud id is looked up.
+    #[arg(long, global = true, env = "CSM_SITE", value_name = "SITE")]
+    pub site: Option<String>,
+    /// Another API root, e.g. the fake's `http://127.0.0.1:8790`.
+    #[arg(long, global = true, env = "CSM_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Print what the client does (requests, retries, waits) on standard error. Credentials are
+    /// never printed.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+/// A configuration that cannot make a client (exit code 3).
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+const HOW_TO: &str = "set CSM_CLOUD_ID (or --site), and CSM_EMAIL with CSM_API_TOKEN or \
+                      CSM_ACCESS_TOKEN; or start the fake with `csm mock`";
+
+impl Connection {
+    /// The client this configuration names. With no site named at all, the fake a `csm mock`
+    /// of this user is serving, if one is (said on standard error).
+    pub async fn client(&self) -> Result<Client, ConfigError> {
+        let credentials = credentials_from_env()?;
+        let named = self.cloud_id.is_some() || self.site.is_some() || self.base_url.is_some();
+        if !named {
+            if let Some(base_url) = crate::mock::running_fake() {
+                eprintln!(
+                    "csm: no site configured: using the fake `csm mock` serves at {base_url}"
+                );
+                return Client::builder()
+                    .base_url(base_url)
+                    .credentials(credentials.unwrap_or_else(|| Credentials::bearer("fake")))
+                    .build()
+                    .map_err(|e| ConfigError(e.to_string()));
+            }
+            return Err(ConfigError(format!("no site configured: {HOW_TO}")));
+        }
+        let Some(credentials) = credentials else {
+            return Err(ConfigError(format!("no credentials: {HOW_TO}")));
+        };
+        let mut builder = Client::builder().credentials(credentials);
+        if let Some(cloud_id) = &self.cloud_id {
+            builder = builder.cloud_id(cloud_id);
+        }
+        if let Some(site) = &self.site {
+            builder = builder.site(site);
+        }
+        if let Some(base_url) = &self.base_url {
+            builder = builder.base_url(base_url);
+        }
+        builder
+            .build_async()
+            .await
+            .map_err(|e| ConfigError(e.to_string()))
+    }
+}
+
+/// `CSM_ACCESS_TOKEN` (OAuth or a service account's bearer token), or `CSM_EMAIL` with
+/// `CSM_API_TOKEN` (Basic).
+fn credentials_from_env() -> Result<Option<Credentials>, ConfigError> {
+    let read = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (
+        read("CSM_ACCESS_TOKEN"),
+        read("CSM_EMAIL"),
+        read("CSM_API_TOKEN"),
+    ) {
+        (Some(token), _, _) => Ok(Some(Credentials::bearer(token))),
+        (None, Some(email), Some(token)) => Ok(Some(Credentials::basic(email, token))),
+        (None, Some(_), None) => Err(ConfigError("CSM_EMAIL is set but not CSM_API_TOKEN".into())),
+        (None, None, Some(_)) => Err(ConfigError("CSM_API_TOKEN is set but not CSM_EMAIL".into())),
+        (None, None, None) => Ok(None),
+    }
+}

@@ -1,0 +1,364 @@
+//! `csm import ENTITY FILE`: a CSV or JSON Lines file loaded through a bulk endpoint.
+//!
+//! 1. Every row is checked (its cells, then the record against the API's documented limits);
+//!    bad rows are printed with their line, column and reason, and nothing is sent unless
+//!    `--skip-invalid`.
+//! 2. `--dry-run` stops there with the plan.
+//! 3. The file is read again as the import goes (memory does not grow with it), with progress.
+//! 4. `--failures FILE` gets every row that did not succeed, unchanged, with the reason added.
+
+mod failures;
+mod rows;
+mod shape;
+
+use crate::config::Connection;
+use crate::exit;
+use crate::progress::Progress;
+use atlassian_csm::bulk::{self, BulkEndpoint, RecordValidator};
+use futures::StreamExt;
+use rows::{Cells, Format, Row};
+use shape::Shape;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Bad rows printed before the rest are only counted.
+const BAD_ROWS_SHOWN: usize = 50;
+
+/// The bulk entities.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Entity {
+    /// Customer profiles (create, update, upsert), 100 a request.
+    CustomerProfiles,
+    /// Customer accounts, 50 a request.
+    CustomerAccounts,
+    /// Customers' detail values, 1000 operations a request.
+    CustomerDetails,
+    /// Customer detail-field definitions, 50 a request.
+    CustomerDetailFields,
+    /// Organizations, 50 a request.
+    Organizations,
+    /// Organization profiles, 100 a request.
+    OrganizationProfiles,
+    /// Organizations' detail values, 1000 operations a request.
+    OrganizationDetails,
+    /// Organization detail-field definitions, 50 a request.
+    OrganizationDetailFields,
+}
+
+/// `csm import`'s arguments.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "CSV columns name fields of the record (or of its payload): email, \
+    displayName, operationType, associateOrganizations.organizationIds; detail:Plan columns hold \
+    detail values; several values in one cell are separated by |. Without an operationType \
+    column, records are upserts where the endpoint has them. JSON Lines files hold one record per \
+    line as the API writes it.\n\nExit code 0 when every record succeeded, 1 when some did not, \
+    3 when rows are invalid (nothing is sent)."
+)]
+pub struct ImportArgs {
+    /// What the file holds.
+    #[arg(value_enum)]
+    entity: Entity,
+    /// A CSV file with a header row, or JSON Lines (.jsonl).
+    file: PathBuf,
+    /// The file's format, when its extension does not say.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Import the valid rows when some are invalid (the invalid ones go to --failures).
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Check the file and print the plan (records, requests, tasks, time); send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Record the import's progress in this file; run the same command again to resume an
+    /// interrupted import where it stopped, with nothing sent twice.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Write every row that did not succeed here, unchanged, with the reason in an added
+    /// `error` column (field, for JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    failures: Option<PathBuf>,
+    /// Tasks unfinished at once (a site allows 5).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=5))]
+    max_in_flight: u16,
+    /// For --dry-run's estimate: the seconds one task takes.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    task_seconds: f64,
+}
+
+/// Runs `csm import`.
+pub async fn run(connection: &Connection, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    match args.entity {
+        Entity::CustomerProfiles => import::<bulk::CustomerProfiles>(connection, args).await,
+        Entity::CustomerAccounts => import::<bulk::CustomerAccounts>(connection, args).await,
+        Entity::CustomerDetails => import::<bulk::CustomerDetails>(connection, args).await,
+        Entity::CustomerDetailFields => {
+            import::<bulk::CustomerDetailFields>(connection, args).await
+        }
+        Entity::Organizations => import::<bulk::Organizations>(connection, args).await,
+        Entity::OrganizationProfiles => {
+            import::<bulk::OrganizationProfiles>(connection, args).await
+        }
+        Entity::OrganizationDetails => import::<bulk::OrganizationDetails>(connection, args).await,
+        Entity::OrganizationDetailFields => {
+            import::<bulk::OrganizationDetailFields>(connection, args).await
+        }
+    }
+}
+
+/// A row that cannot be imported.
+pub struct BadRow {
+    pub line: u64,
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some(column) = &self.column {
+            write!(f, ", column {column}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// Rows made into records of `E`, checked as the import checks them.
+struct Reader<E: BulkEndpoint> {
+    format: Format,
+    shape: Option<Shape>,
+    validator: RecordValidator<E>,
+    /// Records made so far (the index the import knows a record by).
+    records: usize,
+}
+
+impl<E: BulkEndpoint> Reader<E>
+where
+    E::Record: serde::de::DeserializeOwned,
+{
+    fn new(format: Format, headers: Option<&csv::StringRecord>) -> anyhow::Result<Self> {
+        let shape = match headers {
+            Some(headers) => {
+                let headers: Vec<String> = headers.iter().map(str::to_string).collect();
+                let shape = Shape::new(E::METHOD_NAME, E::ARRAY_FIELD, &headers).map_err(|e| {
+                    atlassian_csm::Error::InvalidInput {
+                        field: "header".into(),
+                        message: e,
+                    }
+                })?;
+                Some(shape)
+            }
+            None => None,
+        };
+        Ok(Self {
+            format,
+            shape,
+            validator: RecordValidator::new(),
+            records: 0,
+        })
+    }
+
+    /// The record `row` makes (counted, to be imported), or why it cannot be imported.
+    fn record(&mut self, row: &Row) -> Result<E::Record, BadRow> {
+        let bad = |column: Option<String>, reason: String| BadRow {
+            line: row.line,
+            column,
+            reason,
+        };
+        let cells = row.cells.fields();
+        let value = match (&row.cells, &self.shape) {
+            (Cells::Csv(_), Some(shape)) => shape
+                .record(&cells)
+                .map_err(|e| bad(Some(e.column), e.reason))?,
+            (Cells::Json(line), _) => {
+                serde_json::from_str(line).map_err(|e| bad(None, format!("not JSON: {e}")))?
+            }
+            (Cells::Csv(_), None) => unreachable!("a CSV file has a header"),
+        };
+        let column = |path: &str| match (&self.shape, self.format) {
+            (Some(shape), Format::Csv) => shape.column_of(path, &cells),
+            _ => (!path.is_empty() && path != ".").then(|| path.to_string()),
+        };
+        let record: E::Record = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            bad(column(&path), e.into_inner().to_string())
+        })?;
+        let index = self.records;
+        if let Err(error) = self.validator.check(index, &record) {
+            let (field, message) = match error {
+                atlassian_csm::Error::InvalidInput { field, message } => (field, message),
+                other => (String::new(), other.to_string()),
+            };
+            let prefix = format!("{}[{index}]", E::ARRAY_FIELD);
+            let path = field.strip_prefix(&prefix).unwrap_or(&field);
+            let path = path.strip_prefix('.').unwrap_or(path);
+            return Err(bad(column(path), message));
+        }
+        self.records += 1;
+        Ok(record)
+    }
+}
+
+async fn import<E: BulkEndpoint>(
+    connection: &Connection,
+    args: ImportArgs,
+) -> anyhow::Result<ExitCode>
+where
+    E::Record: serde::de::DeserializeOwned,
+{
+    let format = args.format.unwrap_or_else(|| Format::of(&args.file));
+
+    // 1. Every row checked first.
+    let rows = rows::open(&args.file, format)?;
+    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
+    let mut bad_rows: BTreeMap<usize, BadRow> = BTreeMap::new();
+    let mut valid = Vec::new();
+    let mut rows_read = 0;
+    for (position, row) in rows.enumerate() {
+        let row = row?;
+        rows_read += 1;
+        match reader.record(&row) {
+            Ok(record) => valid.push(record),
+            Err(bad) => {
+                if bad_rows.len() < BAD_ROWS_SHOWN {
+                    eprintln!("{}: {bad}", args.file.display());
+                }
+                bad_rows.insert(position, bad);
+            }
+        }
+        // Only the plan needs the records; the import reads them again.
+        if !args.dry_run {
+            valid.clear();
+        }
+    }
+    let records = reader.records;
+    if bad_rows.len() > BAD_ROWS_SHOWN {
+        eprintln!(
+            "… and {} more invalid rows",
+            bad_rows.len() - BAD_ROWS_SHOWN
+        );
+    }
+    if !bad_rows.is_empty() && !args.skip_invalid && !args.dry_run {
+        eprintln!(
+            "csm: {} of {rows_read} rows are invalid; nothing was sent (--skip-invalid imports the others)",
+            bad_rows.len()
+        );
+        return Ok(ExitCode::from(exit::INVALID_INPUT));
+    }
+
+    // 2. The plan.
+    if args.dry_run {
+        let requests = bulk::requests_for::<E>(&valid);
+        let rounds = requests.div_ceil(usize::from(args.max_in_flight));
+        let seconds = rounds as f64 * args.task_seconds;
+        println!(
+            "{rows_read} rows: {records} records to import, {} invalid",
+            bad_rows.len()
+        );
+        println!(
+            "{requests} requests ({} records at most each), so {requests} tasks, {} at once",
+            E::MAX_RECORDS,
+            args.max_in_flight
+        );
+        println!(
+            "estimated time: {} ({rounds} rounds of tasks at {} s a task)",
+            duration(seconds),
+            args.task_seconds
+        );
+        println!("dry run: nothing was sent");
+        let code = if bad_rows.is_empty() || args.skip_invalid {
+            exit::SUCCESS
+        } else {
+            exit::INVALID_INPUT
+        };
+        return Ok(ExitCode::from(code));
+    }
+
+    // 3. The import, reading the file again.
+    let client = connection.client().await?;
+    let rows = rows::open(&args.file, format)?;
+    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
+    // The position in the file of each record, by the index the import gives it.
+    let positions = std::sync::Mutex::new(Vec::with_capacity(records));
+    let source = rows.enumerate().filter_map(|(position, row)| {
+        let row = row.ok()?;
+        let line = row.line;
+        let record = reader.record(&row).ok()?;
+        positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((position, line));
+        Some(record)
+    });
+    let progress = Progress::new(records as u64, "records");
+    let mut import = client
+        .import_stream::<E, E::Record>(futures::stream::iter(source))
+        .max_in_flight(usize::from(args.max_in_flight))
+        .on_progress(|p| progress.set(p.finished_records as u64));
+    if let Some(journal) = &args.journal {
+        import = import.journal(journal);
+    }
+    let mut results = import.stream();
+    // Failed records by their position in the file: their line, and why.
+    let mut failed: BTreeMap<usize, (u64, String)> = BTreeMap::new();
+    let mut succeeded = 0;
+    while let Some(result) = results.next().await {
+        let result = result?;
+        let positions = positions.lock().unwrap_or_else(|e| e.into_inner());
+        for (index, outcome) in result.records {
+            if matches!(outcome, atlassian_csm::RecordOutcome::Succeeded) {
+                succeeded += 1;
+            } else {
+                let (position, line) = positions[index];
+                failed.insert(position, (line, outcome.to_string()));
+            }
+        }
+    }
+    drop(results);
+    progress.finish();
+
+    // 4. What did not succeed.
+    let mut not_imported: BTreeMap<usize, String> = bad_rows
+        .into_iter()
+        .map(|(position, bad)| (position, format!("invalid: {bad}")))
+        .collect();
+    let skipped = not_imported.len();
+    for (position, (_, reason)) in &failed {
+        not_imported.insert(*position, reason.clone());
+    }
+    println!(
+        "{records} records: {succeeded} succeeded, {} failed{}",
+        failed.len(),
+        if skipped > 0 {
+            format!("; {skipped} invalid rows skipped")
+        } else {
+            String::new()
+        }
+    );
+    for (line, reason) in failed.values().take(BAD_ROWS_SHOWN) {
+        eprintln!("{}: line {line}: {reason}", args.file.display());
+    }
+    if let Some(path) = &args.failures {
+        let written = failures::write(&args.file, format, path, &not_imported)?;
+        println!("{written} rows written to {}", path.display());
+    }
+    let code = if not_imported.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::INCOMPLETE
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// `1 h 05 min`, `3 min 20 s`, `12 s`.
+fn duration(seconds: f64) -> String {
+    let total = Duration::from_secs_f64(seconds.max(0.0)).as_secs();
+    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds} s"),
+        (0, _) => format!("{minutes} min {seconds:02} s"),
+        _ => format!("{hours} h {minutes:02} min"),
+    }
+}

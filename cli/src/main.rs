@@ -1,0 +1,119 @@
+//! `csm`: the command line for the Atlassian CSM REST API.
+//!
+//! Every operation of the API is a command (`csm get-products`, `csm create-customer-profile
+//! --body profile.json`), generated from the same document as the client; `csm import` loads a
+//! CSV or JSON Lines file through the bulk endpoints; `csm tasks wait` follows a task; `csm fields
+//! apply` makes a site's detail fields match a file; `csm mock` serves a fake site to try it all.
+
+mod body;
+mod config;
+mod exit;
+mod fields;
+mod generated;
+mod import;
+mod mock;
+mod output;
+mod progress;
+mod tasks;
+
+use clap::{FromArgMatches, Subcommand};
+use generated::{Cli, CliCommand};
+use std::process::ExitCode;
+
+// The commands written by hand; the others are the API's operations.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Load a CSV or JSON Lines file into CSM through a bulk endpoint.
+    Import(import::ImportArgs),
+    /// Follow bulk tasks.
+    #[command(subcommand)]
+    Tasks(tasks::TasksCommand),
+    /// Detail-field definitions.
+    #[command(subcommand)]
+    Fields(fields::FieldsCommand),
+    /// Serve a fake CSM site with demo data on 127.0.0.1, to try every command with no account.
+    Mock(mock::MockArgs),
+}
+
+fn command() -> clap::Command {
+    let mut command = clap::Command::new("csm");
+    command = <config::Connection as clap::Args>::augment_args(command);
+    command = command
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("The command line for the Atlassian CSM REST API")
+        .long_about(
+            "The command line for the Atlassian CSM REST API: every operation as a command, \
+             imports from CSV or JSON Lines, detail fields from a file, and a fake site.\n\n\
+             Configuration: CSM_CLOUD_ID (or --site / CSM_SITE), and CSM_EMAIL with \
+             CSM_API_TOKEN (Basic) or CSM_ACCESS_TOKEN (bearer). Credentials are read from the \
+             environment only and never printed. With no site configured, commands use the fake \
+             `csm mock` serves, if it runs.",
+        )
+        .after_help(exit::HELP)
+        .subcommand_required(true);
+    command = Command::augment_subcommands(command);
+    for operation in CliCommand::iter() {
+        command = command.subcommand(operation_command(operation));
+    }
+    command
+}
+
+/// `get-products`: the operation's id as the API documents it.
+fn command_name(operation: CliCommand) -> String {
+    operation.operation_id().replace('_', "-")
+}
+
+/// An operation's command: its summary in lists, its whole description in `--help`.
+fn operation_command(operation: CliCommand) -> clap::Command {
+    let command = Cli::<output::JsonOutput>::get_command(operation).name(command_name(operation));
+    let text = command
+        .get_about()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let summary = text.lines().next().unwrap_or_default().to_string();
+    command.about(summary).long_about(text)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let matches = command().get_matches();
+    let connection = match config::Connection::from_arg_matches(&matches) {
+        Ok(connection) => connection,
+        Err(error) => error.exit(),
+    };
+    if connection.verbose {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
+            .init();
+    }
+    match run(&connection, &matches).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("csm: {error:#}");
+            exit::code_of(&error)
+        }
+    }
+}
+
+async fn run(
+    connection: &config::Connection,
+    matches: &clap::ArgMatches,
+) -> anyhow::Result<ExitCode> {
+    let Some((name, sub_matches)) = matches.subcommand() else {
+        return Ok(ExitCode::from(exit::USAGE));
+    };
+    if let Some(operation) = CliCommand::iter().find(|op| command_name(*op) == name) {
+        let client = connection.client().await?;
+        let cli = Cli::new(client, output::JsonOutput::for_stdout());
+        cli.execute(operation, sub_matches).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let command = Command::from_arg_matches(matches).unwrap_or_else(|e| e.exit());
+    match command {
+        Command::Mock(args) => mock::serve(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Import(args) => import::run(connection, args).await,
+        Command::Tasks(command) => tasks::run(connection, command).await,
+        Command::Fields(command) => fields::run(connection, command).await,
+    }
+}

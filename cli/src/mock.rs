@@ -1,0 +1,84 @@
+//! `csm mock`: the fake CSM API with demo data, so every command can be tried with no account.
+//!
+//! While it serves, a marker file in the temporary directory (`csm-mock-<user>.url`) holds its
+//! address; other `csm` commands given no site use it, and say so. The marker is removed when the
+//! fake stops (Ctrl-C or SIGTERM), and ignored if the fake no longer answers.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The fake's options.
+#[derive(clap::Args, Debug)]
+pub struct MockArgs {
+    /// The port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8790)]
+    port: u16,
+    /// Milliseconds a bulk task takes, from its request to its end.
+    #[arg(long, default_value_t = 200, value_name = "MS")]
+    task_ms: u64,
+    /// Start empty instead of with the demo site (products, organizations, customers, detail
+    /// fields Plan, Region, Tier and Seats).
+    #[arg(long)]
+    empty: bool,
+}
+
+/// Serves until interrupted.
+pub async fn serve(args: MockArgs) -> anyhow::Result<()> {
+    let fake = atlassian_csm_mock::FakeCsm::builder()
+        .port(args.port)
+        .seed_demo(!args.empty)
+        .task_timing(Duration::ZERO, Duration::from_millis(args.task_ms))
+        .start()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
+    let marker = marker_path();
+    std::fs::write(&marker, fake.base_url())?;
+    // Whoever started it may stop reading (a script that read the address): not an error.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
+        "fake CSM API at {}\ncsm commands run without a site configured use it; Ctrl-C stops it",
+        fake.base_url()
+    );
+    let _ = stdout.flush();
+    stopped().await;
+    // Only our own marker: a newer fake may have replaced it.
+    if std::fs::read_to_string(&marker).ok().as_deref() == Some(fake.base_url()) {
+        let _ = std::fs::remove_file(&marker);
+    }
+    Ok(())
+}
+
+/// The address of the fake a `csm mock` of this user is serving, if its marker is there and it
+/// accepts connections.
+pub fn running_fake() -> Option<String> {
+    let base_url = std::fs::read_to_string(marker_path()).ok()?;
+    let address = base_url.trim().strip_prefix("http://")?;
+    let address: std::net::SocketAddr = address.parse().ok()?;
+    std::net::TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
+    Some(base_url.trim().to_string())
+}
+
+fn marker_path() -> PathBuf {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "user".into());
+    let user: String = user.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    std::env::temp_dir().join(format!("csm-mock-{user}.url"))
+}
+
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,72 @@
+//! Running the `csm` binary as a user would, against the fake in this process.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh directory for one test's files (and `TMPDIR`, so no `csm mock` marker is found).
+pub fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("csm-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `csm` with no configuration from the environment it runs in, `TMPDIR` set to `dir`.
+pub fn csm(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_csm"));
+    for name in [
+        "CSM_CLOUD_ID",
+        "CSM_SITE",
+        "CSM_BASE_URL",
+        "CSM_EMAIL",
+        "CSM_API_TOKEN",
+        "CSM_ACCESS_TOKEN",
+    ] {
+        command.env_remove(name);
+    }
+    command.env("TMPDIR", dir).current_dir(dir);
+    command
+}
+
+/// `csm` pointed at `base_url` with a bearer token.
+pub fn csm_at(dir: &Path, base_url: &str) -> Command {
+    let mut command = csm(dir);
+    command
+        .env("CSM_BASE_URL", base_url)
+        .env("CSM_ACCESS_TOKEN", "test-token");
+    command
+}
+
+/// Runs `command` off the async runtime (the fake in this process keeps serving).
+pub async fn run(mut command: Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A CSV of `rows` customer profiles (`email,displayName,detail:Plan`), row `i` by `plan(i)`.
+pub fn customers_csv(dir: &Path, rows: usize, plan: impl Fn(usize) -> &'static str) -> PathBuf {
+    let mut text = String::from("email,displayName,detail:Plan\n");
+    for i in 0..rows {
+        text.push_str(&format!("user{i}@example.com,User {i},{}\n", plan(i)));
+    }
+    let path = dir.join("customers.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The bulk submissions the fake received.
+pub fn submits(fake: &atlassian_csm_mock::FakeCsm) -> Vec<atlassian_csm_mock::RecordedRequest> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/bulk"))
+        .collect()
+}
