@@ -5,7 +5,8 @@
 //! * A column names a field of the record, or of its `payload` when it has one: `email`,
 //!   `displayName`, `operationType`; a dotted name reaches into an object:
 //!   `associateOrganizations.organizationIds`.
-//! * `detail:Plan` is the value of the detail field `Plan`.
+//! * `detail:Plan` is the value of the detail field `Plan`: an entry of the record's `details`,
+//!   or, for the detail-value endpoints, an `UPDATE` of its `operations`.
 //! * A list field (and a detail's values) takes several values separated by `|`.
 //! * An empty cell sets nothing.
 //! * Without an `operationType` column, records that need one are upserts (where the endpoint
@@ -90,6 +91,8 @@ enum Target {
     Detail {
         container: Vec<String>,
         name: String,
+        /// The container holds operations (`{operationType, payload: {name, values}}`).
+        as_operation: bool,
     },
 }
 
@@ -174,8 +177,7 @@ impl Shape {
         })
     }
 
-    /// The record a row's cells make (as JSON), and for each detail column used, its place in
-    /// the details list (so an error about `payload.details[2]` names its column).
+    /// The record (as JSON) a row's cells make.
     pub fn record(&self, cells: &[&str]) -> Result<Value, CellError> {
         let mut record = Map::new();
         if let Some(operation) = &self.default_operation {
@@ -195,10 +197,18 @@ impl Shape {
                     let value = convert(cell, kind).map_err(error)?;
                     set(&mut record, path, value);
                 }
-                Target::Detail { container, name } => {
+                Target::Detail {
+                    container,
+                    name,
+                    as_operation,
+                } => {
                     let values = split(cell).map(|v| Value::String(v.to_string())).collect();
-                    let detail =
+                    let mut detail =
                         serde_json::json!({ "name": name, "values": Value::Array(values) });
+                    if *as_operation {
+                        detail =
+                            serde_json::json!({ "operationType": "UPDATE", "payload": detail });
+                    }
                     push(&mut record, container, detail);
                 }
             }
@@ -233,18 +243,21 @@ impl Shape {
     }
 }
 
-/// The list a record (or its payload) keeps detail values in, if it has one.
-fn detail_container(record: &Value, has_payload: bool) -> Option<Vec<String>> {
-    if has_payload
-        && resolve(&record["properties"]["payload"])["properties"]
-            .get("details")
-            .is_some()
-    {
-        return Some(vec!["payload".into(), "details".into()]);
+/// The list a record (or its payload) keeps detail values in, if it has one, and whether it
+/// holds them as operations.
+fn detail_container(record: &Value, has_payload: bool) -> Option<(Vec<String>, bool)> {
+    let payload = resolve(&record["properties"]["payload"]);
+    if has_payload && payload["properties"].get("details").is_some() {
+        return Some((vec!["payload".into(), "details".into()], false));
     }
-    record["properties"]
-        .get("details")
-        .map(|_| vec!["details".into()])
+    if record["properties"].get("details").is_some() {
+        return Some((vec!["details".into()], false));
+    }
+    let operation = resolve(&record["properties"]["operations"]["items"]);
+    let payload = resolve(&operation["properties"]["payload"]);
+    let holds_values = operation["properties"].get("operationType").is_some()
+        && payload["properties"].get("values").is_some();
+    holds_values.then(|| (vec!["operations".into()], true))
 }
 
 fn target(record: &Value, has_payload: bool, header: &str) -> Option<Target> {
@@ -253,9 +266,10 @@ fn target(record: &Value, has_payload: bool, header: &str) -> Option<Target> {
         return (!name.is_empty())
             .then(|| detail_container(record, has_payload))
             .flatten()
-            .map(|container| Target::Detail {
+            .map(|(container, as_operation)| Target::Detail {
                 container,
                 name: name.to_string(),
+                as_operation,
             });
     }
     let mut path: Vec<String> = header.split('.').map(|p| p.trim().to_string()).collect();
@@ -380,6 +394,19 @@ mod tests {
                     "associateOrganizations": {"organizationIds": [1, 2]}
                 }
             })
+        );
+    }
+
+    #[test]
+    fn detail_columns_of_detail_value_records_are_updates() {
+        let headers = ["customerId".to_string(), "detail:Plan".to_string()];
+        let shape = Shape::new("bulk_update_customer_details", "customers", &headers).unwrap();
+        let record = shape.record(&["qm:1:2", "Pro"]).unwrap();
+        assert_eq!(
+            record,
+            serde_json::json!({"customerId": "qm:1:2", "operations": [
+                {"operationType": "UPDATE", "payload": {"name": "Plan", "values": ["Pro"]}}
+            ]})
         );
     }
 
