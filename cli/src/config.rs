@@ -50,7 +50,8 @@ impl Connection {
                 );
                 return Client::builder()
                     .base_url(base_url)
-                    .credentials(credentials.unwrap_or_else(|| Credentials::bearer("fake")))
+                    // The user's credentials are for their site, not for a local fake.
+                    .credentials(Credentials::bearer("fake"))
                     .build()
                     .map_err(|e| ConfigError(e.to_string()));
             }

@@ -1,8 +1,10 @@
 //! `csm mock`: the fake CSM API with demo data, so every command can be tried with no account.
 //!
-//! While it serves, a marker file in the temporary directory (`csm-mock-<user>.url`) holds its
-//! address; other `csm` commands given no site use it, and say so. The marker is removed when the
-//! fake stops (Ctrl-C or SIGTERM), and ignored if the fake no longer answers.
+//! While it serves, a marker file (`csm-mock-<user>.url`, in `$XDG_RUNTIME_DIR` or else the
+//! temporary directory) holds its address; other `csm` commands given no site use it, and say
+//! so. The marker is removed when the fake stops (Ctrl-C or SIGTERM), and ignored if the fake no
+//! longer answers, if it is not on this machine's loopback, or (where the owner can be read) if
+//! another user wrote it. The fake is never sent the user's credentials.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -53,9 +55,16 @@ pub async fn serve(args: MockArgs) -> anyhow::Result<()> {
 /// The address of the fake a `csm mock` of this user is serving, if its marker is there and it
 /// accepts connections.
 pub fn running_fake() -> Option<String> {
-    let base_url = std::fs::read_to_string(marker_path()).ok()?;
+    let marker = marker_path();
+    if !written_by_this_user(&marker) {
+        return None;
+    }
+    let base_url = std::fs::read_to_string(marker).ok()?;
     let address = base_url.trim().strip_prefix("http://")?;
     let address: std::net::SocketAddr = address.parse().ok()?;
+    if !address.ip().is_loopback() {
+        return None;
+    }
     std::net::TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
     Some(base_url.trim().to_string())
 }
@@ -65,7 +74,30 @@ fn marker_path() -> PathBuf {
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "user".into());
     let user: String = user.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    std::env::temp_dir().join(format!("csm-mock-{user}.url"))
+    // The per-user runtime directory, where there is one: no other user can write there.
+    let directory = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    directory.join(format!("csm-mock-{user}.url"))
+}
+
+/// Whether `path` belongs to the user running this process (on Linux, read from `/proc/self`;
+/// elsewhere the runtime directory is trusted).
+fn written_by_this_user(path: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(path), std::fs::metadata("/proc/self")) {
+            (Ok(marker), Ok(me)) => marker.uid() == me.uid(),
+            (Ok(_), Err(_)) => true,
+            (Err(_), _) => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        path.exists()
+    }
 }
 
 async fn stopped() {

@@ -291,3 +291,29 @@ async fn csm_mock_serves_demo_data_that_other_commands_find() {
     command.arg("get-products");
     assert_eq!(run(command).await.status.code(), Some(3));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fake_found_by_its_marker_never_gets_the_users_credentials() {
+    let (fake, dir) = (
+        FakeCsm::builder().seed_demo(true).start().await.unwrap(),
+        scratch(),
+    );
+    std::fs::write(dir.join("csm-mock-tester.url"), fake.base_url()).unwrap();
+    let mut command = csm(&dir);
+    command
+        .arg("get-products")
+        .env("USER", "tester")
+        .env("CSM_ACCESS_TOKEN", "the-users-real-token");
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let sent = fake.requests()[0].header("authorization").map(String::from);
+    assert_eq!(sent.as_deref(), Some("Bearer fake"));
+
+    // A marker naming another machine is not followed.
+    std::fs::write(dir.join("csm-mock-tester.url"), "http://192.0.2.1:8790").unwrap();
+    let mut command = csm(&dir);
+    command.arg("get-products").env("USER", "tester");
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert!(stderr(&output).contains("no site configured"));
+}

@@ -25,6 +25,21 @@ fn csv_with_bad_rows(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// `csm import customer-profiles FLAGS FILE` against `fake`.
+fn import(
+    dir: &std::path::Path,
+    fake: &FakeCsm,
+    file: &std::path::Path,
+    flags: &[&str],
+) -> std::process::Command {
+    let mut command = csm_at(dir, fake.base_url());
+    command
+        .args(["import", "customer-profiles"])
+        .args(flags)
+        .arg(file);
+    command
+}
+
 async fn fake() -> FakeCsm {
     FakeCsm::builder()
         .seed_demo(true)
@@ -38,9 +53,7 @@ async fn fake() -> FakeCsm {
 async fn bad_rows_are_listed_with_line_column_and_reason_and_nothing_is_sent() {
     let (fake, dir) = (fake().await, scratch());
     let file = csv_with_bad_rows(&dir);
-    let mut command = csm_at(&dir, fake.base_url());
-    command.args(["import", "customer-profiles"]).arg(&file);
-    let output = run(command).await;
+    let output = run(import(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let errors = stderr(&output);
     assert!(errors.contains("line 4, column detail:Plan:"), "{errors}");
@@ -57,9 +70,7 @@ async fn an_unknown_column_is_refused_before_any_row() {
     let (fake, dir) = (fake().await, scratch());
     let file = dir.join("typo.csv");
     std::fs::write(&file, "emial,displayName\na@example.com,A\n").unwrap();
-    let mut command = csm_at(&dir, fake.base_url());
-    command.args(["import", "customer-profiles"]).arg(&file);
-    let output = run(command).await;
+    let output = run(import(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(3));
     assert!(
         stderr(&output).contains("emial is not a field"),
@@ -74,17 +85,9 @@ async fn skipped_and_failed_rows_go_unchanged_to_the_failures_file() {
     let (fake, dir) = (fake().await, scratch());
     let file = csv_with_bad_rows(&dir);
     let failures = dir.join("failures.csv");
-    let mut command = csm_at(&dir, fake.base_url());
-    command
-        .args([
-            "import",
-            "customer-profiles",
-            "--skip-invalid",
-            "--failures",
-        ])
-        .arg(&failures)
-        .arg(&file);
-    let output = run(command).await;
+    let failures_flag = failures.to_str().unwrap();
+    let flags = ["--skip-invalid", "--failures", failures_flag];
+    let output = run(import(&dir, &fake, &file, &flags)).await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(
         stdout(&output).contains("5 records: 4 succeeded, 1 failed; 2 invalid rows skipped"),
@@ -138,17 +141,8 @@ async fn skipped_and_failed_rows_go_unchanged_to_the_failures_file() {
 async fn a_dry_run_prints_the_plan_and_sends_nothing() {
     let (fake, dir) = (fake().await, scratch());
     let file = customers_csv(&dir, 250, |_| "Pro");
-    let mut command = csm_at(&dir, fake.base_url());
-    command
-        .args([
-            "import",
-            "customer-profiles",
-            "--dry-run",
-            "--task-seconds",
-            "3",
-        ])
-        .arg(&file);
-    let output = run(command).await;
+    let flags = ["--dry-run", "--task-seconds", "3"];
+    let output = run(import(&dir, &fake, &file, &flags)).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let plan = stdout(&output);
     assert!(
@@ -179,9 +173,7 @@ async fn json_lines_import_and_name_the_field_at_fault() {
         ),
     )
     .unwrap();
-    let mut command = csm_at(&dir, fake.base_url());
-    command.args(["import", "customer-profiles"]).arg(&file);
-    let output = run(command).await;
+    let output = run(import(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(3));
     assert!(
         stderr(&output).contains("line 3, column payload.details[0].values[0]:"),
@@ -194,9 +186,7 @@ async fn json_lines_import_and_name_the_field_at_fault() {
 async fn progress_is_plain_lines_when_stdout_is_not_a_terminal() {
     let (fake, dir) = (fake().await, scratch());
     let file = customers_csv(&dir, 300, |_| "Free");
-    let mut command = csm_at(&dir, fake.base_url());
-    command.args(["import", "customer-profiles"]).arg(&file);
-    let output = run(command).await;
+    let output = run(import(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("300/300 records (100 %)"), "{text}");
@@ -280,15 +270,9 @@ async fn a_killed_import_resumes_from_its_journal_with_nothing_finished_sent_aga
         |i| if i % 500 == 7 { "Platinum" } else { "Pro" },
     );
     let journal = dir.join("import.journal");
-    let import = || {
-        let mut command = csm_at(&dir, fake.base_url());
-        command
-            .args(["import", "customer-profiles", "--journal"])
-            .arg(&journal)
-            .arg(&file);
-        command
-    };
-    let mut first = import()
+    let journal_flag = journal.to_str().unwrap();
+    let resumable = || import(&dir, &fake, &file, &["--journal", journal_flag]);
+    let mut first = resumable()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -317,7 +301,7 @@ async fn a_killed_import_resumes_from_its_journal_with_nothing_finished_sent_aga
     );
     let sent_before = fake.requests().len();
 
-    let output = run(import()).await;
+    let output = run(resumable()).await;
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let summary = stdout(&output);
     assert!(

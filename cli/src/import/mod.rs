@@ -214,23 +214,15 @@ where
     let rows = rows::open(&args.file, format)?;
     let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
     let mut bad_rows: BTreeMap<usize, BadRow> = BTreeMap::new();
-    let mut valid = Vec::new();
     let mut rows_read = 0;
     for (position, row) in rows.enumerate() {
         let row = row?;
         rows_read += 1;
-        match reader.record(&row) {
-            Ok(record) => valid.push(record),
-            Err(bad) => {
-                if bad_rows.len() < BAD_ROWS_SHOWN {
-                    eprintln!("{}: {bad}", args.file.display());
-                }
-                bad_rows.insert(position, bad);
+        if let Err(bad) = reader.record(&row) {
+            if bad_rows.len() < BAD_ROWS_SHOWN {
+                eprintln!("{}: {bad}", args.file.display());
             }
-        }
-        // Only the plan needs the records; the import reads them again.
-        if !args.dry_run {
-            valid.clear();
+            bad_rows.insert(position, bad);
         }
     }
     let records = reader.records;
@@ -250,7 +242,8 @@ where
 
     // 2. The plan.
     if args.dry_run {
-        let requests = bulk::requests_for::<E>(&valid);
+        let records_again = valid_records::<E>(&args.file, format)?.map(|(_, _, record)| record);
+        let requests = bulk::requests_for::<E>(records_again);
         let rounds = requests.div_ceil(usize::from(args.max_in_flight));
         let seconds = rounds as f64 * args.task_seconds;
         println!(
@@ -278,19 +271,14 @@ where
 
     // 3. The import, reading the file again.
     let client = connection.client().await?;
-    let rows = rows::open(&args.file, format)?;
-    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
     // The position in the file of each record, by the index the import gives it.
     let positions = std::sync::Mutex::new(Vec::with_capacity(records));
-    let source = rows.enumerate().filter_map(|(position, row)| {
-        let row = row.ok()?;
-        let line = row.line;
-        let record = reader.record(&row).ok()?;
+    let source = valid_records::<E>(&args.file, format)?.map(|(position, line, record)| {
         positions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((position, line));
-        Some(record)
+        record
     });
     let progress = Progress::new(records as u64, "records");
     let mut import = client
@@ -350,6 +338,24 @@ where
         exit::INCOMPLETE
     };
     Ok(ExitCode::from(code))
+}
+
+/// The records of the file's valid rows, read as they are asked for, each with the row's position
+/// and line.
+fn valid_records<E: BulkEndpoint>(
+    file: &std::path::Path,
+    format: Format,
+) -> anyhow::Result<impl Iterator<Item = (usize, u64, E::Record)> + Send>
+where
+    E::Record: serde::de::DeserializeOwned,
+{
+    let rows = rows::open(file, format)?;
+    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
+    Ok(rows.enumerate().filter_map(move |(position, row)| {
+        let row = row.ok()?;
+        let record = reader.record(&row).ok()?;
+        Some((position, row.line, record))
+    }))
 }
 
 /// `1 h 05 min`, `3 min 20 s`, `12 s`.

@@ -24,7 +24,10 @@ pub fn csm(dir: &Path) -> Command {
     ] {
         command.env_remove(name);
     }
-    command.env("TMPDIR", dir).current_dir(dir);
+    command
+        .env("TMPDIR", dir)
+        .env("XDG_RUNTIME_DIR", dir)
+        .current_dir(dir);
     command
 }
 
