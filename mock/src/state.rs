@@ -184,8 +184,9 @@ pub struct State {
     pub(crate) keys: HashMap<String, (u64, String)>,
     /// The most tasks that were unfinished at once.
     pub peak_unfinished_tasks: usize,
-    /// Customer ids by lower-case email, rebuilt when `customers` was changed around it.
-    pub(crate) email_index: std::cell::RefCell<HashMap<String, String>>,
+    /// Customer ids by lower-case email, rebuilt when `customers` was changed around it. A
+    /// B-tree: unlike a hash map, it never stops to rehash as a million-record import grows it.
+    pub(crate) email_index: std::cell::RefCell<std::collections::BTreeMap<String, String>>,
     /// When tasks apply and finish, in time order, rebuilt when `tasks` was changed around it.
     pub(crate) schedule: std::cell::RefCell<Schedule>,
     pub(crate) last_organization_id: u64,
@@ -241,7 +242,7 @@ impl State {
     /// The customer with this email (case ignored).
     pub fn customer_by_email(&self, email: &str) -> Option<&Customer> {
         let key = email.to_lowercase();
-        let found = |index: &HashMap<String, String>| {
+        let found = |index: &std::collections::BTreeMap<String, String>| {
             let customer = self.customers.get(index.get(&key)?)?;
             customer
                 .email

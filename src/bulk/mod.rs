@@ -19,6 +19,7 @@
 mod budget;
 mod endpoints;
 mod journal;
+mod pipeline;
 mod plan;
 mod validate;
 
@@ -344,15 +345,14 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
         let finished = run.clone();
         // One request more than the tasks allowed in flight is under way: it is planned and
         // keyed while the others' tasks run, and waits for a slot, so a slot that frees is
-        // taken at once.
-        let results = planner
+        // taken at once (what runs is polled before the next request is planned).
+        let requests = planner
             .into_stream()
-            .map(move |planned| run.clone().handle::<E>(planned))
-            .buffer_unordered(max_in_flight + 1)
-            .chain(
-                stream::once(async move { finished.leftover_journal() })
-                    .filter_map(|leftover| async move { leftover.map(Err) }),
-            );
+            .map(move |planned| run.clone().handle::<E>(planned));
+        let results = pipeline::RunningFirst::new(Box::pin(requests), max_in_flight + 1).chain(
+            stream::once(async move { finished.leftover_journal() })
+                .filter_map(|leftover| async move { leftover.map(Err) }),
+        );
         // The stream ends after its first error (a journal that does not match the input).
         results
             .scan(false, |failed, result| {
@@ -521,14 +521,15 @@ impl Run<'_> {
         })
     }
 
-    /// When to poll a new task: once tasks of this import have finished, just before (98 % of)
-    /// the time they take, then every ninetieth of it (1 ms to 5 s); before that, from 100 ms
-    /// growing ×1.5 up to 5 s.
-    fn poll_delays(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
+    /// When to poll a task sent `sent` ago: once tasks of this import have finished, just
+    /// before (99 % of) the time they take, counted from when its request was sent, then every
+    /// 150th of it (1 ms to 5 s); before that, from 100 ms growing ×1.5 up to 5 s.
+    fn poll_delays(&self, sent: Duration) -> Box<dyn Iterator<Item = Duration> + Send> {
         match *self.estimate.lock().unwrap() {
             Some(estimate) => {
-                let then = (estimate / 90).clamp(Duration::from_millis(1), Duration::from_secs(5));
-                Box::new(std::iter::once(estimate.mul_f64(0.98)).chain(std::iter::repeat(then)))
+                let then = (estimate / 150).clamp(Duration::from_millis(1), Duration::from_secs(5));
+                let first = estimate.mul_f64(0.99).saturating_sub(sent);
+                Box::new(std::iter::once(first).chain(std::iter::repeat(then)))
             }
             None => Box::new(
                 PollPolicy {
@@ -642,16 +643,18 @@ impl Run<'_> {
             .acquire()
             .await
             .expect("the semaphore is never closed");
-        let task_id = match known.and_then(|known| known.task_id) {
-            Some(task_id) => task_id,
+        // When the request that started the task was sent: the task's time counts from then
+        // (from now, for a task a previous run started).
+        let (task_id, sent_at) = match known.and_then(|known| known.task_id) {
+            Some(task_id) => (task_id, Instant::now()),
             None => match self.submit::<E>(&mut request, &records).await {
-                Ok(task_id) => {
+                Ok((task_id, sent_at)) => {
                     self.append(Event::Submitted {
                         request: number,
                         task_id: task_id.clone(),
                     })
                     .await?;
-                    task_id
+                    (task_id, sent_at)
                 }
                 Err(error) => {
                     // A request that was sent and whose answer was lost (or a 5xx) may have
@@ -671,7 +674,7 @@ impl Run<'_> {
             .fetch_add(records.len(), Ordering::SeqCst);
         self.report_progress();
 
-        let waited = self.wait(&mut request, &task_id).await;
+        let waited = self.wait(&mut request, &task_id, sent_at).await;
         drop(slot);
         let outcome = match waited {
             Ok(outcome) => outcome,
@@ -697,15 +700,16 @@ impl Run<'_> {
     }
 
     /// Submits a request, pausing every submission of the import while the site asks to wait;
-    /// returns its task id.
+    /// returns its task id and when the accepted attempt was sent.
     async fn submit<E: BulkEndpoint>(
         &self,
         request: &mut BulkRequest,
         records: &[E::Record],
-    ) -> Result<String, Error> {
+    ) -> Result<(String, Instant), Error> {
         let started = Instant::now();
         loop {
             self.budget.ready().await;
+            let sent_at = Instant::now();
             let submitted = crate::retry::with_rate_limits_handled_by_caller(E::submit(
                 self.client,
                 records.to_vec(),
@@ -732,22 +736,27 @@ impl Run<'_> {
                 }
                 Ok(task) => {
                     self.budget.accepted();
-                    return Ok(task.id);
+                    return Ok((task.id, sent_at));
                 }
                 Err(error) => return Err(error),
             }
         }
     }
 
-    /// Waits for a task, learning how long the import's tasks take.
-    async fn wait(&self, request: &mut BulkRequest, task_id: &str) -> Result<TaskOutcome, Error> {
-        let submitted_at = Instant::now();
+    /// Waits for a task whose request was sent at `submitted_at`, learning how long the
+    /// import's tasks take.
+    async fn wait(
+        &self,
+        request: &mut BulkRequest,
+        task_id: &str,
+        submitted_at: Instant,
+    ) -> Result<TaskOutcome, Error> {
         // (polls made, when the task was last seen pending)
         let polled = Mutex::new((0usize, None::<Duration>));
         let waited = self
             .client
             .wait_for_task(task_id.to_string())
-            .poll_delays(self.poll_delays())
+            .poll_delays(self.poll_delays(submitted_at.elapsed()))
             .deadline(self.task_deadline)
             .on_progress(|status| {
                 let mut polled = polled.lock().unwrap();
