@@ -19,7 +19,8 @@ enum Shown {
     Bar(ProgressBar),
     Lines {
         started: Instant,
-        last: Mutex<Option<Instant>>,
+        /// When a line was last printed, and the count it gave.
+        last: Mutex<Option<(Instant, u64)>>,
         total: u64,
     },
 }
@@ -63,9 +64,10 @@ impl Progress {
                 total,
             } => {
                 let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-                let due = last.is_none_or(|at| at.elapsed() >= LINE_EVERY);
-                if due || done >= *total {
-                    *last = Some(Instant::now());
+                let due = last.is_none_or(|(at, _)| at.elapsed() >= LINE_EVERY);
+                let ended = done >= *total && last.is_none_or(|(_, shown)| shown < *total);
+                if (due && last.is_none_or(|(_, shown)| shown != done)) || ended {
+                    *last = Some((Instant::now(), done));
                     println!("{}", line(done, *total, self.unit, started.elapsed()));
                 }
             }

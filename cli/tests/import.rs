@@ -190,6 +190,11 @@ async fn progress_is_plain_lines_when_stdout_is_not_a_terminal() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.contains("300/300 records (100 %)"), "{text}");
+    assert_eq!(
+        text.matches("300/300 records").count(),
+        1,
+        "the last line once: {text}"
+    );
     assert!(
         !text.contains('\u{1b}'),
         "no terminal codes in a log: {text:?}"
