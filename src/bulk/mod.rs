@@ -521,16 +521,11 @@ impl Run<'_> {
         })
     }
 
-    /// When to poll a task sent `sent` ago: once tasks of this import have finished, just
-    /// before (99 % of) the time they take, counted from when its request was sent, then every
-    /// 150th of it (1 ms to 5 s); before that, from 100 ms growing ×1.5 up to 5 s.
+    /// When to poll a task sent `sent` ago: as [`learned_poll_delays`] once tasks of this
+    /// import have finished; before that, from 100 ms growing ×1.5 up to 5 s.
     fn poll_delays(&self, sent: Duration) -> Box<dyn Iterator<Item = Duration> + Send> {
         match *self.estimate.lock().unwrap() {
-            Some(estimate) => {
-                let then = (estimate / 150).clamp(Duration::from_millis(1), Duration::from_secs(5));
-                let first = estimate.mul_f64(0.99).saturating_sub(sent);
-                Box::new(std::iter::once(first).chain(std::iter::repeat(then)))
-            }
+            Some(estimate) => Box::new(learned_poll_delays(estimate, sent)),
             None => Box::new(
                 PollPolicy {
                     first_delay: Duration::from_millis(100),
@@ -775,6 +770,27 @@ impl Run<'_> {
     }
 }
 
+/// Polls of a task sent `sent` ago, when the import's tasks take about `estimate`: just before
+/// (99 % of) it, counted from the send, then every 150th of it (at least 1 ms) a few times, to
+/// about 103 %; a task still running then (a slow one, or one whose request was retried before
+/// it started) is polled ever less often, ×1.5 up to every 5 s, so it costs a few polls more,
+/// not hundreds.
+fn learned_poll_delays(
+    estimate: Duration,
+    sent: Duration,
+) -> impl Iterator<Item = Duration> + Send {
+    const CLOSE_POLLS: usize = 6;
+    let close = (estimate / 150).clamp(Duration::from_millis(1), Duration::from_secs(5));
+    let first = estimate.mul_f64(0.99).saturating_sub(sent);
+    let slower = std::iter::successors(Some(close), |delay| {
+        Some(delay.mul_f64(1.5).min(Duration::from_secs(5)))
+    })
+    .skip(1);
+    std::iter::once(first)
+        .chain(std::iter::repeat_n(close, CLOSE_POLLS))
+        .chain(slower)
+}
+
 /// Every record of `request` with the same outcome.
 fn all(request: BulkRequest, outcome: RecordOutcome) -> BulkResult {
     BulkResult {
@@ -965,4 +981,32 @@ imports! {
     import_organization_details: OrganizationDetails, BulkOrganizationDetailFieldOperation;
     /// Creates organization detail-field definitions (50 per request; names unique).
     import_organization_detail_fields: OrganizationDetailFields, CreateDetailFieldRequest;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::learned_poll_delays;
+    use std::time::Duration;
+
+    #[test]
+    fn a_task_is_polled_close_to_its_end_and_less_often_past_it() {
+        let estimate = Duration::from_millis(200);
+        let sent = Duration::from_millis(20);
+        let delays: Vec<Duration> = learned_poll_delays(estimate, sent).take(7).collect();
+        assert_eq!(
+            delays[0],
+            Duration::from_millis(178),
+            "99 % of the time, from the send"
+        );
+        assert!(delays[1..].iter().all(|d| *d == estimate / 150));
+        // A task that started a second late (its request retried) costs a few polls, not 750.
+        let mut waited = Duration::ZERO;
+        let polls = learned_poll_delays(estimate, sent)
+            .take_while(|delay| {
+                waited += *delay;
+                waited < Duration::from_millis(1_200)
+            })
+            .count();
+        assert!(polls < 25, "{polls} polls");
+    }
 }
