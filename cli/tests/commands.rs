@@ -38,10 +38,7 @@ async fn every_operation_is_a_command_named_by_its_id() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_answer_is_compact_json_on_stdout_when_piped() {
-    let (fake, dir) = (
-        FakeCsm::builder().seed_demo(true).start().await.unwrap(),
-        scratch(),
-    );
+    let (fake, dir) = (demo_fake(50).await, scratch());
     let mut command = csm_at(&dir, fake.base_url());
     command.args(["get-products", "--limit", "2"]);
     let output = run(command).await;
@@ -209,10 +206,7 @@ async fn tasks_wait_prints_the_ended_task() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fields_apply_creates_what_is_missing_reports_what_differs_and_is_idempotent() {
-    let (fake, dir) = (
-        FakeCsm::builder().seed_demo(true).start().await.unwrap(),
-        scratch(),
-    );
+    let (fake, dir) = (demo_fake(50).await, scratch());
     std::fs::write(
         dir.join("fields.yaml"),
         "customer:\n\
@@ -301,10 +295,7 @@ async fn csm_mock_serves_demo_data_that_other_commands_find() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_fake_found_by_its_marker_never_gets_the_users_credentials() {
-    let (fake, dir) = (
-        FakeCsm::builder().seed_demo(true).start().await.unwrap(),
-        scratch(),
-    );
+    let (fake, dir) = (demo_fake(50).await, scratch());
     std::fs::write(dir.join("csm-mock-tester.url"), fake.base_url()).unwrap();
     let mut command = csm(&dir);
     command

@@ -41,12 +41,7 @@ fn import(
 }
 
 async fn fake() -> FakeCsm {
-    FakeCsm::builder()
-        .seed_demo(true)
-        .task_timing(Duration::ZERO, Duration::from_millis(20))
-        .start()
-        .await
-        .unwrap()
+    demo_fake(20).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -215,15 +210,11 @@ fn script_available() -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_terminal_gets_a_live_progress_bar() {
-    if !script_available() {
-        panic!("`script` (util-linux) is needed to run csm in a pseudo-terminal");
-    }
-    let fake = FakeCsm::builder()
-        .seed_demo(true)
-        .task_timing(Duration::ZERO, Duration::from_millis(150))
-        .start()
-        .await
-        .unwrap();
+    assert!(
+        script_available(),
+        "`script` (util-linux) is needed to run csm in a pseudo-terminal"
+    );
+    let fake = demo_fake(150).await;
     let dir = scratch();
     let file = customers_csv(&dir, 2000, |_| "Pro");
     let typescript = dir.join("typescript");
@@ -262,12 +253,7 @@ async fn a_terminal_gets_a_live_progress_bar() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_import_resumes_from_its_journal_with_nothing_finished_sent_again() {
-    let fake = FakeCsm::builder()
-        .seed_demo(true)
-        .task_timing(Duration::ZERO, Duration::from_millis(150))
-        .start()
-        .await
-        .unwrap();
+    let fake = demo_fake(150).await;
     let dir = scratch();
     let file = customers_csv(
         &dir,

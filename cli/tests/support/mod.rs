@@ -4,6 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The fake with its demo site, its bulk tasks taking `task_ms`.
+pub async fn demo_fake(task_ms: u64) -> atlassian_csm_mock::FakeCsm {
+    atlassian_csm_mock::FakeCsm::builder()
+        .seed_demo(true)
+        .task_timing(
+            std::time::Duration::ZERO,
+            std::time::Duration::from_millis(task_ms),
+        )
+        .start()
+        .await
+        .unwrap()
+}
+
 /// A fresh directory for one test's files (and `TMPDIR`, so no `csm mock` marker is found).
 pub fn scratch() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("csm-test-{}", uuid::Uuid::new_v4()));
