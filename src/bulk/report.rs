@@ -1,0 +1,196 @@
+//! What an import reports: its progress, each record's outcome, each request, and the whole.
+
+use super::endpoints::BulkEndpoint;
+use crate::error::Error;
+use crate::types::{TaskFailure, TaskStatusResponseStatus};
+use std::sync::Arc;
+
+/// How far an import has come, passed to the progress callback.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BulkProgress {
+    /// Records in the import (for a streamed input: the records read so far, the total once it
+    /// is exhausted).
+    pub total_records: usize,
+    /// Records whose request the API accepted.
+    pub submitted_records: usize,
+    /// Records whose task ended (or whose request failed for good).
+    pub finished_records: usize,
+    /// Requests the import makes in all (for a streamed input: the requests planned so far).
+    pub total_requests: usize,
+    /// Requests whose task ended (or that failed for good).
+    pub finished_requests: usize,
+}
+
+/// What became of one record.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum RecordOutcome {
+    /// Its task finished and named no failure for it.
+    Succeeded,
+    /// Its task named it in these failures.
+    Failed(Vec<TaskFailure>),
+    /// Its task ended `FAILED` or `CANCELLED` without naming any record: the server said no more.
+    TaskEnded {
+        /// The task.
+        task_id: String,
+        /// `FAILED` or `CANCELLED`.
+        status: TaskStatusResponseStatus,
+    },
+    /// It was invalid (`Error::InvalidInput`: it was never put in a request), or its request was
+    /// refused (a 4xx, a rate limit) or provably never sent (connection refused); nothing was
+    /// done with it.
+    NotSubmitted(Arc<Error>),
+    /// What became of it is not known: its request was sent but its answer was lost or was a
+    /// 5xx (the server may have started a task under its key), or its task was started but its
+    /// end could not be seen. Resubmitting it under the same key is safe.
+    Unconfirmed(Arc<Error>),
+}
+
+/// One line: `succeeded`, `failed: DETAIL_FIELD UPDATE: Invalid detail field`, `not submitted: …`.
+impl std::fmt::Display for RecordOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Succeeded => f.write_str("succeeded"),
+            Self::Failed(failures) => {
+                f.write_str("failed")?;
+                for (index, failure) in failures.iter().enumerate() {
+                    let separator = if index == 0 { ": " } else { "; " };
+                    write!(
+                        f,
+                        "{separator}{} {}",
+                        failure.operated_on, failure.operation
+                    )?;
+                    if let Some(error) = &failure.error {
+                        write!(f, ": {error}")?;
+                    }
+                }
+                Ok(())
+            }
+            Self::TaskEnded { task_id, status } => write!(f, "task {task_id} ended {status}"),
+            Self::NotSubmitted(error) => write!(f, "not submitted: {error}"),
+            Self::Unconfirmed(error) => write!(f, "unconfirmed: {error}"),
+        }
+    }
+}
+
+/// One request of an import.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkRequest {
+    /// The records it carried, as indexes into the input.
+    pub records: Vec<usize>,
+    /// Its `Idempotency-Key`: derived from its content, so resubmitting the same records gives
+    /// the same key.
+    pub idempotency_key: String,
+    /// The task the API started for it.
+    pub task_id: Option<String>,
+    /// How the task ended.
+    pub status: Option<TaskStatusResponseStatus>,
+    /// Status polls made for the task.
+    pub polls: usize,
+    /// Times the API refused the request because too many tasks were unfinished.
+    pub refusals: usize,
+}
+
+/// The result of an import: every record's outcome, in input order.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkReport {
+    /// Outcome of record `i` of the input at index `i`.
+    pub records: Vec<RecordOutcome>,
+    /// Every request made.
+    pub requests: Vec<BulkRequest>,
+    /// Failures a task listed that name no record of its request, exactly as the server sent
+    /// them.
+    pub unmatched_failures: Vec<TaskFailure>,
+}
+
+impl BulkReport {
+    /// Records that succeeded.
+    pub fn succeeded(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|outcome| matches!(outcome, RecordOutcome::Succeeded))
+            .count()
+    }
+
+    /// Records that did not succeed, with their index in the input.
+    pub fn not_succeeded(&self) -> impl Iterator<Item = (usize, &RecordOutcome)> {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(_, outcome)| !matches!(outcome, RecordOutcome::Succeeded))
+    }
+
+    /// Whether every record succeeded and no failure went unmatched.
+    pub fn all_succeeded(&self) -> bool {
+        self.succeeded() == self.records.len() && self.unmatched_failures.is_empty()
+    }
+}
+
+/// What one request of an import came to, yielded by [`BulkImport::stream`] as soon as it is
+/// known: its records' indexes in the input and their outcomes.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct BulkResult {
+    /// The request; `None` for a record refused before it joined one (invalid).
+    pub request: Option<BulkRequest>,
+    /// `(index in the input, outcome)` of each of its records.
+    pub records: Vec<(usize, RecordOutcome)>,
+    /// Failures its task listed that name none of its records, as the server sent them.
+    pub unmatched_failures: Vec<TaskFailure>,
+}
+
+/// Every record of `request` with the same outcome.
+pub(crate) fn all(request: BulkRequest, outcome: RecordOutcome) -> BulkResult {
+    BulkResult {
+        records: request
+            .records
+            .iter()
+            .map(|&index| (index, outcome.clone()))
+            .collect(),
+        request: Some(request),
+        unmatched_failures: Vec::new(),
+    }
+}
+
+/// The outcome of each record of a request whose task ended with `status` and `failures`.
+pub(crate) fn outcomes<E: BulkEndpoint>(
+    request: BulkRequest,
+    records: &[E::Record],
+    task_id: &str,
+    status: &TaskStatusResponseStatus,
+    failures: &[TaskFailure],
+) -> BulkResult {
+    let mut named: Vec<Vec<TaskFailure>> = vec![Vec::new(); records.len()];
+    let mut unmatched = Vec::new();
+    for failure in failures {
+        let mut found = false;
+        for (position, record) in records.iter().enumerate() {
+            if E::is_named_by(record, failure) {
+                named[position].push(failure.clone());
+                found = true;
+            }
+        }
+        if !found {
+            unmatched.push(failure.clone());
+        }
+    }
+    let finished = matches!(status, TaskStatusResponseStatus::Finished);
+    let outcomes = named
+        .into_iter()
+        .map(|failures| match (finished, failures.is_empty()) {
+            (_, false) => RecordOutcome::Failed(failures),
+            (true, true) => RecordOutcome::Succeeded,
+            (false, true) => RecordOutcome::TaskEnded {
+                task_id: task_id.to_string(),
+                status: status.clone(),
+            },
+        });
+    BulkResult {
+        records: request.records.iter().copied().zip(outcomes).collect(),
+        request: Some(request),
+        unmatched_failures: unmatched,
+    }
+}

@@ -1,0 +1,466 @@
+//! How an import runs: the planner that reads and packs records as requests can be sent, and the
+//! run shared by its requests (submit under the shared budget, wait, report, journal).
+
+use super::budget::Budget;
+use super::endpoints::BulkEndpoint;
+use super::estimate::TaskTimes;
+use super::import::ProgressCallback;
+use super::journal::{Event, Journal};
+use super::observer::RequestObserver;
+use super::pipeline::RunningFirst;
+use super::plan::{Chunk, Packer};
+use super::report::{all, outcomes, BulkProgress, BulkRequest, BulkResult, RecordOutcome};
+use super::validate::RecordValidator;
+use crate::error::Error;
+use crate::tasks::TaskOutcome;
+use crate::types::TaskStatusResponseStatus;
+use crate::Client;
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How an import runs, as its builder set it.
+pub(crate) struct Settings<'a> {
+    pub max_in_flight: usize,
+    pub task_deadline: Duration,
+    pub key_namespace: String,
+    pub on_progress: Option<ProgressCallback<'a>>,
+    /// The records in all, when the input was read before the import started.
+    pub known_total: Option<usize>,
+    pub journal: Option<Journal>,
+    pub observer: Option<Arc<dyn RequestObserver>>,
+}
+
+/// Runs an import of `source`: the result of each request (or invalid record) as it is known.
+/// The stream ends after its first error (a journal that does not match the input).
+pub(crate) fn results<'a, E: BulkEndpoint>(
+    client: &'a Client,
+    source: BoxStream<'a, Result<E::Record, Error>>,
+    settings: Settings<'a>,
+) -> impl Stream<Item = Result<BulkResult, Error>> + Send + 'a {
+    let max_in_flight = settings.max_in_flight;
+    let run = Arc::new(Run {
+        client,
+        budget: Budget::new(),
+        slots: tokio::sync::Semaphore::new(max_in_flight),
+        journal: settings.journal,
+        observer: settings.observer,
+        task_deadline: settings.task_deadline,
+        key_namespace: settings.key_namespace,
+        on_progress: settings.on_progress,
+        known_total: settings.known_total,
+        task_times: TaskTimes::default(),
+        read_records: AtomicUsize::new(0),
+        planned_requests: AtomicUsize::new(0),
+        submitted_records: AtomicUsize::new(0),
+        finished_records: AtomicUsize::new(0),
+        finished_requests: AtomicUsize::new(0),
+    });
+    let planner = Planner::<E> {
+        source,
+        validator: RecordValidator::for_client(client),
+        packer: Packer::new(E::MAX_RECORDS, E::MAX_WEIGHT),
+        ready: VecDeque::new(),
+        next_index: 0,
+        exhausted: false,
+        run: run.clone(),
+    };
+    let finished = run.clone();
+    // One request more than the tasks allowed in flight is under way: it is planned and keyed
+    // while the others' tasks run, and waits for a slot, so a slot that frees is taken at once
+    // (what runs is polled before the next request is planned).
+    let requests = planner
+        .into_stream()
+        .map(move |planned| run.clone().handle::<E>(planned));
+    let results = RunningFirst::new(Box::pin(requests), max_in_flight + 1).chain(
+        stream::once(async move { finished.leftover_journal() })
+            .filter_map(|leftover| async move { leftover.map(Err) }),
+    );
+    results.scan(false, |failed, result| {
+        let item = (!*failed).then(|| {
+            *failed = result.is_err();
+            result
+        });
+        async move { item }
+    })
+}
+
+/// What the planner hands on: a request to send, or a record that will never be in one.
+enum Planned<R> {
+    Request { number: usize, chunk: Chunk<R> },
+    Invalid { index: usize, error: Error },
+}
+
+/// Reads records as requests can be sent, checks each, and packs the valid ones into requests
+/// (an invalid record is left out and the next valid one takes its place, so nothing of a request
+/// waits on a record that will not go).
+struct Planner<'a, E: BulkEndpoint> {
+    source: BoxStream<'a, Result<E::Record, Error>>,
+    validator: RecordValidator<E>,
+    packer: Packer<E::Record>,
+    ready: VecDeque<Planned<E::Record>>,
+    next_index: usize,
+    exhausted: bool,
+    run: Arc<Run<'a>>,
+}
+
+impl<'a, E: BulkEndpoint> Planner<'a, E> {
+    fn into_stream(self) -> impl Stream<Item = Planned<E::Record>> + Send + 'a {
+        stream::unfold(self, |mut planner| async move {
+            loop {
+                if let Some(planned) = planner.ready.pop_front() {
+                    return Some((planned, planner));
+                }
+                if planner.exhausted {
+                    return None;
+                }
+                planner.read_one().await;
+            }
+        })
+    }
+
+    async fn read_one(&mut self) {
+        let Some(record) = self.source.next().await else {
+            self.exhausted = true;
+            let packer = std::mem::replace(&mut self.packer, Packer::new(1, None));
+            for chunk in packer.finish() {
+                self.plan(chunk);
+            }
+            return;
+        };
+        let index = self.next_index;
+        self.next_index += 1;
+        self.run
+            .read_records
+            .store(self.next_index, Ordering::SeqCst);
+        let checked = record.and_then(|record| {
+            self.validator.check(index, &record)?;
+            Ok(record)
+        });
+        match checked {
+            Ok(record) => {
+                let weight = E::weight(&record);
+                if let Some(chunk) = self.packer.add(index, record, weight) {
+                    self.plan(chunk);
+                }
+            }
+            Err(error) => self.ready.push_back(Planned::Invalid { index, error }),
+        }
+    }
+
+    fn plan(&mut self, chunk: Chunk<E::Record>) {
+        let number = self.run.planned_requests.fetch_add(1, Ordering::SeqCst);
+        self.ready.push_back(Planned::Request { number, chunk });
+    }
+}
+
+/// State shared by the requests of one import.
+struct Run<'r> {
+    client: &'r Client,
+    budget: Budget,
+    /// One permit per task the import may have unfinished at once, held from submit to end.
+    slots: tokio::sync::Semaphore,
+    journal: Option<Journal>,
+    observer: Option<Arc<dyn RequestObserver>>,
+    task_deadline: Duration,
+    key_namespace: String,
+    on_progress: Option<ProgressCallback<'r>>,
+    known_total: Option<usize>,
+    /// How long tasks of this import have taken, from submit to seen finished.
+    task_times: TaskTimes,
+    read_records: AtomicUsize,
+    planned_requests: AtomicUsize,
+    submitted_records: AtomicUsize,
+    finished_records: AtomicUsize,
+    finished_requests: AtomicUsize,
+}
+
+impl Run<'_> {
+    fn report_progress(&self) {
+        if let Some(callback) = &self.on_progress {
+            let read = self.read_records.load(Ordering::SeqCst);
+            callback(&BulkProgress {
+                total_records: self.known_total.unwrap_or(read),
+                submitted_records: self.submitted_records.load(Ordering::SeqCst),
+                finished_records: self.finished_records.load(Ordering::SeqCst),
+                total_requests: self.planned_requests.load(Ordering::SeqCst),
+                finished_requests: self.finished_requests.load(Ordering::SeqCst),
+            });
+        }
+    }
+
+    /// A journal that planned more requests than this input makes is another input's.
+    fn leftover_journal(&self) -> Option<Error> {
+        let journal = self.journal.as_ref()?;
+        let planned = self.planned_requests.load(Ordering::SeqCst);
+        (journal.planned_requests() > planned).then(|| {
+            journal.mismatch(format!(
+                "it planned {} requests, the input makes {planned}",
+                journal.planned_requests()
+            ))
+        })
+    }
+
+    fn finish(&self, result: BulkResult) -> Result<BulkResult, Error> {
+        self.finished_records
+            .fetch_add(result.records.len(), Ordering::SeqCst);
+        if result.request.is_some() {
+            self.finished_requests.fetch_add(1, Ordering::SeqCst);
+        }
+        self.report_progress();
+        Ok(result)
+    }
+
+    async fn append(&self, event: Event) -> Result<(), Error> {
+        match &self.journal {
+            Some(journal) => journal.append(event).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn handle<E: BulkEndpoint>(
+        self: Arc<Self>,
+        planned: Planned<E::Record>,
+    ) -> Result<BulkResult, Error> {
+        match planned {
+            Planned::Invalid { index, error } => self.finish(BulkResult {
+                request: None,
+                records: vec![(index, RecordOutcome::NotSubmitted(Arc::new(error)))],
+                unmatched_failures: Vec::new(),
+            }),
+            Planned::Request { number, chunk } => self.request::<E>(number, chunk).await,
+        }
+    }
+
+    /// One request: read back from the journal, polled by its task id, or submitted and waited
+    /// for.
+    async fn request<E: BulkEndpoint>(
+        &self,
+        number: usize,
+        chunk: Chunk<E::Record>,
+    ) -> Result<BulkResult, Error> {
+        let Chunk { indexes, records } = chunk;
+        let mut request = BulkRequest {
+            idempotency_key: idempotency_key::<E>(&self.key_namespace, &records),
+            records: indexes,
+            task_id: None,
+            status: None,
+            polls: 0,
+            refusals: 0,
+        };
+        let known = self.journal.as_ref().and_then(|j| j.known(number)).cloned();
+        match &known {
+            Some(known)
+                if known.key != request.idempotency_key || known.records != request.records =>
+            {
+                let journal = self.journal.as_ref().expect("known from it");
+                return Err(journal.mismatch(format!(
+                    "request {number} carried records {:?} under key {} there, the input gives {:?} under key {}",
+                    first_and_last(&known.records), known.key, first_and_last(&request.records), request.idempotency_key
+                )));
+            }
+            Some(known) => {
+                if let Some((status, failures)) = &known.ended {
+                    request.task_id = known.task_id.clone();
+                    let status = TaskStatusResponseStatus::from(status.as_str());
+                    request.status = Some(status.clone());
+                    self.submitted_records
+                        .fetch_add(records.len(), Ordering::SeqCst);
+                    let task_id = known.task_id.clone().unwrap_or_default();
+                    return self.finish(outcomes::<E>(
+                        request, &records, &task_id, &status, failures,
+                    ));
+                }
+            }
+            None => {
+                self.append(Event::Planned {
+                    request: number,
+                    key: request.idempotency_key.clone(),
+                    records: request.records.clone(),
+                })
+                .await?;
+            }
+        }
+        if let Some(observer) = self.observer.clone() {
+            let body = serde_json::to_string(&records).expect("records serialize");
+            let (key, indexes) = (request.idempotency_key.clone(), request.records.clone());
+            blocking(move || observer.planned(&key, &indexes, &body)).await?;
+        }
+
+        let slot = self
+            .slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        // When the request that started the task was sent: the task's time counts from then
+        // (from now, for a task a previous run started).
+        let (task_id, sent_at) = match known.and_then(|known| known.task_id) {
+            Some(task_id) => (task_id, Instant::now()),
+            None => match self.submit::<E>(&mut request, &records).await {
+                Ok((task_id, sent_at)) => {
+                    self.append(Event::Submitted {
+                        request: number,
+                        task_id: task_id.clone(),
+                    })
+                    .await?;
+                    if let Some(observer) = self.observer.clone() {
+                        let (key, task) = (request.idempotency_key.clone(), task_id.clone());
+                        blocking(move || observer.submitted(&key, &task)).await?;
+                    }
+                    (task_id, sent_at)
+                }
+                Err(error) => {
+                    // A request that was sent and whose answer was lost (or a 5xx) may have
+                    // started a task: only a refusal, or a request that never left, proves
+                    // nothing was done.
+                    let outcome = if error.provably_not_processed() {
+                        RecordOutcome::NotSubmitted(Arc::new(error))
+                    } else {
+                        RecordOutcome::Unconfirmed(Arc::new(error))
+                    };
+                    return self.finish(all(request, outcome));
+                }
+            },
+        };
+        request.task_id = Some(task_id.clone());
+        self.submitted_records
+            .fetch_add(records.len(), Ordering::SeqCst);
+        self.report_progress();
+
+        let waited = self.wait(&mut request, &task_id, sent_at).await;
+        drop(slot);
+        let outcome = match waited {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                return self.finish(all(request, RecordOutcome::Unconfirmed(Arc::new(error))))
+            }
+        };
+        let task = outcome.task();
+        self.append(Event::Ended {
+            request: number,
+            status: task.status.to_string(),
+            failures: task.failures.clone(),
+        })
+        .await?;
+        request.status = Some(task.status.clone());
+        self.finish(outcomes::<E>(
+            request.clone(),
+            &records,
+            &task_id,
+            &task.status,
+            &task.failures,
+        ))
+    }
+
+    /// Submits a request, pausing every submission of the import while the site asks to wait;
+    /// returns its task id and when the accepted attempt was sent.
+    async fn submit<E: BulkEndpoint>(
+        &self,
+        request: &mut BulkRequest,
+        records: &[E::Record],
+    ) -> Result<(String, Instant), Error> {
+        let started = Instant::now();
+        loop {
+            self.budget.ready().await;
+            let sent_at = Instant::now();
+            let submitted = crate::retry::with_rate_limits_handled_by_caller(E::submit(
+                self.client,
+                records.to_vec(),
+                request.idempotency_key.clone(),
+            ))
+            .await;
+            let within_deadline = started.elapsed() < self.task_deadline;
+            match submitted {
+                Err(error) if is_task_limit(&error) && within_deadline => {
+                    request.refusals += 1;
+                    let pause = self.budget.pause(None);
+                    tracing::debug!(
+                        refusals = request.refusals,
+                        pause_ms = pause.as_millis() as u64,
+                        "task limit reached; every submission paused"
+                    );
+                }
+                Err(Error::RateLimited { rate_limit, .. }) if within_deadline => {
+                    let pause = self.budget.pause(rate_limit.retry_after);
+                    tracing::debug!(
+                        pause_ms = pause.as_millis() as u64,
+                        "rate limited; every submission paused"
+                    );
+                }
+                Ok(task) => {
+                    self.budget.accepted();
+                    return Ok((task.id, sent_at));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Waits for a task whose request was sent at `submitted_at`, learning how long the
+    /// import's tasks take.
+    async fn wait(
+        &self,
+        request: &mut BulkRequest,
+        task_id: &str,
+        submitted_at: Instant,
+    ) -> Result<TaskOutcome, Error> {
+        // (polls made, when the task was last seen pending)
+        let polled = Mutex::new((0usize, None::<Duration>));
+        let waited = self
+            .client
+            .wait_for_task(task_id.to_string())
+            .poll_delays(self.task_times.poll_delays(submitted_at.elapsed()))
+            .deadline(self.task_deadline)
+            .on_progress(|status| {
+                let mut polled = polled.lock().unwrap();
+                polled.0 += 1;
+                if !matches!(status.status, TaskStatusResponseStatus::Finished) {
+                    polled.1 = Some(submitted_at.elapsed());
+                }
+            })
+            .await;
+        let (polls, last_pending) = *polled.lock().unwrap();
+        request.polls = polls;
+        if let Ok(TaskOutcome::Finished(_)) = &waited {
+            self.task_times
+                .observe(last_pending, submitted_at.elapsed());
+        }
+        waited
+    }
+}
+
+/// Runs `write` (which touches the disk) off the async threads.
+async fn blocking(write: impl FnOnce() -> Result<(), Error> + Send + 'static) -> Result<(), Error> {
+    tokio::task::spawn_blocking(write)
+        .await
+        .unwrap_or_else(|e| Err(Error::Config(format!("a state write was interrupted: {e}"))))
+}
+
+fn first_and_last(indexes: &[usize]) -> (Option<&usize>, Option<&usize>) {
+    (indexes.first(), indexes.last())
+}
+
+/// The idempotency key of a request: a UUID v5 of the endpoint, the namespace and the records,
+/// so the same request always gets the same key.
+fn idempotency_key<E: BulkEndpoint>(namespace: &str, records: &[E::Record]) -> String {
+    let mut name = format!("{}\n{namespace}\n", E::METHOD_NAME).into_bytes();
+    serde_json::to_writer(&mut name, records).expect("records serialize");
+    uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &name).to_string()
+}
+
+/// Whether the API refused a submit because the site has too many unfinished tasks.
+fn is_task_limit(error: &Error) -> bool {
+    match error {
+        Error::Api {
+            status,
+            error: Some(body),
+            ..
+        } if status.as_u16() == 400 => body
+            .error_message
+            .as_deref()
+            .is_some_and(|m| m.to_lowercase().contains("maximum number of tasks")),
+        _ => false,
+    }
+}
