@@ -154,6 +154,27 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+
+    /// A sync's state could not be read or written, or is not one this version reads.
+    #[cfg(feature = "sync")]
+    #[error("sync state {}: {message}", path.display())]
+    State {
+        /// The state file.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// Another sync holds the state (its lock, beside the file, is taken): nothing was read or
+    /// sent. Run the syncs of one state one after the other.
+    #[cfg(feature = "sync")]
+    #[error("sync state {}: another sync is running on it ({holder}); nothing was sent", path.display())]
+    StateLocked {
+        /// The state file.
+        path: std::path::PathBuf,
+        /// Who holds it, as that sync wrote it (`process 4242 since 2026-12-02T03:00:00Z`).
+        holder: String,
+    },
 }
 
 /// How much of an unexpected body an error keeps.

@@ -81,6 +81,9 @@ mod pagination;
 mod path;
 mod rate_limit;
 mod retry;
+#[cfg(feature = "sync")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
+pub mod sync;
 mod tasks;
 
 pub use auth::{Credentials, Secret, TokenFuture, TokenSource};

@@ -42,3 +42,8 @@ pub use import::BulkImport;
 pub use plan::requests_for;
 pub use report::{BulkProgress, BulkReport, BulkRequest, BulkResult, RecordOutcome};
 pub use validate::RecordValidator;
+
+#[cfg(feature = "sync")]
+pub(crate) use report::outcomes;
+#[cfg(feature = "sync")]
+pub(crate) use run::is_task_limit;

@@ -451,7 +451,7 @@ fn idempotency_key<E: BulkEndpoint>(namespace: &str, records: &[E::Record]) -> S
 }
 
 /// Whether the API refused a submit because the site has too many unfinished tasks.
-fn is_task_limit(error: &Error) -> bool {
+pub(crate) fn is_task_limit(error: &Error) -> bool {
     match error {
         Error::Api {
             status,

@@ -17,4 +17,6 @@ mod limits;
 mod pagination;
 mod requests;
 mod streaming;
+#[cfg(feature = "sync")]
+mod sync;
 mod tasks;

@@ -1,0 +1,578 @@
+//! Syncs against the fake: only what changed is sent, the state holds only what succeeded, an
+//! interrupted run is finished without a write under two keys, one sync per state at a time,
+//! deletions within their threshold, duplicate keys refused, and records re-sent by age.
+
+use atlassian_csm::sync::SyncReport;
+use atlassian_csm::types::{self, BulkManageCustomerProfileOperation as Profile};
+use atlassian_csm::{Client, Credentials, Error, RecordOutcome, RetryPolicy};
+use atlassian_csm_mock::{Entity, FakeCsm, Fault, RecordedRequest};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::future::IntoFuture;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Records whose email holds this fail on the fake.
+const FAIL_MARKER: &str = "+fail";
+
+async fn fake(task_time: Duration) -> FakeCsm {
+    let fake = FakeCsm::builder()
+        .task_timing(Duration::ZERO, task_time)
+        .fail_records_where(|email| email.contains(FAIL_MARKER))
+        .start()
+        .await
+        .unwrap();
+    fake.state(|site| site.add_field(Entity::Customer, "Plan", "SELECT", &["Free", "Pro"]));
+    fake
+}
+
+/// A state file in a directory of its own, removed with it.
+struct StateDir(PathBuf);
+
+impl StateDir {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("csm-sync-{}", uuid_like()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn path(&self) -> PathBuf {
+        self.0.join("state.db")
+    }
+}
+
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn profile(email: &str, name: &str) -> Profile {
+    Profile::upsert()
+        .email(email)
+        .display_name(name)
+        .detail("Plan", ["Pro"])
+        .try_into()
+        .unwrap()
+}
+
+fn profiles(count: usize) -> Vec<Profile> {
+    (0..count)
+        .map(|i| profile(&format!("c{i}@example.com"), &format!("Customer {i}")))
+        .collect()
+}
+
+fn bulk_posts(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
+    requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/bulk"))
+        .collect()
+}
+
+fn key_of(request: &RecordedRequest) -> String {
+    request.header("idempotency-key").unwrap().to_string()
+}
+
+/// The emails a bulk profile request carried.
+fn emails_in(request: &RecordedRequest) -> Vec<String> {
+    let body = request.json().unwrap();
+    body["customerProfiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["payload"]["email"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn sync_profiles(client: &Client, state: &Path, records: Vec<Profile>) -> SyncReport {
+    client
+        .sync_customer_profiles(records)
+        .state(state)
+        .await
+        .unwrap()
+}
+
+/// What the state file holds: (entity, key, field, confirmed_at), read as an admin would.
+fn state_rows(state: &Path) -> Vec<(String, String, String, i64)> {
+    let db = rusqlite::Connection::open(state).unwrap();
+    let mut select = db
+        .prepare("SELECT entity, key, field, confirmed_at FROM records ORDER BY key, field")
+        .unwrap();
+    select
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_second_identical_run_sends_no_request() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+
+    let first = sync_profiles(&client, &dir.path(), profiles(250)).await;
+    assert_eq!((first.counts.new, first.counts.unchanged), (250, 0));
+    assert!(first.all_succeeded(), "{:?}", first.failures);
+    assert_eq!(bulk_posts(&fake.requests()).len(), 3);
+    assert_eq!(state_rows(&dir.path()).len(), 250);
+
+    let before = fake.requests().len();
+    let second = sync_profiles(&client, &dir.path(), profiles(250)).await;
+    assert_eq!(
+        fake.requests().len(),
+        before,
+        "the second run sent requests"
+    );
+    assert_eq!((second.counts.new, second.counts.unchanged), (0, 250));
+    assert_eq!(second.counts.changed + second.counts.resent, 0);
+}
+
+#[tokio::test]
+async fn three_changed_rows_among_a_thousand_are_sent_alone_in_one_request() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    sync_profiles(&client, &dir.path(), profiles(1000)).await;
+    let before = fake.requests().len();
+
+    let mut changed = profiles(1000);
+    for i in [3, 500, 998] {
+        changed[i] = profile(&format!("c{i}@example.com"), "Renamed");
+    }
+    // The same content written otherwise (another operation type) is not a change.
+    changed[7] = Profile::update()
+        .email("c7@example.com")
+        .display_name("Customer 7")
+        .detail("Plan", ["Pro"])
+        .try_into()
+        .unwrap();
+    let report = sync_profiles(&client, &dir.path(), changed).await;
+
+    let requests = fake.requests();
+    let posts = bulk_posts(&requests[before..]);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        emails_in(posts[0]),
+        ["c3@example.com", "c500@example.com", "c998@example.com"]
+    );
+    assert_eq!((report.counts.changed, report.counts.unchanged), (3, 997));
+    let renamed = fake.state(|site| site.customer_by_email("c500@example.com").cloned());
+    assert_eq!(renamed.unwrap().display_name, "Renamed");
+}
+
+#[tokio::test]
+async fn a_failed_record_is_sent_again_by_the_next_run_and_not_before() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let mut records = profiles(10);
+    records.push(profile("bad+fail@example.com", "Bad"));
+
+    let first = sync_profiles(&client, &dir.path(), records.clone()).await;
+    assert_eq!(first.counts.failed, 1);
+    assert_eq!(first.failures[0].row, Some(10));
+    assert!(matches!(
+        first.failures[0].outcome,
+        RecordOutcome::Failed(_)
+    ));
+    let sent_first: usize = bulk_posts(&fake.requests())
+        .iter()
+        .map(|r| {
+            emails_in(r)
+                .iter()
+                .filter(|e| e.contains(FAIL_MARKER))
+                .count()
+        })
+        .sum();
+    assert_eq!(sent_first, 1, "sent once in the first run");
+    let keys: Vec<String> = state_rows(&dir.path()).into_iter().map(|r| r.1).collect();
+    assert!(!keys.contains(&"email:bad+fail@example.com".to_string()));
+    assert_eq!(keys.len(), 10);
+
+    let before = fake.requests().len();
+    let second = sync_profiles(&client, &dir.path(), records).await;
+    let requests = fake.requests();
+    let posts = bulk_posts(&requests[before..]);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(emails_in(posts[0]), ["bad+fail@example.com"]);
+    assert_eq!((second.counts.new, second.counts.unchanged), (1, 10));
+}
+
+#[tokio::test]
+async fn an_unconfirmed_request_is_sent_again_by_the_next_run_under_the_same_key() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let dir = StateDir::new();
+    let no_retries = Client::builder()
+        .base_url(fake.base_url())
+        .credentials(Credentials::bearer("fake"))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    fake.fail_next(1, Fault::ServerError);
+    let first = sync_profiles(&no_retries, &dir.path(), profiles(5)).await;
+    assert_eq!(first.counts.failed, 5);
+    assert!(first
+        .failures
+        .iter()
+        .all(|f| matches!(f.outcome, RecordOutcome::Unconfirmed(_))));
+    assert!(state_rows(&dir.path()).is_empty());
+    let first_key = key_of(bulk_posts(&fake.requests())[0]);
+
+    let client = fake.client();
+    let before = fake.requests().len();
+    let second = sync_profiles(&client, &dir.path(), profiles(5)).await;
+    let requests = fake.requests();
+    let posts = bulk_posts(&requests[before..]);
+    assert_eq!(posts.len(), 1, "sent once, under its key, and not again");
+    assert_eq!(key_of(posts[0]), first_key);
+    assert_eq!(second.counts.recovered_requests, 1);
+    assert_eq!(state_rows(&dir.path()).len(), 5);
+    assert_eq!(fake.state(|site| site.customers.len()), 5);
+
+    let before = fake.requests().len();
+    let third = sync_profiles(&client, &dir.path(), profiles(5)).await;
+    assert_eq!(fake.requests().len(), before);
+    assert_eq!(third.counts.unchanged, 5);
+}
+
+#[tokio::test]
+async fn a_run_stopped_half_way_is_finished_by_the_next_without_a_write_twice() {
+    let fake = fake(Duration::from_millis(300)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let records = profiles(1500);
+
+    // Stopped once two tasks ended and others run (the future dropped: its requests in flight
+    // are never seen to their end by it).
+    let run = client
+        .sync_customer_profiles(records.clone())
+        .state(dir.path())
+        .into_future();
+    let stopped = tokio::time::timeout(Duration::from_millis(900), run).await;
+    assert!(stopped.is_err(), "the run ended before it was stopped");
+    let first_posts: Vec<RecordedRequest> =
+        bulk_posts(&fake.requests()).into_iter().cloned().collect();
+    assert!(!first_posts.is_empty());
+    // Nothing is marked synced that the site does not hold.
+    for (_, key, _, _) in state_rows(&dir.path()) {
+        let email = key.strip_prefix("email:").unwrap();
+        assert!(fake.state(|site| site.customer_by_email(email).is_some()));
+    }
+
+    let before = fake.requests().len();
+    let report = sync_profiles(&client, &dir.path(), records.clone()).await;
+    assert!(report.all_succeeded(), "{:?}", report.failures.first());
+    assert!(
+        report.counts.recovered_requests > 0,
+        "nothing was left in flight"
+    );
+    let requests = fake.requests();
+    let accepted_first: BTreeSet<String> = first_posts
+        .iter()
+        .filter(|r| r.status == 202)
+        .map(key_of)
+        .collect();
+    let mut emails_sent = BTreeSet::new();
+    for post in bulk_posts(&requests[before..]) {
+        assert!(
+            !accepted_first.contains(&key_of(post)),
+            "a request whose task was started was sent again"
+        );
+        for email in emails_in(post) {
+            assert!(emails_sent.insert(email), "a record sent twice");
+        }
+    }
+    // Every record sent in the second run was not in a task the first run started.
+    let started_first: BTreeSet<String> = first_posts
+        .iter()
+        .filter(|r| r.status == 202)
+        .flat_map(emails_in)
+        .collect();
+    assert!(emails_sent.is_disjoint(&started_first));
+    assert_eq!(state_rows(&dir.path()).len(), 1500);
+    assert_eq!(fake.state(|site| site.customers.len()), 1500);
+}
+
+#[tokio::test]
+async fn a_second_sync_on_a_state_in_use_is_refused_at_once() {
+    let fake = fake(Duration::from_millis(300)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let (reading, read) = tokio::sync::oneshot::channel::<()>();
+    let reading = std::sync::Mutex::new(Some(reading));
+    let first = client
+        .sync_customer_profiles(profiles(300))
+        .state(dir.path())
+        .on_progress(move |_| {
+            if let Some(reading) = reading.lock().unwrap().take() {
+                let _ = reading.send(());
+            }
+        })
+        .into_future();
+    let second = async {
+        read.await.unwrap();
+        let started = std::time::Instant::now();
+        let refused = client
+            .sync_customer_profiles(profiles(300))
+            .state(dir.path())
+            .await;
+        (refused, started.elapsed())
+    };
+    let (first, (second, waited)) = tokio::join!(first, second);
+    assert!(first.unwrap().all_succeeded());
+    let error = second.unwrap_err();
+    assert!(matches!(error, Error::StateLocked { .. }), "{error}");
+    assert!(
+        error.to_string().contains("another sync is running"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("process"), "{error}");
+    assert!(
+        waited < Duration::from_millis(250),
+        "refused after {waited:?}"
+    );
+    // Once the first is done, the state is free.
+    let third = sync_profiles(&client, &dir.path(), profiles(300)).await;
+    assert_eq!(third.counts.unchanged, 300);
+}
+
+#[tokio::test]
+async fn two_records_with_one_key_are_refused_naming_both_rows_and_nothing_is_sent() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let mut records = profiles(6);
+    records[5] = profile("C2@Example.com ", "Again");
+    let error = client
+        .sync_customer_profiles(records)
+        .state(dir.path())
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(matches!(error, Error::InvalidInput { .. }), "{text}");
+    assert!(text.contains("customerProfiles[5]"), "{text}");
+    assert!(text.contains("record 2"), "{text}");
+    assert!(text.contains("email:c2@example.com"), "{text}");
+    assert!(fake.requests().is_empty());
+    assert!(state_rows(&dir.path()).is_empty());
+}
+
+/// Customers on the fake, each with a `Plan` value set by a sync of detail values.
+async fn customers_with_plans(fake: &FakeCsm, count: usize) -> Vec<String> {
+    fake.state(|site| {
+        (0..count)
+            .map(|i| site.add_customer(&format!("d{i}@example.com"), "D"))
+            .collect()
+    })
+}
+
+fn plan_of(id: &str, plan: &str) -> types::BulkCustomerDetailFieldOperation {
+    serde_json::from_value(json!({
+        "customerId": id,
+        "operations": [{"operationType": "UPDATE", "payload": {"name": "Plan", "values": [plan]}}]
+    }))
+    .unwrap()
+}
+
+fn plan_value(fake: &FakeCsm, id: &str) -> Vec<String> {
+    fake.state(|site| {
+        site.customers
+            .values()
+            .find(|c| c.id == id)
+            .and_then(|c| c.details.get("Plan").cloned())
+            .unwrap_or_default()
+    })
+}
+
+#[tokio::test]
+async fn absent_items_are_reported_and_deleted_only_within_the_threshold() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let ids = customers_with_plans(&fake, 20).await;
+    let all: Vec<_> = ids.iter().map(|id| plan_of(id, "Pro")).collect();
+    client
+        .sync_customer_details(all.clone())
+        .state(dir.path())
+        .await
+        .unwrap();
+    assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
+
+    // Reported, not deleted, unless asked.
+    let report = client
+        .sync_customer_details(all[1..].to_vec())
+        .state(dir.path())
+        .await
+        .unwrap();
+    assert_eq!((report.counts.absent, report.counts.deleted), (1, 0));
+    assert_eq!(report.absent[0].to_string(), format!("{} / Plan", ids[0]));
+    assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
+
+    // 1 of 20 is within 10 %: cleared on the site and gone from the state.
+    let report = client
+        .sync_customer_details(all[1..].to_vec())
+        .state(dir.path())
+        .delete_absent(true)
+        .await
+        .unwrap();
+    assert_eq!((report.counts.absent, report.counts.deleted), (1, 1));
+    assert!(report.all_succeeded(), "{report:?}");
+    assert!(plan_value(&fake, &ids[0]).is_empty());
+    assert_eq!(state_rows(&dir.path()).len(), 19);
+
+    // 4 of 19 is more than 10 %: refused, nothing deleted, until the share is raised.
+    let before = fake.requests().len();
+    let report = client
+        .sync_customer_details(all[5..].to_vec())
+        .state(dir.path())
+        .delete_absent(true)
+        .await
+        .unwrap();
+    assert_eq!((report.counts.absent, report.counts.deleted), (4, 0));
+    let refused = report.deletion_refused.clone().unwrap();
+    assert!(refused.contains("4 of the state's 19"), "{refused}");
+    assert_eq!(fake.requests().len(), before, "something was sent");
+    assert!(!report.all_succeeded());
+
+    let report = client
+        .sync_customer_details(all[5..].to_vec())
+        .state(dir.path())
+        .delete_absent(true)
+        .max_delete_fraction(0.25)
+        .await
+        .unwrap();
+    assert_eq!(report.counts.deleted, 4);
+    assert!((1..5).all(|i| plan_value(&fake, &ids[i]).is_empty()));
+    assert_eq!(plan_value(&fake, &ids[5]), ["Pro"]);
+    assert_eq!(state_rows(&dir.path()).len(), 15);
+}
+
+#[tokio::test]
+async fn one_changed_field_of_a_customer_sends_that_operation_only() {
+    let fake = fake(Duration::from_millis(20)).await;
+    fake.state(|site| site.add_field(Entity::Customer, "Region", "TEXT", &[]));
+    let client = fake.client();
+    let dir = StateDir::new();
+    let id = customers_with_plans(&fake, 1).await.remove(0);
+    let record = |region: &str| -> types::BulkCustomerDetailFieldOperation {
+        serde_json::from_value(json!({"customerId": id, "operations": [
+            {"operationType": "UPDATE", "payload": {"name": "Plan", "values": ["Pro"]}},
+            {"operationType": "UPDATE", "payload": {"name": "Region", "values": [region]}}
+        ]}))
+        .unwrap()
+    };
+    client
+        .sync_customer_details([record("EU")])
+        .state(dir.path())
+        .await
+        .unwrap();
+    let before = fake.requests().len();
+    let report = client
+        .sync_customer_details([record("US")])
+        .state(dir.path())
+        .await
+        .unwrap();
+    assert_eq!((report.counts.changed, report.counts.unchanged), (1, 1));
+    let requests = fake.requests();
+    let posts = bulk_posts(&requests[before..]);
+    let body: Value = posts[0].json().unwrap();
+    let operations = body["customers"][0]["operations"].as_array().unwrap();
+    assert_eq!(operations.len(), 1);
+    assert_eq!(operations[0]["payload"]["name"], "Region");
+}
+
+/// Moves every confirmation of the state `days` into the past, as time passing would.
+fn age_state(state: &Path, days: i64) {
+    let db = rusqlite::Connection::open(state).unwrap();
+    db.execute(
+        "UPDATE records SET confirmed_at = confirmed_at - ?1",
+        [days * 86_400],
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn records_confirmed_long_ago_are_sent_again_spread_over_runs() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    sync_profiles(&client, &dir.path(), profiles(200)).await;
+    let week = Duration::from_secs(7 * 86_400);
+    let with_age = |records| {
+        client
+            .sync_customer_profiles(records)
+            .state(dir.path())
+            .max_age(week)
+    };
+
+    // Confirmed 2 days ago: none is due.
+    age_state(&dir.path(), 2);
+    let report = with_age(profiles(200)).await.unwrap();
+    assert_eq!((report.counts.resent, report.counts.unchanged), (0, 200));
+
+    // 5 days (between half of a week and a week): some are due, not all.
+    age_state(&dir.path(), 3);
+    let report = with_age(profiles(200)).await.unwrap();
+    let resent = report.counts.resent;
+    assert!(resent > 20 && resent < 180, "{resent} of 200 re-sent");
+
+    // Those re-sent were confirmed again; past a week, all the others are due.
+    age_state(&dir.path(), 3);
+    let report = with_age(profiles(200)).await.unwrap();
+    assert_eq!(report.counts.resent, 200 - resent);
+
+    // `full` sends everything.
+    let before = fake.requests().len();
+    let report = client
+        .sync_customer_profiles(profiles(200))
+        .state(dir.path())
+        .full(true)
+        .await
+        .unwrap();
+    assert_eq!(report.counts.resent, 200);
+    assert_eq!(bulk_posts(&fake.requests()[before..]).len(), 2);
+}
+
+#[tokio::test]
+async fn a_plan_says_what_a_run_would_send_and_sends_nothing() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    sync_profiles(&client, &dir.path(), profiles(150)).await;
+    let before = fake.requests().len();
+    let mut records = profiles(140);
+    records[0] = profile("c0@example.com", "Renamed");
+    records.extend((0..120).map(|i| profile(&format!("new{i}@example.com"), "New")));
+    let plan = client
+        .sync_customer_profiles(records)
+        .state(dir.path())
+        .delete_absent(true)
+        .plan()
+        .await
+        .unwrap();
+    assert_eq!(fake.requests().len(), before);
+    let c = plan.counts;
+    assert_eq!((c.new, c.changed, c.unchanged, c.absent), (120, 1, 139, 10));
+    assert_eq!(plan.requests, 2);
+    assert_eq!(plan.deletions, 0);
+    assert!(plan
+        .deletion_refused
+        .unwrap()
+        .contains("no delete operation"));
+    assert_eq!(state_rows(&dir.path()).len(), 150);
+}
