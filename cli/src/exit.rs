@@ -24,7 +24,7 @@ pub const HELP: &str = "Exit codes:
   1  the command ran, but not everything succeeded (failed records, a failed task, definitions
      that differ)
   2  usage: the command line is wrong
-  3  invalid input or configuration; nothing was sent
+  3  invalid input or configuration, or a sync state another sync holds; nothing was sent
   4  the API refused the request (4xx)
   5  the API failed (5xx), or could not be reached in time";
 
@@ -49,6 +49,7 @@ pub fn code_of(error: &anyhow::Error) -> ExitCode {
 fn code_of_client_error(error: &Error) -> u8 {
     match error {
         Error::InvalidInput { .. } | Error::Config(_) | Error::Journal { .. } => INVALID_INPUT,
+        Error::State { .. } | Error::StateLocked { .. } => INVALID_INPUT,
         Error::TaskFailed { .. } => INCOMPLETE,
         Error::Auth { .. } | Error::TaskNotFound { .. } => API_REFUSED,
         _ => match error.status() {

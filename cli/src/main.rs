@@ -14,6 +14,7 @@ mod import;
 mod mock;
 mod output;
 mod progress;
+mod sync;
 mod tasks;
 
 use clap::{FromArgMatches, Subcommand};
@@ -25,6 +26,9 @@ use std::process::ExitCode;
 enum Command {
     /// Load a CSV or JSON Lines file into CSM through a bulk endpoint.
     Import(import::ImportArgs),
+    /// Load a file as `import` does, sending only what changed since the last run (a state
+    /// file keeps what was confirmed).
+    Sync(sync::SyncArgs),
     /// Follow bulk tasks.
     #[command(subcommand)]
     Tasks(tasks::TasksCommand),
@@ -113,6 +117,7 @@ async fn run(
     match command {
         Command::Mock(args) => mock::serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Import(args) => import::run(connection, args).await,
+        Command::Sync(args) => sync::run(connection, args).await,
         Command::Tasks(command) => tasks::run(connection, command).await,
         Command::Fields(command) => fields::run(connection, command).await,
     }

@@ -7,8 +7,8 @@
 //! 3. The file is read again as the import goes (memory does not grow with it), with progress.
 //! 4. `--failures FILE` gets every row that did not succeed, unchanged, with the reason added.
 
-mod failures;
-mod rows;
+pub(crate) mod failures;
+pub(crate) mod rows;
 mod shape;
 
 use crate::config::Connection;
@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// Bad rows printed before the rest are only counted.
-const BAD_ROWS_SHOWN: usize = 50;
+pub(crate) const BAD_ROWS_SHOWN: usize = 50;
 
 /// The bulk entities.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -211,27 +211,8 @@ where
     let format = args.format.unwrap_or_else(|| Format::of(&args.file));
 
     // 1. Every row checked first.
-    let rows = rows::open(&args.file, format)?;
-    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
-    let mut bad_rows: BTreeMap<usize, BadRow> = BTreeMap::new();
-    let mut rows_read = 0;
-    for (position, row) in rows.enumerate() {
-        let row = row?;
-        rows_read += 1;
-        if let Err(bad) = reader.record(&row) {
-            if bad_rows.len() < BAD_ROWS_SHOWN {
-                eprintln!("{}: {bad}", args.file.display());
-            }
-            bad_rows.insert(position, bad);
-        }
-    }
-    let records = reader.records;
-    if bad_rows.len() > BAD_ROWS_SHOWN {
-        eprintln!(
-            "… and {} more invalid rows",
-            bad_rows.len() - BAD_ROWS_SHOWN
-        );
-    }
+    let checked = check::<E>(&args.file, format)?;
+    let (rows_read, records, bad_rows) = (checked.rows, checked.records, checked.bad_rows);
     if !bad_rows.is_empty() && !args.skip_invalid && !args.dry_run {
         eprintln!(
             "csm: {} of {rows_read} rows are invalid; nothing was sent (--skip-invalid imports the others)",
@@ -340,9 +321,54 @@ where
     Ok(ExitCode::from(code))
 }
 
+/// What checking every row of a file found.
+pub(crate) struct Checked {
+    /// Rows read.
+    pub rows: usize,
+    /// Valid records.
+    pub records: usize,
+    /// The invalid rows, by position in the file.
+    pub bad_rows: BTreeMap<usize, BadRow>,
+}
+
+/// Checks every row of `file` as a record of `E`, printing the first bad rows.
+pub(crate) fn check<E: BulkEndpoint>(
+    file: &std::path::Path,
+    format: Format,
+) -> anyhow::Result<Checked>
+where
+    E::Record: serde::de::DeserializeOwned,
+{
+    let rows = rows::open(file, format)?;
+    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
+    let mut bad_rows: BTreeMap<usize, BadRow> = BTreeMap::new();
+    let mut rows_read = 0;
+    for (position, row) in rows.enumerate() {
+        let row = row?;
+        rows_read += 1;
+        if let Err(bad) = reader.record(&row) {
+            if bad_rows.len() < BAD_ROWS_SHOWN {
+                eprintln!("{}: {bad}", file.display());
+            }
+            bad_rows.insert(position, bad);
+        }
+    }
+    if bad_rows.len() > BAD_ROWS_SHOWN {
+        eprintln!(
+            "… and {} more invalid rows",
+            bad_rows.len() - BAD_ROWS_SHOWN
+        );
+    }
+    Ok(Checked {
+        rows: rows_read,
+        records: reader.records,
+        bad_rows,
+    })
+}
+
 /// The records of the file's valid rows, read as they are asked for, each with the row's position
 /// and line.
-fn valid_records<E: BulkEndpoint>(
+pub(crate) fn valid_records<E: BulkEndpoint>(
     file: &std::path::Path,
     format: Format,
 ) -> anyhow::Result<impl Iterator<Item = (usize, u64, E::Record)> + Send>
@@ -359,7 +385,7 @@ where
 }
 
 /// `1 h 05 min`, `3 min 20 s`, `12 s`.
-fn duration(seconds: f64) -> String {
+pub(crate) fn duration(seconds: f64) -> String {
     let total = Duration::from_secs_f64(seconds.max(0.0)).as_secs();
     let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
     match (hours, minutes) {

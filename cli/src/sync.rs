@@ -1,0 +1,329 @@
+//! `csm sync ENTITY FILE --state FILE`: `csm import` that sends only what changed since the last
+//! run, with the same columns, checks, progress, `--failures` and exit codes.
+//!
+//! It ends with one line, `N new, M changed, K unchanged, A absent, D deleted, F failed`, and
+//! writes the keys that left the source to a file.
+
+use crate::config::Connection;
+use crate::exit;
+use crate::import::failures;
+use crate::import::rows::Format;
+use crate::import::{check, duration, valid_records, BAD_ROWS_SHOWN};
+use crate::progress::Progress;
+use atlassian_csm::bulk;
+use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The entities a sync supports (detail-field definitions have no sync: `csm fields apply`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum SyncEntity {
+    /// Customer profiles, 100 a request.
+    CustomerProfiles,
+    /// Customer accounts, 50 a request (absent ones known by id can be deleted).
+    CustomerAccounts,
+    /// Customers' detail values, field by field (absent ones can be cleared).
+    CustomerDetails,
+    /// Organizations, 50 a request (absent ones known by id can be deleted).
+    Organizations,
+    /// Organization profiles, 100 a request.
+    OrganizationProfiles,
+    /// Organizations' detail values, field by field (absent ones can be cleared).
+    OrganizationDetails,
+}
+
+/// `csm sync`'s arguments.
+#[derive(clap::Args, Debug)]
+#[command(
+    after_help = "The file's columns are those of `csm import`. A row whose key and content \
+    the state holds is not sent; a record is written to the state only once its task succeeded, \
+    so what failed is sent again by the next run.\n\nA nightly cron line:\n  \
+    0 2 * * * csm sync customer-profiles /data/crm.csv --state /var/lib/csm/customers.db \
+    --resend-older-than 7d --failures /var/log/csm/failed.csv\n\nExit code 0 when everything \
+    sent succeeded, 1 when some did not (or deletions were refused), 3 when rows are invalid or \
+    another sync holds the state (nothing is sent)."
+)]
+pub struct SyncArgs {
+    /// What the file holds.
+    #[arg(value_enum)]
+    entity: SyncEntity,
+    /// A CSV file with a header row, or JSON Lines (.jsonl).
+    file: PathBuf,
+    /// The state file (SQLite), created if missing: what earlier runs confirmed.
+    #[arg(long, value_name = "FILE")]
+    state: PathBuf,
+    /// The file's format, when its extension does not say.
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Sync the valid rows when some are invalid (the invalid ones go to --failures).
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Compare the file with the state and print what would be sent (new, changed, unchanged,
+    /// absent, requests, time); send nothing and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Write every row that did not succeed here, unchanged, with the reason added.
+    #[arg(long, value_name = "FILE")]
+    failures: Option<PathBuf>,
+    /// Where to write the keys the state holds and the file does not, one a line (default: the
+    /// state's path with `.absent.txt` added).
+    #[arg(long, value_name = "FILE")]
+    absent: Option<PathBuf>,
+    /// Delete on the site what left the file (detail values cleared; accounts and
+    /// organizations known by id deleted), unless more than --max-delete of the state would go.
+    #[arg(long)]
+    delete_absent: bool,
+    /// The largest share of the state one run may delete, in percent.
+    #[arg(long, default_value_t = 10.0, value_name = "PERCENT")]
+    max_delete: f64,
+    /// Send again rows confirmed longer ago than this (`7d`, `36h`, `90m`), spread over runs.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    resend_older_than: Option<Duration>,
+    /// Send every row, changed or not, and refresh the state.
+    #[arg(long)]
+    full: bool,
+    /// Tasks unfinished at once (a site allows 5).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=5))]
+    max_in_flight: u16,
+    /// For --dry-run's estimate: the seconds one task takes.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    task_seconds: f64,
+}
+
+/// `7d`, `36h`, `90m`, `45s`.
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not an age such as 7d, 36h or 90m"))?;
+    let seconds = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" | "" => 1,
+        _ => return Err(format!("{text:?}: the unit is d, h, m or s")),
+    };
+    Ok(Duration::from_secs(number.saturating_mul(seconds)))
+}
+
+/// Runs `csm sync`.
+pub async fn run(connection: &Connection, args: SyncArgs) -> anyhow::Result<ExitCode> {
+    match args.entity {
+        SyncEntity::CustomerProfiles => sync::<bulk::CustomerProfiles>(connection, args).await,
+        SyncEntity::CustomerAccounts => sync::<bulk::CustomerAccounts>(connection, args).await,
+        SyncEntity::CustomerDetails => sync::<bulk::CustomerDetails>(connection, args).await,
+        SyncEntity::Organizations => sync::<bulk::Organizations>(connection, args).await,
+        SyncEntity::OrganizationProfiles => {
+            sync::<bulk::OrganizationProfiles>(connection, args).await
+        }
+        SyncEntity::OrganizationDetails => {
+            sync::<bulk::OrganizationDetails>(connection, args).await
+        }
+    }
+}
+
+async fn sync<E: SyncEndpoint>(
+    connection: &Connection,
+    args: SyncArgs,
+) -> anyhow::Result<ExitCode> {
+    let format = args.format.unwrap_or_else(|| Format::of(&args.file));
+    let checked = check::<E>(&args.file, format)?;
+    if !checked.bad_rows.is_empty() && !args.skip_invalid && !args.dry_run {
+        eprintln!(
+            "csm: {} of {} rows are invalid; nothing was sent (--skip-invalid syncs the others)",
+            checked.bad_rows.len(),
+            checked.rows
+        );
+        return Ok(ExitCode::from(exit::INVALID_INPUT));
+    }
+    let client = connection.client().await?;
+    // The position in the file of each record, by the index the sync gives it.
+    let positions = std::sync::Mutex::new(Vec::with_capacity(checked.records));
+    let source = valid_records::<E>(&args.file, format)?.map(|(position, line, record)| {
+        positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((position, line));
+        record
+    });
+    let job = configure(
+        client.sync_stream::<E, E::Record>(futures::stream::iter(source)),
+        &args,
+    );
+
+    if args.dry_run {
+        return dry_run::<E>(job, &args, checked.bad_rows.len()).await;
+    }
+
+    let rows = checked.records as u64;
+    let reading = Progress::new(rows, "rows compared");
+    let sending = std::sync::OnceLock::<Progress>::new();
+    let job = job.on_progress(|p| {
+        if !p.input_read {
+            reading.set(p.rows_read as u64);
+        } else if p.to_send > 0 {
+            reading.finish();
+            sending
+                .get_or_init(|| Progress::new(p.to_send as u64, "records sent"))
+                .set(p.sent_finished as u64);
+        }
+    });
+    let report = job.await?;
+    reading.finish();
+    if let Some(progress) = sending.get() {
+        progress.finish();
+    }
+
+    let positions = positions.lock().unwrap_or_else(|e| e.into_inner());
+    let mut not_synced: BTreeMap<usize, String> = checked
+        .bad_rows
+        .iter()
+        .map(|(position, bad)| (*position, format!("invalid: {bad}")))
+        .collect();
+    let mut other_failures = Vec::new();
+    for failure in &report.failures {
+        match failure.row.and_then(|row| positions.get(row)) {
+            Some((position, line)) => {
+                if not_synced.len() < BAD_ROWS_SHOWN {
+                    eprintln!("{}: line {line}: {}", args.file.display(), failure.outcome);
+                }
+                not_synced.insert(*position, failure.outcome.to_string());
+            }
+            None => other_failures.push(failure),
+        }
+    }
+    for failure in other_failures.iter().take(BAD_ROWS_SHOWN) {
+        let key = failure
+            .key
+            .as_ref()
+            .map_or(String::new(), |k| format!("{k}: "));
+        eprintln!("csm: {key}{}", failure.outcome);
+    }
+    write_absent(&args, &report)?;
+    if let Some(refused) = &report.deletion_refused {
+        eprintln!("csm: {refused}");
+    }
+    let c = report.counts;
+    if c.resent > 0 || c.recovered_requests > 0 {
+        println!(
+            "{} sent again unchanged (by age or --full); {} requests of an interrupted run finished",
+            c.resent, c.recovered_requests
+        );
+    }
+    let failed = c.failed + checked.bad_rows.len();
+    println!(
+        "{} new, {} changed, {} unchanged, {} absent, {} deleted, {failed} failed",
+        c.new,
+        c.changed + c.resent,
+        c.unchanged,
+        c.absent,
+        c.deleted
+    );
+    if let Some(path) = &args.failures {
+        let written = failures::write(&args.file, format, path, &not_synced)?;
+        println!("{written} rows written to {}", path.display());
+    }
+    let complete = failed == 0 && report.deletion_refused.is_none();
+    Ok(ExitCode::from(if complete {
+        exit::SUCCESS
+    } else {
+        exit::INCOMPLETE
+    }))
+}
+
+fn configure<'a, E: SyncEndpoint>(job: SyncImport<'a, E>, args: &SyncArgs) -> SyncImport<'a, E> {
+    let mut job = job
+        .state(&args.state)
+        .full(args.full)
+        .delete_absent(args.delete_absent)
+        .max_delete_fraction(args.max_delete / 100.0)
+        .skip_invalid(args.skip_invalid)
+        .max_in_flight(usize::from(args.max_in_flight));
+    if let Some(age) = args.resend_older_than {
+        job = job.max_age(age);
+    }
+    job
+}
+
+async fn dry_run<E: SyncEndpoint>(
+    job: SyncImport<'_, E>,
+    args: &SyncArgs,
+    invalid: usize,
+) -> anyhow::Result<ExitCode> {
+    let plan = job.plan().await?;
+    let c = plan.counts;
+    println!(
+        "{} rows: {} new, {} changed, {} to send again unchanged, {} unchanged, {} absent, {invalid} invalid",
+        c.rows + invalid,
+        c.new,
+        c.changed,
+        c.resent,
+        c.unchanged,
+        c.absent
+    );
+    let rounds = plan.requests.div_ceil(usize::from(args.max_in_flight));
+    println!(
+        "{} requests, {} tasks at once: about {} at {} s a task",
+        plan.requests,
+        args.max_in_flight,
+        duration(rounds as f64 * args.task_seconds),
+        args.task_seconds
+    );
+    if args.delete_absent {
+        println!("{} absent items would be deleted", plan.deletions);
+    }
+    if let Some(refused) = &plan.deletion_refused {
+        println!("{refused}");
+    }
+    if plan.pending_requests > 0 {
+        println!(
+            "{} requests of an interrupted run are pending: the next run sees them to their end first",
+            plan.pending_requests
+        );
+    }
+    println!("dry run: nothing was sent");
+    let code = if invalid == 0 || args.skip_invalid {
+        exit::SUCCESS
+    } else {
+        exit::INVALID_INPUT
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// The keys that left the source, one a line, where `--absent` says (or beside the state).
+fn write_absent(args: &SyncArgs, report: &SyncReport) -> anyhow::Result<()> {
+    if report.absent.is_empty() {
+        return Ok(());
+    }
+    let path = args
+        .absent
+        .clone()
+        .unwrap_or_else(|| default_absent(&args.state));
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&path)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,
+    );
+    for key in &report.absent {
+        writeln!(file, "{key}")?;
+    }
+    file.flush()?;
+    println!(
+        "{} absent keys written to {}",
+        report.absent.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn default_absent(state: &Path) -> PathBuf {
+    let mut path = state.as_os_str().to_owned();
+    path.push(".absent.txt");
+    PathBuf::from(path)
+}

@@ -1,0 +1,234 @@
+//! `csm sync` end to end: the binary against the fake.
+
+mod support;
+
+use atlassian_csm_mock::{FakeCsm, RecordedRequest};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use support::*;
+
+/// `csm sync customer-profiles FILE --state STATE FLAGS` against `fake`.
+fn sync(dir: &Path, fake: &FakeCsm, file: &Path, flags: &[&str]) -> std::process::Command {
+    let mut command = csm_at(dir, fake.base_url());
+    command
+        .args(["sync", "customer-profiles"])
+        .arg(file)
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .args(flags);
+    command
+}
+
+fn bulk_posts(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
+    requests
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/bulk"))
+        .collect()
+}
+
+fn emails_in(request: &RecordedRequest) -> Vec<String> {
+    request.json().unwrap()["customerProfiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["payload"]["email"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn synced_keys(state: &Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(state).unwrap();
+    let mut select = db.prepare("SELECT key FROM records").unwrap();
+    select
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn last_line(text: &str) -> &str {
+    text.lines().last().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_run_sends_nothing_and_a_changed_row_is_sent_alone() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    let file = customers_csv(&dir, 250, |_| "Pro");
+    let output = run(sync(&dir, &fake, &file, &[])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        last_line(&stdout(&output)),
+        "250 new, 0 changed, 0 unchanged, 0 absent, 0 deleted, 0 failed"
+    );
+
+    let before = fake.requests().len();
+    let output = run(sync(&dir, &fake, &file, &[])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        last_line(&stdout(&output)),
+        "0 new, 0 changed, 250 unchanged, 0 absent, 0 deleted, 0 failed"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        before,
+        "the second run sent requests"
+    );
+
+    let file = customers_csv(&dir, 250, |i| if i == 42 { "Free" } else { "Pro" });
+    let output = run(sync(&dir, &fake, &file, &[])).await;
+    assert_eq!(
+        last_line(&stdout(&output)),
+        "0 new, 1 changed, 249 unchanged, 0 absent, 0 deleted, 0 failed"
+    );
+    let requests = fake.requests();
+    let posts = bulk_posts(&requests[before..]);
+    assert_eq!(posts.len(), 1);
+    assert_eq!(emails_in(posts[0]), ["user42@example.com"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_shows_the_diff_and_sends_nothing() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    let file = customers_csv(&dir, 120, |_| "Pro");
+    run(sync(&dir, &fake, &file, &[])).await;
+    let before = fake.requests().len();
+    let file = customers_csv(&dir, 300, |i| if i < 2 { "Free" } else { "Pro" });
+    let output = run(sync(&dir, &fake, &file, &["--dry-run"])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            "300 rows: 180 new, 2 changed, 0 to send again unchanged, 118 unchanged, 0 absent"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("2 requests"), "{text}");
+    assert!(text.contains("dry run: nothing was sent"), "{text}");
+    assert_eq!(fake.requests().len(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_and_absent_rows_go_to_their_files_and_the_absent_are_kept_unless_deleted() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    let file = customers_csv(&dir, 30, |i| if i == 4 { "Platinum" } else { "Pro" });
+    let failures = dir.join("failed.csv");
+    let output = run(sync(
+        &dir,
+        &fake,
+        &file,
+        &["--failures", failures.to_str().unwrap()],
+    ))
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("30 new, 0 changed, 0 unchanged, 0 absent, 0 deleted, 1 failed"),
+        "{text}"
+    );
+    let failed = std::fs::read_to_string(&failures).unwrap();
+    assert_eq!(failed.lines().count(), 2, "{failed}");
+    assert!(
+        failed.contains("user4@example.com,User 4,Platinum,\"failed:"),
+        "{failed}"
+    );
+    assert_eq!(synced_keys(&dir.join("state.db")).len(), 29);
+
+    let fewer = customers_csv(&dir, 28, |i| if i == 4 { "Platinum" } else { "Pro" });
+    let output = run(sync(&dir, &fake, &fewer, &[])).await;
+    let text = stdout(&output);
+    assert!(text.contains("2 absent keys written to"), "{text}");
+    let absent = std::fs::read_to_string(dir.join("state.db.absent.txt")).unwrap();
+    assert_eq!(
+        absent.lines().collect::<Vec<_>>(),
+        ["email:user28@example.com", "email:user29@example.com"]
+    );
+    assert!(
+        text.contains("1 new, 0 changed, 27 unchanged, 2 absent, 0 deleted, 1 failed"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_on_a_state_another_sync_holds_is_refused_at_once() {
+    let (fake, dir) = (demo_fake(200).await, scratch());
+    let file = customers_csv(&dir, 1000, |_| "Pro");
+    let mut first = sync(&dir, &fake, &file, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first holds the lock once it has sent a request.
+    while bulk_posts(&fake.requests()).is_empty() {
+        assert!(first.try_wait().unwrap().is_none(), "the first sync ended");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let output = run(sync(&dir, &fake, &file, &[])).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("another sync is running on it (process"),
+        "{errors}"
+    );
+    assert!(errors.contains("nothing was sent"), "{errors}");
+    assert!(first.wait().unwrap().success());
+}
+
+/// Killed (SIGKILL) while tasks run, then run again: the state holds only what the site holds,
+/// no record is ever sent under two keys, and no request whose task ended is sent again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_sync_leaves_a_true_state_and_the_rerun_sends_nothing_twice() {
+    let (fake, dir) = (demo_fake(150).await, scratch());
+    let file = customers_csv(&dir, 3000, |_| "Pro");
+    let mut first = sync(&dir, &fake, &file, &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while bulk_posts(&fake.requests()).len() < 8 {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the sync ended before it was killed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let state: PathBuf = dir.join("state.db");
+    let marked = synced_keys(&state);
+    assert!(marked.len() < 3000, "killed after the end");
+    for key in &marked {
+        let email = key.strip_prefix("email:").unwrap();
+        assert!(
+            fake.state(|site| site.customer_by_email(email).is_some()),
+            "{email} marked synced, not on the site"
+        );
+    }
+    let before = fake.requests().len();
+
+    let output = run(sync(&dir, &fake, &file, &[])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(synced_keys(&state).len(), 3000);
+    let requests = fake.requests();
+    // One key per record and one body per key, across both runs.
+    let mut key_of_email: BTreeMap<String, String> = BTreeMap::new();
+    let mut body_of_key: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for post in bulk_posts(&requests) {
+        let key = post.header("idempotency-key").unwrap().to_string();
+        let body = body_of_key.entry(key.clone()).or_insert(post.body.clone());
+        assert_eq!(*body, post.body, "two bodies under key {key}");
+        for email in emails_in(post) {
+            let first_key = key_of_email.entry(email.clone()).or_insert(key.clone());
+            assert_eq!(*first_key, key, "{email} sent under two keys");
+        }
+    }
+    // Requests whose tasks the first run saw end are not sent again.
+    let marked: BTreeSet<String> = marked.into_iter().collect();
+    for post in bulk_posts(&requests[before..]) {
+        for email in emails_in(post) {
+            assert!(
+                !marked.contains(&format!("email:{email}")),
+                "{email} sent again"
+            );
+        }
+    }
+}
