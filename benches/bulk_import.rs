@@ -14,11 +14,14 @@
 //! (in this process) what each chunk was sent under.
 
 use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
-use atlassian_csm::{Client, Credentials, RecordOutcome};
-use atlassian_csm_mock::{Entity, FakeCsm, FAKE_TOKEN};
+#[path = "support/processes.rs"]
+mod processes;
+
+use atlassian_csm::{Client, RecordOutcome};
+use atlassian_csm_mock::{Entity, FakeCsm};
 use futures::StreamExt;
+use processes::{client, create_plan_field, peak_rss_mb, runtime, start_fake};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -38,32 +41,6 @@ fn record(i: usize) -> atlassian_csm::types::builder::BulkManageCustomerProfileO
         .email(format!("customer{i}@example.com"))
         .display_name(format!("Customer {i}"))
         .detail("Plan", ["Pro"])
-}
-
-fn client(base_url: &str) -> Client {
-    Client::builder()
-        .base_url(base_url)
-        .credentials(Credentials::bearer(FAKE_TOKEN))
-        .build()
-        .unwrap()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Peak resident memory of this process (`VmHWM`), in MB.
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 fn main() {
@@ -112,45 +89,19 @@ async fn import(client: &Client, records: usize, journal: Option<&str>) -> Tally
 
 fn streamed() {
     let records = env_number("BULK_RECORDS", 1_000_000);
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut fake = Command::new(cargo)
-        .args([
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "atlassian-csm-mock",
-            "--",
-        ])
-        .args(["--port", "0", "--task-ms", &TASK_MS.to_string()])
-        .args([
-            "--submit-ms",
-            &SUBMIT_MS.to_string(),
-            "--task-limit",
-            &IN_FLIGHT.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the fake starts");
-    let mut first_line = String::new();
-    BufReader::new(fake.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
-    let base_url = first_line.trim().rsplit(' ').next().unwrap().to_string();
+    let (mut fake, base_url) = start_fake(&[
+        "--task-ms",
+        &TASK_MS.to_string(),
+        "--submit-ms",
+        &SUBMIT_MS.to_string(),
+        "--task-limit",
+        &IN_FLIGHT.to_string(),
+    ]);
 
     let runtime = runtime();
     let (tally, wall) = runtime.block_on(async {
         let client = client(&base_url);
-        let plan = atlassian_csm::types::DetailFieldType::builder().name("SELECT");
-        let field = atlassian_csm::types::CreateDetailFieldRequest::builder()
-            .name("Plan")
-            .type_(plan.options(["Free", "Pro"]));
-        client
-            .create_customer_detail()
-            .body(field)
-            .send()
-            .await
-            .unwrap();
+        create_plan_field(&client).await;
         let started = Instant::now();
         let tally = import(&client, records, None).await;
         (tally, started.elapsed())
