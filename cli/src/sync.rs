@@ -207,7 +207,15 @@ async fn sync<E: SyncEndpoint>(
         eprintln!("csm: {key}{}", failure.outcome);
     }
     write_absent(&args, &report)?;
-    if let Some(refused) = &report.deletion_refused {
+    let mut deletion_refused = report.deletion_refused.clone();
+    if args.delete_absent && !may_delete && !report.absent.is_empty() {
+        deletion_refused = Some(format!(
+            "{} rows are invalid, and theirs may be among the {} absent keys; none was deleted",
+            checked.bad_rows.len(),
+            report.absent.len()
+        ));
+    }
+    if let Some(refused) = &deletion_refused {
         eprintln!("csm: {refused}");
     }
     let c = report.counts;
@@ -230,7 +238,7 @@ async fn sync<E: SyncEndpoint>(
         let written = failures::write(&args.file, format, path, &not_synced)?;
         println!("{written} rows written to {}", path.display());
     }
-    let complete = failed == 0 && report.deletion_refused.is_none();
+    let complete = failed == 0 && deletion_refused.is_none();
     Ok(ExitCode::from(if complete {
         exit::SUCCESS
     } else {

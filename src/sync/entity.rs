@@ -193,8 +193,14 @@ impl Entity for OrganizationProfiles {
 
 /// The items of a detail-value record: one per operation, keyed by its owner and field name,
 /// its content the operation (type and values).
-fn detail_items(owner: &str, operations: &[types::BulkDetailFieldOperation]) -> Vec<Item> {
-    operations
+fn detail_items(
+    owner: &str,
+    operations: &[types::BulkDetailFieldOperation],
+) -> Result<Vec<Item>, String> {
+    if owner.trim().is_empty() {
+        return Err("it names no owner id to be known by".into());
+    }
+    Ok(operations
         .iter()
         .map(|operation| {
             let content = serde_json::to_value(operation).expect("operations serialize");
@@ -204,7 +210,7 @@ fn detail_items(owner: &str, operations: &[types::BulkDetailFieldOperation]) -> 
                 fingerprint: fingerprint(&content),
             }
         })
-        .collect()
+        .collect())
 }
 
 /// The operations of `operations` on `fields`.
@@ -231,7 +237,7 @@ impl Entity for CustomerDetails {
     const DELETION: Deletion = Deletion::DetailValues;
 
     fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
-        Ok(detail_items(&record.customer_id, &record.operations))
+        detail_items(&record.customer_id, &record.operations)
     }
 
     fn only(mut record: Self::Record, fields: &[&str]) -> Self::Record {
@@ -250,7 +256,7 @@ impl Entity for OrganizationDetails {
     const DELETION: Deletion = Deletion::DetailValues;
 
     fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
-        Ok(detail_items(&record.id, &record.operations))
+        detail_items(&record.id, &record.operations)
     }
 
     fn only(mut record: Self::Record, fields: &[&str]) -> Self::Record {

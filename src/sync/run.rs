@@ -115,6 +115,8 @@ struct Diff {
     to_send: usize,
     /// Invalid records, skipped.
     failures: Vec<SyncFailure>,
+    /// Invalid records whose key is not known: their items may be among the absent ones.
+    keyless_invalid: usize,
 }
 
 /// A sync under way: its settings and its open state (the input is read apart).
@@ -253,13 +255,17 @@ async fn local_pass<E: SyncEndpoint>(
                 exhausted = true;
                 break;
             };
-            let checked = record.and_then(|record| {
-                validator.check(row, &record)?;
-                Ok(record)
-            });
-            match checked {
-                Ok(record) => batch.push((row, record)),
-                Err(error) if skip_invalid => diff.failures.push(invalid(row, None, error)),
+            match record {
+                // An invalid record still marks its key seen (it must not count as absent).
+                Ok(record) => match validator.check(row, &record) {
+                    Ok(()) => batch.push((row, record, None)),
+                    Err(error) if skip_invalid => batch.push((row, record, Some(error))),
+                    Err(error) => return Err(error),
+                },
+                Err(error) if skip_invalid => {
+                    diff.keyless_invalid += 1;
+                    diff.failures.push(invalid(row, None, error));
+                }
                 Err(error) => return Err(error),
             }
             row += 1;
@@ -274,6 +280,7 @@ async fn local_pass<E: SyncEndpoint>(
         counts.resent += classified.counts.resent;
         counts.unchanged += classified.counts.unchanged;
         diff.found += classified.found;
+        diff.keyless_invalid += classified.keyless_invalid;
         diff.to_send += classified.to_send;
         diff.failures.extend(classified.failures);
         diff.counts.rows = row;
@@ -302,18 +309,18 @@ fn invalid(row: usize, key: Option<StateKey>, error: Error) -> SyncFailure {
 /// records (or, for detail values, the operations) to send.
 fn classify<E: SyncEndpoint>(
     state: &mut State,
-    batch: Vec<(usize, E::Record)>,
+    batch: Vec<(usize, E::Record, Option<Error>)>,
     rules: Rules,
     skip_invalid: bool,
 ) -> Result<Diff, Error> {
     let mut diff = Diff::default();
     let mut keyed = Vec::with_capacity(batch.len());
     let mut records = Vec::with_capacity(batch.len());
-    for (row, record) in batch {
+    for (row, record, refused) in batch {
         match E::items(&record) {
             Ok(items) => {
                 keyed.push((row, items));
-                records.push(record);
+                records.push((record, refused));
             }
             Err(message) => {
                 let error = Error::InvalidInput {
@@ -323,12 +330,20 @@ fn classify<E: SyncEndpoint>(
                 if !skip_invalid {
                     return Err(error);
                 }
-                diff.failures.push(invalid(row, None, error));
+                diff.keyless_invalid += 1;
+                diff.failures
+                    .push(invalid(row, None, refused.unwrap_or(error)));
             }
         }
     }
     let known = match state.look_up(E::ENTITY, &keyed)? {
         Ok(known) => known,
+        Err(duplicate) if duplicate.row == duplicate.first_row => {
+            return Err(Error::InvalidInput {
+                field: format!("{}[{}]", E::ARRAY_FIELD, duplicate.row),
+                message: format!("it names {} twice", duplicate.key),
+            })
+        }
         Err(duplicate) => {
             return Err(Error::InvalidInput {
                 field: format!("{}[{}]", E::ARRAY_FIELD, duplicate.row),
@@ -340,7 +355,17 @@ fn classify<E: SyncEndpoint>(
         }
     };
     let mut todo = Vec::new();
-    for ((row, items), (record, known)) in keyed.into_iter().zip(records.into_iter().zip(known)) {
+    for ((row, items), ((record, refused), known)) in
+        keyed.into_iter().zip(records.into_iter().zip(known))
+    {
+        if let Some(error) = refused {
+            diff.found += known.iter().filter(|k| k.is_some()).count() as u64;
+            let key = items
+                .first()
+                .map(|i| StateKey::new(i.key.clone(), i.field.clone()));
+            diff.failures.push(invalid(row, key, error));
+            continue;
+        }
         let whole = items.len();
         let mut to_send: Vec<Tracked> = Vec::new();
         for (item, known) in items.into_iter().zip(known) {
@@ -412,6 +437,16 @@ fn deletion_decision<E: SyncEndpoint>(
 ) -> (usize, Option<String>) {
     if !job.options.delete_absent || absent.is_empty() {
         return (0, None);
+    }
+    if diff.keyless_invalid > 0 {
+        return (
+            0,
+            Some(format!(
+                "{} invalid records have no key, so theirs may be among the {} absent ones; none was deleted",
+                diff.keyless_invalid,
+                absent.len()
+            )),
+        );
     }
     let share = absent.len() as f64 / diff.state_items.max(1) as f64;
     let allowed = job.options.max_delete_fraction;
@@ -523,6 +558,7 @@ fn todo_stream<'j, E: SyncEndpoint>(
     })
     .flat_map(move |page| {
         let carried = carried.clone();
+        let path = job.path.clone();
         let records: Vec<_> = match page {
             Err(error) => vec![Err(error)],
             Ok(page) => page
@@ -534,7 +570,7 @@ fn todo_stream<'j, E: SyncEndpoint>(
                         Ok(decoded) => decoded,
                         Err(e) => {
                             return Some(Err(Error::State {
-                                path: PathBuf::new(),
+                                path: path.clone(),
                                 message: format!("a record to send could not be read back: {e}"),
                             }))
                         }
@@ -798,29 +834,24 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
         let registered = in_flight.clone();
         let failure = source_failure.clone();
         let mut index = 0;
+        // A record that cannot be read back ends the input; its error ends the sync.
         let source = records
-            .take_while(move |item| {
-                let failed = item.is_err();
-                if let Err(error) = item {
-                    *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(Error::State {
-                        path: PathBuf::new(),
-                        message: error.to_string(),
-                    });
+            .map(move |item| match item {
+                Ok(item) => Some(item),
+                Err(error) => {
+                    *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                    None
                 }
-                std::future::ready(!failed)
             })
+            .take_while(|item| std::future::ready(item.is_some()))
             .filter_map(move |item| {
-                let registered = registered.clone();
-                let current = index;
+                let (row, record, items) = item.expect("taken while some");
+                registered
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(index, (row, items));
                 index += 1;
-                async move {
-                    let (row, record, items) = item.ok()?;
-                    registered
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(current, (row, items));
-                    Some(record)
-                }
+                std::future::ready(Some(record))
             });
         let observer = Arc::new(StateObserver {
             state: job.state.clone(),

@@ -576,3 +576,61 @@ async fn a_plan_says_what_a_run_would_send_and_sends_nothing() {
         .contains("no delete operation"));
     assert_eq!(state_rows(&dir.path()).len(), 150);
 }
+
+#[tokio::test]
+async fn an_invalid_record_skipped_is_not_taken_for_an_absent_one() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let ids = customers_with_plans(&fake, 10).await;
+    let all: Vec<_> = ids.iter().map(|id| plan_of(id, "Pro")).collect();
+    client
+        .sync_customer_details(all.clone())
+        .state(dir.path())
+        .await
+        .unwrap();
+
+    // Row 3 now holds an operation the API does not know: skipped, and still not absent.
+    let mut next = all.clone();
+    next[3] = serde_json::from_value(json!({"customerId": ids[3], "operations": [
+        {"operationType": "MERGE", "payload": {"name": "Plan", "values": ["Free"]}}
+    ]}))
+    .unwrap();
+    let report = client
+        .sync_customer_details(next)
+        .state(dir.path())
+        .skip_invalid(true)
+        .delete_absent(true)
+        .await
+        .unwrap();
+    assert_eq!((report.counts.failed, report.counts.absent), (1, 0));
+    assert_eq!(report.failures[0].row, Some(3));
+    assert_eq!(
+        report.failures[0].key.as_ref().unwrap().to_string(),
+        format!("{} / Plan", ids[3])
+    );
+    assert_eq!(plan_value(&fake, &ids[3]), ["Pro"], "deleted");
+
+    // A record whose key cannot be known stops every deletion of the run.
+    let keyless: types::BulkCustomerDetailFieldOperation =
+        serde_json::from_value(json!({"customerId": "", "operations": []})).unwrap();
+    let mut next: Vec<_> = all[1..].to_vec();
+    next.push(keyless);
+    let report = client
+        .sync_customer_details(next)
+        .state(dir.path())
+        .skip_invalid(true)
+        .delete_absent(true)
+        .await;
+    let report = report.unwrap();
+    assert_eq!(report.counts.deleted, 0);
+    assert!(
+        report
+            .deletion_refused
+            .as_deref()
+            .unwrap()
+            .contains("have no key"),
+        "{report:?}"
+    );
+    assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
+}
