@@ -153,10 +153,13 @@ async fn sync<E: SyncEndpoint>(
             .push((position, line));
         record
     });
+    // Invalid rows never reach the sync: their records could be taken for absent ones.
+    let may_delete = args.delete_absent && checked.bad_rows.is_empty();
     let job = configure(
         client.sync_stream::<E, E::Record>(futures::stream::iter(source)),
         &args,
-    );
+    )
+    .delete_absent(may_delete);
 
     if args.dry_run {
         return dry_run::<E>(job, &args, checked.bad_rows.len()).await;
