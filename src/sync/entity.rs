@@ -46,8 +46,8 @@ pub mod sealed {
         /// The entity's name in the state's `records.entity` column.
         const ENTITY: &'static str;
 
-        /// The items a record makes, or why it has no key.
-        fn items(record: &Self::Record) -> Result<Vec<Item>, String>;
+        /// The items a record makes, or why it has no key; `json` is the record as JSON.
+        fn items(record: &Self::Record, json: &Value) -> Result<Vec<Item>, String>;
 
         /// The record with only the operations on `fields` (detail values); others are whole.
         fn only(record: Self::Record, _fields: &[&str]) -> Self::Record {
@@ -106,13 +106,12 @@ fn organization_key(id: Option<&String>, name: Option<&str>) -> Result<String, S
     }
 }
 
-/// One item with the whole of `content` fingerprinted.
-fn whole(key: String, content: &impl serde::Serialize) -> Vec<Item> {
-    let content = serde_json::to_value(content).expect("records serialize");
+/// One item with the whole of its payload fingerprinted.
+fn whole(key: String, json: &Value) -> Vec<Item> {
     vec![Item {
         key,
         field: String::new(),
-        fingerprint: fingerprint(&content),
+        fingerprint: fingerprint(&json["payload"]),
     }]
 }
 
@@ -125,10 +124,10 @@ impl Entity for CustomerProfiles {
     const ENTITY: &'static str = "customer_profiles";
 
     /// The payload is the content: the operation type is how it is sent, not what it says.
-    fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
+    fn items(record: &Self::Record, json: &Value) -> Result<Vec<Item>, String> {
         let payload = &record.payload;
         let key = customer_key(payload.customer_id.as_ref(), payload.email.as_ref())?;
-        Ok(whole(key, payload))
+        Ok(whole(key, json))
     }
 }
 
@@ -136,10 +135,10 @@ impl Entity for CustomerAccounts {
     const ENTITY: &'static str = "customer_accounts";
     const DELETION: Deletion = Deletion::Call;
 
-    fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
+    fn items(record: &Self::Record, json: &Value) -> Result<Vec<Item>, String> {
         let payload = &record.payload;
         let key = customer_key(payload.customer_id.as_ref(), payload.email.as_ref())?;
-        Ok(whole(key, payload))
+        Ok(whole(key, json))
     }
 
     fn delete_call<'a>(client: &'a Client, key: &str) -> Option<DeleteFuture<'a>> {
@@ -159,10 +158,10 @@ impl Entity for Organizations {
     const ENTITY: &'static str = "organizations";
     const DELETION: Deletion = Deletion::Call;
 
-    fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
+    fn items(record: &Self::Record, json: &Value) -> Result<Vec<Item>, String> {
         let payload = &record.payload;
         let key = organization_key(payload.id.as_ref(), Some(&payload.name))?;
-        Ok(whole(key, payload))
+        Ok(whole(key, json))
     }
 
     fn delete_call<'a>(client: &'a Client, key: &str) -> Option<DeleteFuture<'a>> {
@@ -181,13 +180,13 @@ impl Entity for Organizations {
 impl Entity for OrganizationProfiles {
     const ENTITY: &'static str = "organization_profiles";
 
-    fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
+    fn items(record: &Self::Record, json: &Value) -> Result<Vec<Item>, String> {
         let payload = &record.payload;
         let key = organization_key(
             payload.id.as_ref(),
             payload.name.as_deref().map(String::as_str),
         )?;
-        Ok(whole(key, payload))
+        Ok(whole(key, json))
     }
 }
 
@@ -196,19 +195,18 @@ impl Entity for OrganizationProfiles {
 fn detail_items(
     owner: &str,
     operations: &[types::BulkDetailFieldOperation],
+    json: &Value,
 ) -> Result<Vec<Item>, String> {
     if owner.trim().is_empty() {
         return Err("it names no owner id to be known by".into());
     }
     Ok(operations
         .iter()
-        .map(|operation| {
-            let content = serde_json::to_value(operation).expect("operations serialize");
-            Item {
-                key: owner.trim().to_string(),
-                field: operation.payload.name.trim().to_string(),
-                fingerprint: fingerprint(&content),
-            }
+        .enumerate()
+        .map(|(position, operation)| Item {
+            key: owner.trim().to_string(),
+            field: operation.payload.name.trim().to_string(),
+            fingerprint: fingerprint(&json["operations"][position]),
         })
         .collect())
 }
@@ -236,8 +234,8 @@ impl Entity for CustomerDetails {
     const ENTITY: &'static str = "customer_details";
     const DELETION: Deletion = Deletion::DetailValues;
 
-    fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
-        detail_items(&record.customer_id, &record.operations)
+    fn items(record: &Self::Record, json: &Value) -> Result<Vec<Item>, String> {
+        detail_items(&record.customer_id, &record.operations, json)
     }
 
     fn only(mut record: Self::Record, fields: &[&str]) -> Self::Record {
@@ -255,8 +253,8 @@ impl Entity for OrganizationDetails {
     const ENTITY: &'static str = "organization_details";
     const DELETION: Deletion = Deletion::DetailValues;
 
-    fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
-        detail_items(&record.id, &record.operations)
+    fn items(record: &Self::Record, json: &Value) -> Result<Vec<Item>, String> {
+        detail_items(&record.id, &record.operations, json)
     }
 
     fn only(mut record: Self::Record, fields: &[&str]) -> Self::Record {
@@ -279,6 +277,10 @@ mod tests {
         builder.try_into().unwrap()
     }
 
+    fn items_of<E: Entity>(record: &E::Record) -> Result<Vec<Item>, String> {
+        E::items(record, &serde_json::to_value(record).unwrap())
+    }
+
     #[test]
     fn a_customer_is_known_by_its_id_first_then_its_email_in_lower_case() {
         let by_email = profile(
@@ -292,12 +294,15 @@ mod tests {
                 .customer_id("qm:1:2"),
         );
         assert_eq!(
-            CustomerProfiles::items(&by_email).unwrap()[0].key,
+            items_of::<CustomerProfiles>(&by_email).unwrap()[0].key,
             "email:ada@example.com"
         );
-        assert_eq!(CustomerProfiles::items(&both).unwrap()[0].key, "id:qm:1:2");
+        assert_eq!(
+            items_of::<CustomerProfiles>(&both).unwrap()[0].key,
+            "id:qm:1:2"
+        );
         let nameless = profile(Profile::upsert().display_name("Nobody"));
-        assert!(CustomerProfiles::items(&nameless).is_err());
+        assert!(items_of::<CustomerProfiles>(&nameless).is_err());
     }
 
     #[test]
@@ -305,7 +310,11 @@ mod tests {
         let upsert = profile(Profile::upsert().email("a@example.com").display_name("A"));
         let update = profile(Profile::update().email("a@example.com").display_name("A"));
         let renamed = profile(Profile::update().email("a@example.com").display_name("B"));
-        let fingerprint = |p: &Profile| CustomerProfiles::items(p).unwrap()[0].fingerprint.clone();
+        let fingerprint = |p: &Profile| {
+            items_of::<CustomerProfiles>(p).unwrap()[0]
+                .fingerprint
+                .clone()
+        };
         assert_eq!(fingerprint(&upsert), fingerprint(&update));
         assert_ne!(fingerprint(&upsert), fingerprint(&renamed));
     }
@@ -320,7 +329,7 @@ mod tests {
             ]
         }))
         .unwrap();
-        let items = CustomerDetails::items(&record).unwrap();
+        let items = items_of::<CustomerDetails>(&record).unwrap();
         let fields: Vec<&str> = items.iter().map(|i| i.field.as_str()).collect();
         assert_eq!(fields, ["Plan", "Region"]);
         let only = CustomerDetails::only(record, &["Region"]);

@@ -39,6 +39,14 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b'}');
         }
+        // Nothing to sort (the common case): written in place.
+        Value::Array(elements) if elements.len() < 2 => {
+            out.push(b'[');
+            if let Some(element) = elements.first() {
+                write_canonical(element, out);
+            }
+            out.push(b']');
+        }
         Value::Array(elements) => {
             let mut texts: Vec<Vec<u8>> = elements
                 .iter()

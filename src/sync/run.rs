@@ -10,6 +10,7 @@ use crate::bulk::{self, BulkEndpoint, BulkImport, BulkRequest, RecordOutcome, Re
 use crate::error::Error;
 use crate::Client;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -17,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Rows compared with the state in one transaction.
-const BATCH: usize = 2_000;
+const BATCH: usize = 500;
 /// Records read back from the records to send at a time.
 const PAGE: usize = 500;
 /// Delete calls under way at once.
@@ -226,6 +227,9 @@ fn todo_records<'s, E: SyncEndpoint>(
 /// Reads the whole input, compares it with the state and keeps the records to send (on disk).
 /// Sends nothing; an invalid record (unless skipped) or a key seen twice ends it with
 /// [`Error::InvalidInput`].
+///
+/// Two stages run at once: this task reads, checks, keys and fingerprints a batch while a
+/// blocking thread looks the previous one up in the state.
 async fn local_pass<E: SyncEndpoint>(
     job: &Job<'_, E>,
     mut source: Source<'_, E>,
@@ -245,9 +249,11 @@ async fn local_pass<E: SyncEndpoint>(
         now: job.started_at,
     };
     let skip_invalid = job.options.skip_invalid;
-    let mut validator = RecordValidator::<E>::for_client(job.client);
+    let mut validator = Some(RecordValidator::<E>::for_client(job.client));
     let mut row = 0;
     let mut exhausted = false;
+    type LookingUp<V> = tokio::task::JoinHandle<Result<(Diff, V), Error>>;
+    let mut looking_up: Option<LookingUp<RecordValidator<E>>> = None;
     while !exhausted {
         let mut batch = Vec::with_capacity(BATCH);
         while batch.len() < BATCH {
@@ -255,13 +261,12 @@ async fn local_pass<E: SyncEndpoint>(
                 exhausted = true;
                 break;
             };
-            match record {
-                // An invalid record still marks its key seen (it must not count as absent).
-                Ok(record) => match validator.check(row, &record) {
-                    Ok(()) => batch.push((row, record, None)),
-                    Err(error) if skip_invalid => batch.push((row, record, Some(error))),
-                    Err(error) => return Err(error),
-                },
+            match record.and_then(|record| key::<E>(row, record, skip_invalid)) {
+                Ok(Ok(keyed)) => batch.push(keyed),
+                Ok(Err(failure)) => {
+                    diff.keyless_invalid += 1;
+                    diff.failures.push(failure);
+                }
                 Err(error) if skip_invalid => {
                     diff.keyless_invalid += 1;
                     diff.failures.push(invalid(row, None, error));
@@ -270,31 +275,103 @@ async fn local_pass<E: SyncEndpoint>(
             }
             row += 1;
         }
-        let classified = on_state(&job.state, &job.path, move |state| {
-            classify::<E>(state, batch, rules, skip_invalid)
-        })
-        .await?;
-        let counts = &mut diff.counts;
-        counts.new += classified.counts.new;
-        counts.changed += classified.counts.changed;
-        counts.resent += classified.counts.resent;
-        counts.unchanged += classified.counts.unchanged;
-        diff.found += classified.found;
-        diff.keyless_invalid += classified.keyless_invalid;
-        diff.to_send += classified.to_send;
-        diff.failures.extend(classified.failures);
+        if let Some(previous) = looking_up.take() {
+            let (found, checker) = joined(previous.await, &job.path)?;
+            diff.add(found);
+            validator = Some(checker);
+        }
+        let state = job.state.clone();
+        let mut checker = validator.take().expect("handed back by the previous batch");
+        looking_up = Some(tokio::task::spawn_blocking(move || {
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            let found = classify::<E>(&mut state, &mut checker, batch, rules, skip_invalid)?;
+            Ok((found, checker))
+        }));
         diff.counts.rows = row;
         if let Some(callback) = &job.on_progress {
             callback(&SyncProgress {
                 rows_read: row,
-                input_read: exhausted,
+                input_read: false,
                 to_send: diff.to_send,
                 sent_finished: 0,
             });
         }
     }
+    if let Some(last) = looking_up {
+        diff.add(joined(last.await, &job.path)?.0);
+    }
+    if let Some(callback) = &job.on_progress {
+        callback(&SyncProgress {
+            rows_read: row,
+            input_read: true,
+            to_send: diff.to_send,
+            sent_finished: 0,
+        });
+    }
     diff.counts.failed = diff.failures.len();
     Ok(diff)
+}
+
+fn joined<T>(
+    joined: Result<Result<T, Error>, tokio::task::JoinError>,
+    path: &std::path::Path,
+) -> Result<T, Error> {
+    joined.unwrap_or_else(|e| {
+        Err(Error::State {
+            path: path.to_path_buf(),
+            message: format!("a read was interrupted: {e}"),
+        })
+    })
+}
+
+impl Diff {
+    /// Adds a batch's findings.
+    fn add(&mut self, batch: Diff) {
+        self.counts.new += batch.counts.new;
+        self.counts.changed += batch.counts.changed;
+        self.counts.resent += batch.counts.resent;
+        self.counts.unchanged += batch.counts.unchanged;
+        self.found += batch.found;
+        self.to_send += batch.to_send;
+        self.failures.extend(batch.failures);
+    }
+}
+
+/// A record of the input, keyed.
+struct Keyed<R> {
+    row: usize,
+    record: R,
+    /// The record as JSON.
+    json: Value,
+    items: Vec<Item>,
+}
+
+/// Takes a record's items from its JSON (kept, to check the record if it is to be sent). One
+/// with no key is an error unless `skip_invalid`, then a failure.
+fn key<E: SyncEndpoint>(
+    row: usize,
+    record: E::Record,
+    skip_invalid: bool,
+) -> Result<Result<Keyed<E::Record>, SyncFailure>, Error> {
+    let json = serde_json::to_value(&record).expect("records serialize");
+    match E::items(&record, &json) {
+        Ok(items) => Ok(Ok(Keyed {
+            row,
+            record,
+            json,
+            items,
+        })),
+        Err(message) => {
+            let error = Error::InvalidInput {
+                field: format!("{}[{row}]", E::ARRAY_FIELD),
+                message,
+            };
+            if !skip_invalid {
+                return Err(error);
+            }
+            Ok(Err(invalid(row, None, error)))
+        }
+    }
 }
 
 fn invalid(row: usize, key: Option<StateKey>, error: Error) -> SyncFailure {
@@ -305,36 +382,29 @@ fn invalid(row: usize, key: Option<StateKey>, error: Error) -> SyncFailure {
     }
 }
 
-/// One batch of the local pass: each record's items, what the state holds of them, and the
-/// records (or, for detail values, the operations) to send.
+/// One batch of the local pass: what the state holds of each record's items, and the records
+/// (or, for detail values, the operations) to send. Only those are checked: an unchanged record
+/// is one that was sent and succeeded. An invalid one is an error unless `skip_invalid`, then a
+/// failure whose items still count as seen (it is not taken for an absent one).
 fn classify<E: SyncEndpoint>(
     state: &mut State,
-    batch: Vec<(usize, E::Record, Option<Error>)>,
+    validator: &mut RecordValidator<E>,
+    batch: Vec<Keyed<E::Record>>,
     rules: Rules,
     skip_invalid: bool,
 ) -> Result<Diff, Error> {
     let mut diff = Diff::default();
     let mut keyed = Vec::with_capacity(batch.len());
     let mut records = Vec::with_capacity(batch.len());
-    for (row, record, refused) in batch {
-        match E::items(&record) {
-            Ok(items) => {
-                keyed.push((row, items));
-                records.push((record, refused));
-            }
-            Err(message) => {
-                let error = Error::InvalidInput {
-                    field: format!("{}[{row}]", E::ARRAY_FIELD),
-                    message,
-                };
-                if !skip_invalid {
-                    return Err(error);
-                }
-                diff.keyless_invalid += 1;
-                diff.failures
-                    .push(invalid(row, None, refused.unwrap_or(error)));
-            }
-        }
+    for Keyed {
+        row,
+        record,
+        json,
+        items,
+    } in batch
+    {
+        keyed.push((row, items));
+        records.push((record, json));
     }
     let known = match state.look_up(E::ENTITY, &keyed)? {
         Ok(known) => known,
@@ -355,17 +425,9 @@ fn classify<E: SyncEndpoint>(
         }
     };
     let mut todo = Vec::new();
-    for ((row, items), ((record, refused), known)) in
+    for ((row, items), ((record, json), known)) in
         keyed.into_iter().zip(records.into_iter().zip(known))
     {
-        if let Some(error) = refused {
-            diff.found += known.iter().filter(|k| k.is_some()).count() as u64;
-            let key = items
-                .first()
-                .map(|i| StateKey::new(i.key.clone(), i.field.clone()));
-            diff.failures.push(invalid(row, key, error));
-            continue;
-        }
         let whole = items.len();
         let mut to_send: Vec<Tracked> = Vec::new();
         for (item, known) in items.into_iter().zip(known) {
@@ -398,6 +460,15 @@ fn classify<E: SyncEndpoint>(
         }
         if to_send.is_empty() {
             continue;
+        }
+        match validator.check_json(row, &record, json) {
+            Ok(_) => {}
+            Err(error) if skip_invalid => {
+                diff.failures
+                    .push(invalid(row, Some(to_send[0].state_key()), error));
+                continue;
+            }
+            Err(error) => return Err(error),
         }
         let record = if to_send.len() == whole {
             record

@@ -106,6 +106,8 @@ pub(crate) struct Duplicate {
 pub(crate) struct State {
     path: PathBuf,
     connection: Connection,
+    /// The position the next record to send takes in `temp.todo`.
+    next_todo: usize,
     /// Held until the state is dropped; the operating system releases it if the process dies.
     _lock: File,
 }
@@ -150,6 +152,7 @@ impl State {
         Ok(Self {
             path: path.to_path_buf(),
             connection,
+            next_todo: 0,
             _lock: lock,
         })
     }
@@ -214,6 +217,7 @@ impl State {
     /// Starts reading an input: empties the tables of keys seen and records to send (temporary
     /// tables, gone when the state is closed).
     pub fn start_input(&mut self) -> Result<(), Error> {
+        self.next_todo = 0;
         self.connection
             .execute_batch(
                 "DROP TABLE IF EXISTS temp.seen; DROP TABLE IF EXISTS temp.todo;
@@ -286,20 +290,23 @@ impl State {
     /// Adds records to send: (row, record as JSON, items as JSON).
     pub fn push_todo(&mut self, todo: &[(usize, String, String)]) -> Result<(), Error> {
         let path = self.path.clone();
+        let first = self.next_todo;
         let mut run = || -> rusqlite::Result<()> {
             let transaction = self.connection.transaction()?;
             {
                 let mut insert = transaction.prepare_cached(
-                    "INSERT INTO temp.todo (position, row, record, items) \
-                     VALUES ((SELECT count(*) FROM temp.todo), ?1, ?2, ?3)",
+                    "INSERT INTO temp.todo (position, row, record, items) VALUES (?1, ?2, ?3, ?4)",
                 )?;
-                for (row, record, items) in todo {
-                    insert.execute(params![*row as i64, record, items])?;
+                for (offset, (row, record, items)) in todo.iter().enumerate() {
+                    let position = (first + offset) as i64;
+                    insert.execute(params![position, *row as i64, record, items])?;
                 }
             }
             transaction.commit()
         };
-        run().map_err(|e| state_error(&path, e))
+        run().map_err(|e| state_error(&path, e))?;
+        self.next_todo += todo.len();
+        Ok(())
     }
 
     /// Up to `limit` records to send from position `from` on: (position, row, record, items).
