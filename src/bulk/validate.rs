@@ -64,19 +64,6 @@ impl<E: BulkEndpoint> RecordValidator<E> {
     /// Checks the record at `index` of the input (the index names it in the error). A record
     /// repeating a name an earlier checked record had is refused.
     pub fn check(&mut self, index: usize, record: &E::Record) -> Result<(), Error> {
-        let value = serde_json::to_value(record).expect("records serialize");
-        self.check_json(index, record, value).map(drop)
-    }
-
-    /// [`check`](Self::check), given the record as JSON (which it hands back), for a caller that
-    /// needs the JSON too.
-    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
-    pub(crate) fn check_json(
-        &mut self,
-        index: usize,
-        record: &E::Record,
-        json: serde_json::Value,
-    ) -> Result<serde_json::Value, Error> {
         let array = E::ARRAY_FIELD;
         let weight = E::weight(record);
         if let Some(max) = E::MAX_WEIGHT.filter(|max| weight > *max) {
@@ -85,7 +72,7 @@ impl<E: BulkEndpoint> RecordValidator<E> {
                 message: format!("{weight} operations; one request carries at most {max}"),
             });
         }
-        let mut alone = serde_json::json!({ array: [json] });
+        let alone = serde_json::json!({ array: [record] });
         crate::limits::check_value(E::METHOD_NAME, &alone, self.allow_unknown_enum_values)
             .map_err(|error| match error {
                 Error::InvalidInput { field, message } => Error::InvalidInput {
@@ -106,7 +93,7 @@ impl<E: BulkEndpoint> RecordValidator<E> {
             }
             self.seen.insert(normalized, index);
         }
-        Ok(alone[array][0].take())
+        Ok(())
     }
 
     /// Checks every record, in order; the first invalid one is the error.

@@ -10,7 +10,6 @@ use crate::bulk::{self, BulkEndpoint, BulkImport, BulkRequest, RecordOutcome, Re
 use crate::error::Error;
 use crate::Client;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
-use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -341,26 +340,17 @@ impl Diff {
 struct Keyed<R> {
     row: usize,
     record: R,
-    /// The record as JSON.
-    json: Value,
     items: Vec<Item>,
 }
 
-/// Takes a record's items from its JSON (kept, to check the record if it is to be sent). One
-/// with no key is an error unless `skip_invalid`, then a failure.
+/// Takes a record's items. One with no key is an error unless `skip_invalid`, then a failure.
 fn key<E: SyncEndpoint>(
     row: usize,
     record: E::Record,
     skip_invalid: bool,
 ) -> Result<Result<Keyed<E::Record>, SyncFailure>, Error> {
-    let json = serde_json::to_value(&record).expect("records serialize");
-    match E::items(&record, &json) {
-        Ok(items) => Ok(Ok(Keyed {
-            row,
-            record,
-            json,
-            items,
-        })),
+    match E::items(&record) {
+        Ok(items) => Ok(Ok(Keyed { row, record, items })),
         Err(message) => {
             let error = Error::InvalidInput {
                 field: format!("{}[{row}]", E::ARRAY_FIELD),
@@ -396,15 +386,9 @@ fn classify<E: SyncEndpoint>(
     let mut diff = Diff::default();
     let mut keyed = Vec::with_capacity(batch.len());
     let mut records = Vec::with_capacity(batch.len());
-    for Keyed {
-        row,
-        record,
-        json,
-        items,
-    } in batch
-    {
+    for Keyed { row, record, items } in batch {
         keyed.push((row, items));
-        records.push((record, json));
+        records.push(record);
     }
     let known = match state.look_up(E::ENTITY, &keyed)? {
         Ok(known) => known,
@@ -425,9 +409,7 @@ fn classify<E: SyncEndpoint>(
         }
     };
     let mut todo = Vec::new();
-    for ((row, items), ((record, json), known)) in
-        keyed.into_iter().zip(records.into_iter().zip(known))
-    {
+    for ((row, items), (record, known)) in keyed.into_iter().zip(records.into_iter().zip(known)) {
         let whole = items.len();
         let mut to_send: Vec<Tracked> = Vec::new();
         for (item, known) in items.into_iter().zip(known) {
@@ -461,7 +443,7 @@ fn classify<E: SyncEndpoint>(
         if to_send.is_empty() {
             continue;
         }
-        match validator.check_json(row, &record, json) {
+        match validator.check(row, &record) {
             Ok(_) => {}
             Err(error) if skip_invalid => {
                 diff.failures
