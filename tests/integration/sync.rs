@@ -634,3 +634,61 @@ async fn an_invalid_record_skipped_is_not_taken_for_an_absent_one() {
     );
     assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
 }
+
+#[tokio::test]
+async fn absent_accounts_known_by_id_are_deleted_through_their_delete_call() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let ids: Vec<String> = fake.state(|site| {
+        (0..12)
+            .map(|i| site.add_customer(&format!("a{i}@example.com"), "A"))
+            .collect()
+    });
+    let account = |id: &str, name: &str| -> types::BulkCustomerAccountOperationRequest {
+        serde_json::from_value(json!({
+            "operationType": "UPDATE",
+            "payload": {"customerId": id, "displayName": name}
+        }))
+        .unwrap()
+    };
+    let mut accounts: Vec<_> = ids.iter().map(|id| account(id, "Account")).collect();
+    // One account known by email only: it cannot be deleted by id.
+    accounts.push(
+        serde_json::from_value(json!({
+            "operationType": "CREATE",
+            "payload": {"email": "by-email@example.com", "displayName": "E"}
+        }))
+        .unwrap(),
+    );
+    let report = client
+        .sync_customer_accounts(accounts.clone())
+        .state(dir.path())
+        .await
+        .unwrap();
+    assert!(report.all_succeeded(), "{:?}", report.failures);
+
+    // The first account and the one known by email leave the source: 2 of 13, so the share
+    // allowed is raised.
+    let report = client
+        .sync_customer_accounts(accounts[1..12].to_vec())
+        .state(dir.path())
+        .delete_absent(true)
+        .max_delete_fraction(0.2)
+        .await
+        .unwrap();
+    assert_eq!((report.counts.absent, report.counts.deleted), (2, 1));
+    let refused = report.deletion_refused.clone().unwrap();
+    assert!(refused.contains("known by email or name"), "{refused}");
+    let deletes: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 1);
+    assert!(deletes[0].path.ends_with(&ids[0]), "{}", deletes[0].path);
+    assert!(fake.state(|site| site.customers.values().all(|c| c.id != ids[0])));
+    let keys: Vec<String> = state_rows(&dir.path()).into_iter().map(|r| r.1).collect();
+    assert!(!keys.contains(&format!("id:{}", ids[0])));
+    assert!(keys.contains(&"email:by-email@example.com".to_string()));
+}
