@@ -203,6 +203,16 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn retry_hint(rate_limit: &RateLimit) -> String {
+    if rate_limit.quota_exhausted() {
+        let reason = rate_limit.reason.as_deref().unwrap_or("a quota");
+        return match rate_limit.resets_in() {
+            Some(wait) => format!(
+                "; {reason}: the quota is used up until it resets in {} s",
+                wait.as_secs()
+            ),
+            None => format!("; {reason}: the quota is used up until its window resets"),
+        };
+    }
     match rate_limit.retry_after {
         Some(wait) => format!("; the server asks to retry after {wait:?}"),
         None => String::new(),

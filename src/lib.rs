@@ -94,7 +94,7 @@ pub use error::Error;
 pub use generated::{builder, types, Client, ResponseValue};
 pub use oauth::{OAuthTokenSource, RefreshedTokens};
 pub use open_enum::UnknownValue;
-pub use rate_limit::{RateLimit, RateLimitExt};
+pub use rate_limit::{QuotaLeft, QuotaPolicy, RateLimit, RateLimitExt};
 pub use retry::RetryPolicy;
 pub use tasks::{PollPolicy, TaskOutcome, TaskWaiter};
 

@@ -1,11 +1,13 @@
-//! The rate-limit headers Atlassian sends, readable on every response and on rate-limited errors.
+//! The rate-limit headers Atlassian sends, readable on every response and on rate-limited errors:
+//! the `X-RateLimit-*` family (per-second burst limits), the points quotas of 2026 in the IETF
+//! `RateLimit` / `RateLimit-Policy` structured fields and their `Beta-` previews, and the reason.
 
 use crate::ResponseValue;
 use reqwest::header::HeaderMap;
 use std::time::{Duration, SystemTime};
 
 /// What the server said about its rate limits in one response. Every field is `None` (or
-/// `false`) when the header was absent.
+/// `false`, or empty) when the header was absent or could not be read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateLimit {
@@ -13,14 +15,47 @@ pub struct RateLimit {
     pub limit: Option<u64>,
     /// `X-RateLimit-Remaining`: what is left of it.
     pub remaining: Option<u64>,
-    /// `X-RateLimit-Reset`: when the window resets (ISO-8601).
+    /// `X-RateLimit-Reset`: when the window resets, written `2026-12-02T10:00Z` (as documented)
+    /// or with seconds and an offset (RFC 3339).
     pub reset: Option<chrono::DateTime<chrono::Utc>>,
-    /// `X-RateLimit-NearLimit: true`: less than 20 % of a budget is left.
+    /// `X-RateLimit-NearLimit: true` (or `X-Beta-RateLimit-NearLimit`): less than 20 % of a
+    /// budget is left.
     pub near_limit: bool,
-    /// `RateLimit-Reason`, e.g. `jira-burst-based`, `jira-quota-based`, `jira-cost-based`.
+    /// `RateLimit-Reason` (or `X-Beta-RateLimit-Reason`), e.g. `jira-burst-based` (slow down on
+    /// this endpoint), `jira-quota-tenant-based` (a quota: nothing more until it resets).
     pub reason: Option<String>,
     /// `Retry-After`, as a wait from the moment the response was read.
     pub retry_after: Option<Duration>,
+    /// The quotas the site applies (`RateLimit-Policy`, or `Beta-RateLimit-Policy`):
+    /// `"tenant-app-quota";q=100100;w=3600`.
+    pub policies: Vec<QuotaPolicy>,
+    /// What is left of them (`RateLimit`, or `Beta-RateLimit`):
+    /// `"tenant-app-quota";r=17842;t=2107`.
+    pub quotas: Vec<QuotaLeft>,
+}
+
+/// One quota a site applies: so many points per window.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QuotaPolicy {
+    /// Its name, e.g. `tenant-app-quota`.
+    pub name: String,
+    /// `q`: the points of one window.
+    pub quota: Option<u64>,
+    /// `w`: the window.
+    pub window: Option<Duration>,
+}
+
+/// What is left of one quota.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QuotaLeft {
+    /// Its name, e.g. `tenant-app-quota`.
+    pub name: String,
+    /// `r`: the points left in this window.
+    pub remaining: Option<u64>,
+    /// `t`: when the window resets, from the moment the response was read.
+    pub resets_in: Option<Duration>,
 }
 
 impl RateLimit {
@@ -32,18 +67,106 @@ impl RateLimit {
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
         };
+        let either = |name: &str, beta: &str| text(name).or_else(|| text(beta));
+        let policies = either("ratelimit-policy", "beta-ratelimit-policy")
+            .map(|v| {
+                items(v)
+                    .map(|(name, params)| QuotaPolicy {
+                        quota: param(&params, "q"),
+                        window: param(&params, "w").map(Duration::from_secs),
+                        name,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let quotas = either("ratelimit", "beta-ratelimit")
+            .map(|v| {
+                items(v)
+                    .map(|(name, params)| QuotaLeft {
+                        remaining: param(&params, "r"),
+                        resets_in: param(&params, "t").map(Duration::from_secs),
+                        name,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         Self {
             limit: text("x-ratelimit-limit").and_then(|v| v.parse().ok()),
             remaining: text("x-ratelimit-remaining").and_then(|v| v.parse().ok()),
-            reset: text("x-ratelimit-reset")
-                .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
-                .map(|date| date.with_timezone(&chrono::Utc)),
-            near_limit: text("x-ratelimit-nearlimit")
+            reset: text("x-ratelimit-reset").and_then(reset_time),
+            near_limit: either("x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
-            reason: text("ratelimit-reason").map(str::to_string),
+            reason: either("ratelimit-reason", "x-beta-ratelimit-reason").map(str::to_string),
             retry_after: crate::retry::retry_after(headers, SystemTime::now()),
+            policies,
+            quotas,
         }
     }
+
+    /// Whether the answer says a quota is used up for its window (a quota reason, or a quota
+    /// with nothing left), rather than a burst to slow down from: nothing more gets through
+    /// until it resets, so waiting a few seconds and trying again is pointless.
+    pub fn quota_exhausted(&self) -> bool {
+        let quota_reason = self
+            .reason
+            .as_deref()
+            .is_some_and(|reason| reason.to_ascii_lowercase().contains("quota"));
+        quota_reason || self.quotas.iter().any(|quota| quota.remaining == Some(0))
+    }
+
+    /// When the exhausted quota (or the window) resets, from now: the quota's `t`, else
+    /// `X-RateLimit-Reset`, else `Retry-After`.
+    pub fn resets_in(&self) -> Option<Duration> {
+        let exhausted = self
+            .quotas
+            .iter()
+            .filter(|quota| quota.remaining == Some(0))
+            .filter_map(|quota| quota.resets_in)
+            .max();
+        let any_quota = self.quotas.iter().filter_map(|quota| quota.resets_in).max();
+        let reset = self.reset.map(|reset| {
+            (reset - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        });
+        exhausted.or(any_quota).or(reset).or(self.retry_after)
+    }
+}
+
+/// `2026-12-02T10:00Z` (the documented form, without seconds) or RFC 3339.
+fn reset_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(date) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(date.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%MZ")
+        .ok()
+        .map(|naive| naive.and_utc())
+}
+
+/// The members of a structured-field list: `"name";a=1;b=2, other;c=3` as (name, parameters).
+/// A member that cannot be read is left out.
+fn items(text: &str) -> impl Iterator<Item = (String, Vec<(String, String)>)> + '_ {
+    text.split(',').filter_map(|member| {
+        let mut parts = member.split(';').map(str::trim);
+        let name = parts.next()?.trim_matches('"').to_string();
+        if name.is_empty() {
+            return None;
+        }
+        let params = parts
+            .filter_map(|part| {
+                let (key, value) = part.split_once('=')?;
+                Some((key.trim().to_ascii_lowercase(), value.trim().to_string()))
+            })
+            .collect();
+        Some((name, params))
+    })
+}
+
+fn param(params: &[(String, String)], key: &str) -> Option<u64> {
+    params
+        .iter()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.parse().ok())
 }
 
 /// Reads [`RateLimit`] from a successful response.
@@ -72,16 +195,24 @@ impl<T> RateLimitExt for ResponseValue<T> {
 mod tests {
     use super::*;
 
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
     #[test]
     fn every_rate_limit_header_is_read() {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-ratelimit-limit", "100".parse().unwrap());
-        headers.insert("x-ratelimit-remaining", "7".parse().unwrap());
-        headers.insert("x-ratelimit-reset", "2026-11-22T10:00:00Z".parse().unwrap());
-        headers.insert("x-ratelimit-nearlimit", "true".parse().unwrap());
-        headers.insert("ratelimit-reason", "jira-burst-based".parse().unwrap());
-        headers.insert("retry-after", "5".parse().unwrap());
-        let limit = RateLimit::from_headers(&headers);
+        let limit = RateLimit::from_headers(&headers(&[
+            ("x-ratelimit-limit", "100"),
+            ("x-ratelimit-remaining", "7"),
+            ("x-ratelimit-reset", "2026-11-22T10:00:00Z"),
+            ("x-ratelimit-nearlimit", "true"),
+            ("ratelimit-reason", "jira-burst-based"),
+            ("retry-after", "5"),
+        ]));
         assert_eq!(limit.limit, Some(100));
         assert_eq!(limit.remaining, Some(7));
         assert_eq!(
@@ -91,9 +222,76 @@ mod tests {
         assert!(limit.near_limit);
         assert_eq!(limit.reason.as_deref(), Some("jira-burst-based"));
         assert_eq!(limit.retry_after, Some(Duration::from_secs(5)));
+        assert!(!limit.quota_exhausted(), "a burst is not a quota");
         assert_eq!(
             RateLimit::from_headers(&HeaderMap::new()),
             RateLimit::default()
         );
+    }
+
+    #[test]
+    fn the_reset_is_read_without_seconds_as_documented_and_with_an_offset() {
+        let at = |text: &str| {
+            RateLimit::from_headers(&headers(&[("x-ratelimit-reset", text)]))
+                .reset
+                .map(|r| r.to_rfc3339())
+        };
+        assert_eq!(
+            at("2026-12-02T10:07Z").as_deref(),
+            Some("2026-12-02T10:07:00+00:00")
+        );
+        assert_eq!(
+            at("2026-12-02T11:07:30+01:00").as_deref(),
+            Some("2026-12-02T10:07:30+00:00")
+        );
+        assert_eq!(at("soon"), None);
+    }
+
+    #[test]
+    fn the_points_quotas_are_read_in_their_beta_and_ietf_forms() {
+        let beta = RateLimit::from_headers(&headers(&[
+            (
+                "beta-ratelimit-policy",
+                "\"tenant-app-quota\";q=100100;w=3600",
+            ),
+            ("beta-ratelimit", "\"tenant-app-quota\";r=17842;t=2107"),
+            ("x-beta-ratelimit-reason", "jira-quota-tenant-based"),
+            ("x-beta-ratelimit-nearlimit", "true"),
+        ]));
+        assert_eq!(
+            beta.policies,
+            [QuotaPolicy {
+                name: "tenant-app-quota".into(),
+                quota: Some(100_100),
+                window: Some(Duration::from_secs(3600)),
+            }]
+        );
+        assert_eq!(
+            beta.quotas,
+            [QuotaLeft {
+                name: "tenant-app-quota".into(),
+                remaining: Some(17_842),
+                resets_in: Some(Duration::from_secs(2107)),
+            }]
+        );
+        assert!(beta.near_limit);
+        assert!(beta.quota_exhausted(), "a quota reason");
+        assert_eq!(beta.resets_in(), Some(Duration::from_secs(2107)));
+
+        let ietf = RateLimit::from_headers(&headers(&[
+            (
+                "ratelimit-policy",
+                "burst;q=10;w=1, \"hourly\";q=5000;w=3600",
+            ),
+            ("ratelimit", "burst;r=3;t=1, \"hourly\";r=0;t=900"),
+        ]));
+        assert_eq!(ietf.policies.len(), 2);
+        assert_eq!(ietf.quotas[1].remaining, Some(0));
+        assert!(ietf.quota_exhausted(), "a quota with nothing left");
+        assert_eq!(ietf.resets_in(), Some(Duration::from_secs(900)));
+        // Members that cannot be read are left out; the rest is kept.
+        let odd = RateLimit::from_headers(&headers(&[("ratelimit", ";r=1, ok;r=x;t=5")]));
+        assert_eq!(odd.quotas.len(), 1);
+        assert_eq!(odd.quotas[0].remaining, None);
     }
 }

@@ -268,6 +268,16 @@ pub(crate) async fn execute(
         {
             return (result, attempt);
         }
+        // A quota used up for its window (an hour) lets nothing through until it resets: the
+        // call ends with `Error::RateLimited` saying when, instead of retrying into it.
+        if let Ok(response) = &result {
+            if response.status() == StatusCode::TOO_MANY_REQUESTS
+                && crate::RateLimit::from_headers(response.headers()).quota_exhausted()
+            {
+                tracing::warn!(attempt, "rate limited: a quota is used up; not retried");
+                return (result, attempt);
+            }
+        }
         match policy.verdict(attempt, &outcome, safe_to_repeat) {
             Verdict::GiveUp => return (result, attempt),
             Verdict::RetryAfter(delay) => {

@@ -251,6 +251,46 @@ async fn rate_limit_headers_are_readable_on_responses_and_on_the_final_error() {
 }
 
 #[tokio::test]
+async fn a_quota_used_up_for_the_hour_fails_at_once_saying_when_it_resets() {
+    // The 2026 points quota, in its beta form: a quota reason, nothing left, 30 minutes to go.
+    let quota = Reply::status(429)
+        .with_header("retry-after", "0")
+        .with_header("x-beta-ratelimit-reason", "jira-quota-tenant-based")
+        .with_header(
+            "beta-ratelimit-policy",
+            "\"tenant-app-quota\";q=100100;w=3600",
+        )
+        .with_header("beta-ratelimit", "\"tenant-app-quota\";r=0;t=1800");
+    let server = ScriptedServer::start(vec![quota]).await;
+    let error = client_for(&server).get_products().send().await.unwrap_err();
+    assert_eq!(server.requests().len(), 1, "a used-up quota is not retried");
+    let text = error.to_string();
+    assert!(text.contains("jira-quota-tenant-based"), "{text}");
+    assert!(text.contains("resets in 1800 s"), "{text}");
+    let rate_limit = error.rate_limit().unwrap();
+    assert!(rate_limit.quota_exhausted());
+    assert_eq!(rate_limit.resets_in(), Some(Duration::from_secs(1800)));
+    assert_eq!(rate_limit.policies[0].quota, Some(100_100));
+
+    // The IETF form with a quota at zero, and no reason, is the same.
+    let ietf = Reply::status(429)
+        .with_header("retry-after", "0")
+        .with_header("ratelimit", "\"hourly\";r=0;t=60");
+    let server = ScriptedServer::start(vec![ietf]).await;
+    let error = client_for(&server).get_products().send().await.unwrap_err();
+    assert_eq!(server.requests().len(), 1);
+    assert!(error.to_string().contains("resets in 60 s"), "{error}");
+
+    // A burst limit is waited out and retried, as before.
+    let burst = Reply::status(429)
+        .with_header("retry-after", "0")
+        .with_header("ratelimit-reason", "jira-burst-based");
+    let server = ScriptedServer::start(vec![burst, products_page()]).await;
+    client_for(&server).get_products().send().await.unwrap();
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
 async fn a_retry_after_beyond_the_policy_fails_at_once_with_the_hint() {
     let server =
         ScriptedServer::start(vec![Reply::status(429).with_header("retry-after", "3600")]).await;
