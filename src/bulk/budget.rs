@@ -18,6 +18,9 @@ pub(crate) struct Budget {
 
 #[derive(Debug)]
 struct State {
+    /// A quota used up past the import's deadline: the refusal every later submission gets
+    /// without being sent.
+    quota_refusal: Option<(&'static str, reqwest::StatusCode, crate::RateLimit)>,
     /// No request is sent before this.
     paused_until: Option<Instant>,
     /// The next pause after a refusal.
@@ -28,6 +31,7 @@ impl Budget {
     pub fn new() -> Self {
         Self {
             state: Mutex::new(State {
+                quota_refusal: None,
                 paused_until: None,
                 next_pause: FIRST_PAUSE,
             }),
@@ -60,6 +64,31 @@ impl Budget {
                 .map_or(until, |current| current.max(until)),
         );
         pause
+    }
+
+    /// Refuses every later submission as `error` (a quota used up past the deadline) refused
+    /// this one.
+    pub fn refuse_all(&self, error: &crate::Error) {
+        if let crate::Error::RateLimited {
+            operation,
+            status,
+            rate_limit,
+        } = error
+        {
+            self.state.lock().unwrap().quota_refusal =
+                Some((operation, *status, (**rate_limit).clone()));
+        }
+    }
+
+    /// The refusal of a used-up quota, for a submission not to be sent.
+    pub fn refusal(&self) -> Option<crate::Error> {
+        let state = self.state.lock().unwrap();
+        let (operation, status, rate_limit) = state.quota_refusal.clone()?;
+        Some(crate::Error::RateLimited {
+            operation,
+            status,
+            rate_limit: Box::new(rate_limit),
+        })
     }
 
     /// A submission was accepted: the next refusal starts the pauses over.

@@ -364,6 +364,9 @@ impl Run<'_> {
         let started = Instant::now();
         loop {
             self.budget.ready().await;
+            if let Some(refusal) = self.budget.refusal() {
+                return Err(refusal);
+            }
             let sent_at = Instant::now();
             let submitted = crate::retry::with_rate_limits_handled_by_caller(E::submit(
                 self.client,
@@ -382,10 +385,28 @@ impl Run<'_> {
                         "task limit reached; every submission paused"
                     );
                 }
-                Err(Error::RateLimited { rate_limit, .. }) if within_deadline => {
-                    let pause = self.budget.pause(rate_limit.retry_after);
+                Err(error @ Error::RateLimited { .. }) if within_deadline => {
+                    let rate_limit = error.rate_limit().cloned().unwrap_or_default();
+                    // A quota used up lets nothing through until it resets: every submission
+                    // waits for that (a nightly import waits patiently) when it comes within the
+                    // deadline; past it, the request is not sent.
+                    let wait = if rate_limit.quota_exhausted() {
+                        match rate_limit.resets_in() {
+                            Some(wait) if started.elapsed() + wait < self.task_deadline => {
+                                Some(wait)
+                            }
+                            _ => {
+                                self.budget.refuse_all(&error);
+                                return Err(error);
+                            }
+                        }
+                    } else {
+                        rate_limit.retry_after
+                    };
+                    let pause = self.budget.pause(wait);
                     tracing::debug!(
                         pause_ms = pause.as_millis() as u64,
+                        quota = rate_limit.quota_exhausted(),
                         "rate limited; every submission paused"
                     );
                 }

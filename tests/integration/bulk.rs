@@ -315,3 +315,62 @@ async fn organization_detail_fields_are_created_through_their_own_endpoint() {
     });
     assert_eq!((organization, customer), (45, 2));
 }
+
+/// A 429 saying the hourly quota is used up, resetting in `seconds`.
+fn quota_used_up(seconds: u64) -> crate::support::scripted_server::Reply {
+    crate::support::scripted_server::Reply::status(429)
+        .with_header("x-beta-ratelimit-reason", "jira-quota-tenant-based")
+        .with_header(
+            "beta-ratelimit",
+            &format!("\"tenant-app-quota\";r=0;t={seconds}"),
+        )
+}
+
+#[tokio::test]
+async fn an_import_waits_for_a_used_up_quota_to_reset_then_goes_on() {
+    use crate::support::scripted_server::{Reply, ScriptedServer};
+    let finished = json!({"id": "t-1", "type": "BULK_CUSTOMER_PROFILE_CREATE_UPDATE",
+        "status": "FINISHED", "createdAt": "2025-01-15T11:12:13Z", "updatedAt": "2025-01-15T11:12:13Z"});
+    let server = ScriptedServer::start(vec![
+        quota_used_up(1),
+        Reply::json(202, json!({"id": "t-1", "statusUrl": "/api/v1/tasks/t-1"})),
+        Reply::json(200, finished),
+    ])
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .credentials(Credentials::bearer("token"))
+        .build()
+        .unwrap();
+    let report = client.import_customer_profiles(profiles(3)).await.unwrap();
+    assert!(report.all_succeeded(), "{:?}", report.records);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3, "the 429, the accepted submit, one poll");
+    let waited = requests[1].received_at - requests[0].received_at;
+    assert!(
+        waited >= Duration::from_secs(1),
+        "resubmitted after {waited:?}"
+    );
+
+    // A quota that resets after the import's deadline: the request is not sent again.
+    let server = ScriptedServer::start(vec![quota_used_up(3600)]).await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .credentials(Credentials::bearer("token"))
+        .build()
+        .unwrap();
+    let report = client
+        .import_customer_profiles(profiles(250))
+        .max_in_flight(1)
+        .task_deadline(Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(server.requests().len(), 1, "the later requests were sent");
+    assert_eq!(report.not_succeeded().count(), 250);
+    match &report.records[0] {
+        RecordOutcome::NotSubmitted(error) => {
+            assert!(error.to_string().contains("resets in 3600 s"), "{error}")
+        }
+        other => panic!("expected NotSubmitted, got {other:?}"),
+    }
+}
