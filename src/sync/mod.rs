@@ -41,8 +41,9 @@
 //!    fraction of the state would go (10 % unless [raised](SyncImport::max_delete_fraction)):
 //!    an export cut short must not empty a site.
 //!
-//! [`plan`](SyncImport::plan) does step 1 and says what a run would send. A second sync on the
-//! same state while one runs is refused at once with [`Error::StateLocked`].
+//! [`plan`](SyncImport::plan) does step 1 and says what a run would send. A second sync (or
+//! plan) on the same state while one runs is refused at once with [`Error::StateLocked`], the
+//! state named by any path (a link, a relative path) alike.
 //!
 //! # Keys and fingerprints
 //!
@@ -221,7 +222,13 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
 
     /// The largest share of the state's items one run may delete, from 0 to 1 (default 0.10).
     pub fn max_delete_fraction(mut self, fraction: f64) -> Self {
-        self.options.max_delete_fraction = fraction.clamp(0.0, 1.0);
+        // Not a number allows nothing: a share that compares false with everything must not
+        // let every deletion through.
+        self.options.max_delete_fraction = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         self
     }
 

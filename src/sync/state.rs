@@ -476,7 +476,10 @@ impl State {
 /// while the state is open and released when the process ends, however it ends.
 fn lock(path: &Path) -> Result<File, Error> {
     use std::io::{Read, Seek, Write};
-    let mut lock_path = path.as_os_str().to_owned();
+    // The file itself, however it is named (a link, a relative path), so every sync of one
+    // state takes the same lock.
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut lock_path = real.into_os_string();
     lock_path.push("-lock");
     let lock_path = PathBuf::from(lock_path);
     let fail = |message: String| Error::State {

@@ -692,3 +692,63 @@ async fn absent_accounts_known_by_id_are_deleted_through_their_delete_call() {
     assert!(!keys.contains(&format!("id:{}", ids[0])));
     assert!(keys.contains(&"email:by-email@example.com".to_string()));
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_state_named_through_a_link_is_locked_all_the_same() {
+    let fake = fake(Duration::from_millis(300)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    sync_profiles(&client, &dir.path(), profiles(1)).await;
+    let link = dir.0.join("link.db");
+    std::os::unix::fs::symlink(dir.path(), &link).unwrap();
+    let (reading, read) = tokio::sync::oneshot::channel::<()>();
+    let reading = std::sync::Mutex::new(Some(reading));
+    let first = client
+        .sync_customer_profiles(profiles(300))
+        .state(dir.path())
+        .on_progress(move |_| {
+            if let Some(reading) = reading.lock().unwrap().take() {
+                let _ = reading.send(());
+            }
+        })
+        .into_future();
+    let second = async {
+        read.await.unwrap();
+        client
+            .sync_customer_profiles(profiles(300))
+            .state(&link)
+            .plan()
+            .await
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert!(first.unwrap().all_succeeded());
+    assert!(
+        matches!(second, Err(Error::StateLocked { .. })),
+        "{second:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_share_allowed_that_is_not_a_number_allows_no_deletion() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let ids = customers_with_plans(&fake, 20).await;
+    let all: Vec<_> = ids.iter().map(|id| plan_of(id, "Pro")).collect();
+    client
+        .sync_customer_details(all.clone())
+        .state(dir.path())
+        .await
+        .unwrap();
+    let report = client
+        .sync_customer_details(all[1..].to_vec())
+        .state(dir.path())
+        .delete_absent(true)
+        .max_delete_fraction(f64::NAN)
+        .await
+        .unwrap();
+    assert_eq!((report.counts.absent, report.counts.deleted), (1, 0));
+    assert!(report.deletion_refused.is_some());
+    assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
+}
