@@ -19,6 +19,25 @@ use std::time::Duration;
 
 pub(crate) type ProgressCallback<'a> = Arc<dyn Fn(&BulkProgress) + Send + Sync + 'a>;
 
+/// The records of `records` converted to the endpoint's type; one that cannot be is an
+/// `InvalidInput` naming its index and field (`customerProfiles[17].payload.email`).
+pub(crate) fn converted<'a, E, S, R>(records: S) -> BoxStream<'a, Result<E::Record, Error>>
+where
+    E: BulkEndpoint,
+    S: Stream<Item = R> + Send + 'a,
+    R: TryInto<E::Record>,
+    R::Error: std::fmt::Display + 'static,
+{
+    records
+        .enumerate()
+        .map(|(index, record)| {
+            record.try_into().map_err(|error| {
+                ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into()
+            })
+        })
+        .boxed()
+}
+
 /// An import, configured with its builder methods, then awaited (for a [`BulkReport`]) or
 /// [streamed](Self::stream).
 #[must_use = "an import does nothing until awaited or streamed"]
@@ -41,14 +60,9 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
         R: TryInto<E::Record>,
         R::Error: std::fmt::Display + 'static,
     {
-        let source = records.enumerate().map(|(index, record)| {
-            record.try_into().map_err(|error| {
-                ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into()
-            })
-        });
         Self {
             client,
-            source: source.boxed(),
+            source: converted::<E, _, _>(records),
             max_in_flight: 5,
             task_deadline: Duration::from_secs(30 * 60),
             key_namespace: String::new(),

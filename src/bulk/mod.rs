@@ -44,6 +44,8 @@ pub use report::{BulkProgress, BulkReport, BulkRequest, BulkResult, RecordOutcom
 pub use validate::RecordValidator;
 
 #[cfg(feature = "sync")]
+pub(crate) use import::converted;
+#[cfg(feature = "sync")]
 pub(crate) use report::outcomes;
 #[cfg(feature = "sync")]
 pub(crate) use run::is_task_limit;

@@ -78,53 +78,33 @@ fn make_details_canonical(details: &mut [types::ProfileDetailFieldValueRequest])
     details.sort_by(|a, b| (&a.name, &a.values).cmp(&(&b.name, &b.values)));
 }
 
-impl Canonical for types::BulkManageCustomerProfilePayload {
-    fn is_canonical(&self) -> bool {
-        details_canonical(&self.details)
-            && self
-                .associate_organizations
-                .as_ref()
-                .is_none_or(|a| sorted(&a.organization_ids))
-            && self
-                .associate_products
-                .as_ref()
-                .is_none_or(|a| sorted(&a.product_ids))
-    }
+/// A profile payload: its details, and two lists of ids to associate.
+macro_rules! profile_payload {
+    ($type:ident { $first:ident.$first_ids:ident, $second:ident.$second_ids:ident }) => {
+        impl Canonical for types::$type {
+            fn is_canonical(&self) -> bool {
+                details_canonical(&self.details)
+                    && self.$first.as_ref().is_none_or(|a| sorted(&a.$first_ids))
+                    && self.$second.as_ref().is_none_or(|a| sorted(&a.$second_ids))
+            }
 
-    fn make_canonical(&mut self) {
-        make_details_canonical(&mut self.details);
-        sort_ids(
-            self.associate_organizations
-                .as_mut()
-                .map(|a| &mut a.organization_ids),
-        );
-        sort_ids(self.associate_products.as_mut().map(|a| &mut a.product_ids));
-    }
+            fn make_canonical(&mut self) {
+                make_details_canonical(&mut self.details);
+                sort_ids(self.$first.as_mut().map(|a| &mut a.$first_ids));
+                sort_ids(self.$second.as_mut().map(|a| &mut a.$second_ids));
+            }
+        }
+    };
 }
 
-impl Canonical for types::BulkManageOrganizationProfilePayload {
-    fn is_canonical(&self) -> bool {
-        details_canonical(&self.details)
-            && self
-                .associate_customers
-                .as_ref()
-                .is_none_or(|a| sorted(&a.customer_ids))
-            && self
-                .associate_products
-                .as_ref()
-                .is_none_or(|a| sorted(&a.product_ids))
-    }
-
-    fn make_canonical(&mut self) {
-        make_details_canonical(&mut self.details);
-        sort_ids(
-            self.associate_customers
-                .as_mut()
-                .map(|a| &mut a.customer_ids),
-        );
-        sort_ids(self.associate_products.as_mut().map(|a| &mut a.product_ids));
-    }
-}
+profile_payload!(BulkManageCustomerProfilePayload {
+    associate_organizations.organization_ids,
+    associate_products.product_ids
+});
+profile_payload!(BulkManageOrganizationProfilePayload {
+    associate_customers.customer_ids,
+    associate_products.product_ids
+});
 
 impl Canonical for types::BulkDetailFieldOperation {
     fn is_canonical(&self) -> bool {

@@ -129,9 +129,8 @@ use crate::bulk::{
     Organizations,
 };
 use crate::error::Error;
-use crate::input::ConversionError;
 use crate::Client;
-use futures::stream::{self, BoxStream, Stream, StreamExt};
+use futures::stream::{self, BoxStream, Stream};
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -170,14 +169,9 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
         R: TryInto<E::Record>,
         R::Error: std::fmt::Display + 'static,
     {
-        let source = records.enumerate().map(|(index, record)| {
-            record.try_into().map_err(|error| {
-                ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into()
-            })
-        });
         Self {
             client,
-            source: source.boxed(),
+            source: crate::bulk::converted::<E, _, _>(records),
             state: None,
             options: Options {
                 max_age: None,

@@ -308,22 +308,36 @@ async fn a_run_stopped_half_way_is_finished_by_the_next_without_a_write_twice() 
     assert_eq!(fake.state(|site| site.customers.len()), 1500);
 }
 
-#[tokio::test]
-async fn a_second_sync_on_a_state_in_use_is_refused_at_once() {
-    let fake = fake(Duration::from_millis(300)).await;
-    let client = fake.client();
-    let dir = StateDir::new();
+/// A sync of `records` on `state`, and a signal sent once it holds the state's lock (its first
+/// progress report).
+fn sync_holding_the_lock<'a>(
+    client: &'a Client,
+    state: &Path,
+    records: Vec<Profile>,
+) -> (
+    impl std::future::Future<Output = Result<SyncReport, Error>> + 'a,
+    tokio::sync::oneshot::Receiver<()>,
+) {
     let (reading, read) = tokio::sync::oneshot::channel::<()>();
     let reading = std::sync::Mutex::new(Some(reading));
-    let first = client
-        .sync_customer_profiles(profiles(300))
-        .state(dir.path())
+    let run = client
+        .sync_customer_profiles(records)
+        .state(state)
         .on_progress(move |_| {
             if let Some(reading) = reading.lock().unwrap().take() {
                 let _ = reading.send(());
             }
         })
         .into_future();
+    (run, read)
+}
+
+#[tokio::test]
+async fn a_second_sync_on_a_state_in_use_is_refused_at_once() {
+    let fake = fake(Duration::from_millis(300)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let (first, read) = sync_holding_the_lock(&client, &dir.path(), profiles(300));
     let second = async {
         read.await.unwrap();
         let started = std::time::Instant::now();
@@ -702,17 +716,7 @@ async fn a_state_named_through_a_link_is_locked_all_the_same() {
     sync_profiles(&client, &dir.path(), profiles(1)).await;
     let link = dir.0.join("link.db");
     std::os::unix::fs::symlink(dir.path(), &link).unwrap();
-    let (reading, read) = tokio::sync::oneshot::channel::<()>();
-    let reading = std::sync::Mutex::new(Some(reading));
-    let first = client
-        .sync_customer_profiles(profiles(300))
-        .state(dir.path())
-        .on_progress(move |_| {
-            if let Some(reading) = reading.lock().unwrap().take() {
-                let _ = reading.send(());
-            }
-        })
-        .into_future();
+    let (first, read) = sync_holding_the_lock(&client, &dir.path(), profiles(300));
     let second = async {
         read.await.unwrap();
         client
