@@ -137,6 +137,7 @@ pub struct TaskWaiter<'a> {
     task_id: String,
     delays: Delays<'a>,
     deadline: Duration,
+    running_deadline: Option<Duration>,
     on_progress: Option<ProgressCallback<'a>>,
 }
 
@@ -158,6 +159,15 @@ impl<'a> TaskWaiter<'a> {
     /// Waits at most this long in all.
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    /// Gives up once the task has been running (seen `IN_PROGRESS`) this long, however long it
+    /// waited its turn (`NOT_STARTED`) before: on a site that works through tasks one at a time,
+    /// a task queued behind others is not lost. The [`deadline`](Self::deadline) still bounds
+    /// the whole wait.
+    pub fn running_deadline(mut self, deadline: Duration) -> Self {
+        self.running_deadline = Some(deadline);
         self
     }
 
@@ -191,9 +201,16 @@ impl<'a> TaskWaiter<'a> {
         started: Instant,
         last_status: &std::sync::Mutex<String>,
     ) -> Option<Result<TaskOutcome, Error>> {
+        // When the task was first seen running.
+        let mut running_since: Option<Instant> = None;
         for delay in self.delays.by_ref() {
             if started.elapsed() + delay > self.deadline {
                 return None;
+            }
+            if let (Some(since), Some(limit)) = (running_since, self.running_deadline) {
+                if since.elapsed() + delay > limit {
+                    return None;
+                }
             }
             tokio::time::sleep(delay).await;
             let task = match self
@@ -222,8 +239,14 @@ impl<'a> TaskWaiter<'a> {
                 TaskStatusResponseStatus::Cancelled => {
                     return Some(Ok(TaskOutcome::Cancelled(task)))
                 }
-                // NOT_STARTED, IN_PROGRESS and values this version does not know: keep polling.
-                _ => tracing::debug!(task_id = %self.task_id, %status, "task pending"),
+                TaskStatusResponseStatus::NotStarted => {
+                    tracing::debug!(task_id = %self.task_id, %status, "task waiting its turn")
+                }
+                // IN_PROGRESS and values this version does not know: running.
+                _ => {
+                    running_since.get_or_insert_with(Instant::now);
+                    tracing::debug!(task_id = %self.task_id, %status, "task pending")
+                }
             }
         }
         None
@@ -257,6 +280,7 @@ impl Client {
             task_id: task_id.into(),
             delays: Box::new(std::iter::empty()),
             deadline: Duration::ZERO,
+            running_deadline: None,
             on_progress: None,
         };
         waiter.policy(PollPolicy::default())

@@ -19,10 +19,26 @@ pub struct MockArgs {
     /// Milliseconds a bulk task takes, from its request to its end.
     #[arg(long, default_value_t = 200, value_name = "MS")]
     task_ms: u64,
+    /// How fast bulk tasks run: `fast` (each takes --task-ms, side by side) or `live` (one at a
+    /// time, 4.8 s a record, as a live site has been seen to work).
+    #[arg(long, value_enum, default_value_t = PaceArg::Fast)]
+    pace: PaceArg,
+    /// With `--pace live`: divide its times by this, to try it in minutes.
+    #[arg(long, default_value_t = 1, value_name = "FACTOR")]
+    pace_scale: u32,
     /// Start empty instead of with the demo site (products, organizations, customers, detail
     /// fields Plan, Region, Tier and Seats).
     #[arg(long)]
     empty: bool,
+}
+
+/// `--pace`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum PaceArg {
+    /// Tasks side by side, each taking --task-ms.
+    Fast,
+    /// One task at a time, 4.8 s a record (divided by --pace-scale).
+    Live,
 }
 
 /// Serves until interrupted.
@@ -31,6 +47,10 @@ pub async fn serve(args: MockArgs) -> anyhow::Result<()> {
         .port(args.port)
         .seed_demo(!args.empty)
         .task_timing(Duration::ZERO, Duration::from_millis(args.task_ms))
+        .pace(match args.pace {
+            PaceArg::Fast => atlassian_csm_mock::Pace::Fast,
+            PaceArg::Live => atlassian_csm_mock::Pace::live_scaled(args.pace_scale),
+        })
         .start()
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;

@@ -1,7 +1,7 @@
 //! Bulk calls: tasks on the fake's clock, the site's limit of unfinished tasks, idempotency keys,
 //! and every record applied when its task finishes, with the failures the API would list.
 
-use crate::config::FakeCsmBuilder;
+use crate::config::{FakeCsmBuilder, Pace};
 use crate::handlers::{
     add_field, apply_customer_profile, apply_organization_profile, error, link_members,
     link_memberships, strings, Reply,
@@ -56,11 +56,21 @@ pub(crate) fn submit(
             );
         }
     }
-    if state.unfinished_tasks(now) >= config.task_limit {
+    if unfinished(state, config, now) >= config.task_limit {
         return error(400, "Maximum number of tasks reached");
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let starts_at = arrived + config.not_started_for;
+    let (starts_at, runs_for) = match config.pace {
+        Pace::Fast => (arrived + config.not_started_for, config.in_progress_for),
+        // One task at a time: it starts when the one before it in the queue finishes.
+        Pace::Live { per_record, .. } => {
+            let ready = arrived + config.not_started_for;
+            let starts_at = state.queue_free_at.map_or(ready, |free| free.max(ready));
+            let runs_for = per_record * records_in(&body) as u32;
+            state.queue_free_at = Some(starts_at + runs_for);
+            (starts_at, runs_for)
+        }
+    };
     let created_at = timestamp();
     let task = Task {
         id: id.clone(),
@@ -69,8 +79,8 @@ pub(crate) fn submit(
         body,
         submitted_at: arrived,
         starts_at,
-        applies_at: starts_at + config.in_progress_for / 2,
-        finishes_at: starts_at + config.in_progress_for,
+        applies_at: starts_at + runs_for / 2,
+        finishes_at: starts_at + runs_for,
         failures: Vec::new(),
         applied: false,
         updated_at: created_at.clone(),
@@ -79,8 +89,32 @@ pub(crate) fn submit(
     state.schedule().add(&task);
     state.tasks.insert(id.clone(), task);
     state.keys.insert(scoped_key, (fingerprint, id.clone()));
-    state.peak_unfinished_tasks = state.peak_unfinished_tasks.max(state.unfinished_tasks(now));
+    state.peak_unfinished_tasks = state
+        .peak_unfinished_tasks
+        .max(unfinished(state, config, now));
     accepted(&id)
+}
+
+/// The unfinished tasks that count against the site's limit: at a live pace, not those
+/// unfinished longer than its timeout after their request arrived (the API counts them as timed
+/// out).
+fn unfinished(state: &State, config: &FakeCsmBuilder, now: Instant) -> usize {
+    match config.pace {
+        Pace::Fast => state.unfinished_tasks(now),
+        Pace::Live { timeout, .. } => state
+            .tasks
+            .values()
+            .filter(|task| now < task.finishes_at && now < task.submitted_at + timeout)
+            .count(),
+    }
+}
+
+/// The records a bulk body carries (the length of its one array).
+fn records_in(body: &Value) -> usize {
+    body.as_object()
+        .and_then(|members| members.values().find_map(Value::as_array))
+        .map_or(1, Vec::len)
+        .max(1)
 }
 
 /// What a key remembers of the body it came with: a hash of its JSON, so a site holding a

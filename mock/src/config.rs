@@ -20,6 +20,45 @@ pub enum Fault {
     CutConnection,
 }
 
+/// How fast the site works through bulk tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Pace {
+    /// Tasks run side by side, each for the time [`FakeCsmBuilder::task_timing`] sets (the
+    /// default: a fast site, for tests).
+    Fast,
+    /// As a live site has been seen to work: one task at a time in arrival order, each taking
+    /// `per_record` for each record it carries, after the `NOT_STARTED` time of
+    /// [`FakeCsmBuilder::task_timing`]; a task unfinished `timeout` after its request arrived no
+    /// longer counts against the limit of unfinished tasks (the API counts it as timed out), and
+    /// still runs to its end.
+    Live {
+        /// The time one record takes.
+        per_record: Duration,
+        /// When an unfinished task stops counting against the limit.
+        timeout: Duration,
+    },
+}
+
+impl Pace {
+    /// A live site's pace as reported: 4.8 s a record (8 minutes per 100), the 30-minute rule.
+    pub fn live() -> Self {
+        Self::Live {
+            per_record: Duration::from_millis(4_800),
+            timeout: Duration::from_secs(30 * 60),
+        }
+    }
+
+    /// [`live`](Self::live) with every time divided by `factor`, for tests and benchmarks.
+    pub fn live_scaled(factor: u32) -> Self {
+        let factor = factor.max(1);
+        Self::Live {
+            per_record: Duration::from_millis(4_800) / factor,
+            timeout: Duration::from_secs(30 * 60) / factor,
+        }
+    }
+}
+
 pub(crate) type RecordRule = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// Faults still to come.
@@ -70,6 +109,7 @@ impl FaultPlan {
 pub struct FakeCsmBuilder {
     pub(crate) not_started_for: Duration,
     pub(crate) in_progress_for: Duration,
+    pub(crate) pace: Pace,
     pub(crate) task_limit: usize,
     pub(crate) latency: Duration,
     pub(crate) bulk_latency: Duration,
@@ -85,6 +125,7 @@ impl std::fmt::Debug for FakeCsmBuilder {
         f.debug_struct("FakeCsmBuilder")
             .field("not_started_for", &self.not_started_for)
             .field("in_progress_for", &self.in_progress_for)
+            .field("pace", &self.pace)
             .field("task_limit", &self.task_limit)
             .field("latency", &self.latency)
             .field("bulk_latency", &self.bulk_latency)
@@ -104,6 +145,7 @@ impl Default for FakeCsmBuilder {
         Self {
             not_started_for: Duration::from_millis(10),
             in_progress_for: Duration::from_millis(40),
+            pace: Pace::Fast,
             task_limit: 5,
             latency: Duration::ZERO,
             bulk_latency: Duration::ZERO,
@@ -122,6 +164,13 @@ impl FakeCsmBuilder {
     pub fn task_timing(mut self, not_started: Duration, in_progress: Duration) -> Self {
         self.not_started_for = not_started;
         self.in_progress_for = in_progress;
+        self
+    }
+
+    /// How fast the site works through tasks (default [`Pace::Fast`]); with [`Pace::Live`] the
+    /// `IN_PROGRESS` time of [`task_timing`](Self::task_timing) is replaced by the pace's.
+    pub fn pace(mut self, pace: Pace) -> Self {
+        self.pace = pace;
         self
     }
 

@@ -30,8 +30,8 @@
 //!   body answers the same task, with another body `409`; results expire after the retention;
 //! * products page by `nextPageCursor`, customer searches by `page`/`isLast`.
 //!
-//! [`FakeCsmBuilder`] sets task timing, the task limit, latency, records that fail by rule and
-//! faults; [`FakeCsm::requests`] lists what was received; [`FakeCsm::state`] reads and changes
+//! [`FakeCsmBuilder`] sets task timing, the [`Pace`] (tasks side by side, or one at a time at a
+//! live site's 4.8 s a record), the task limit, latency, records that fail by rule and faults; [`FakeCsm::requests`] lists what was received; [`FakeCsm::state`] reads and changes
 //! what the site holds. For one exact answer, [`stubs`] has progenitor's typed httpmock `when`/
 //! `then` per operation. As a server: `cargo run -p atlassian-csm-mock -- --port 8080 --seed-demo`.
 
@@ -47,7 +47,7 @@ mod server;
 mod state;
 mod validate;
 
-pub use config::{FakeCsmBuilder, Fault};
+pub use config::{FakeCsmBuilder, Fault, Pace};
 pub use server::RecordedRequest;
 pub use state::{
     Comment, CsmRequest, Customer, Details, Entitlement, Entity, FieldDefinition, Organization,

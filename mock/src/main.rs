@@ -9,7 +9,7 @@ use atlassian_csm_mock::FakeCsm;
 use std::process::ExitCode;
 
 const USAGE: &str = "usage: atlassian-csm-mock [--port PORT] [--seed-demo] [--task-ms MS]
-                          [--submit-ms MS] [--task-limit TASKS]
+                          [--submit-ms MS] [--task-limit TASKS] [--pace-live FACTOR]
 
 Serves a fake of the Atlassian CSM REST API on 127.0.0.1 until interrupted (port 0: any free
 port; the first line printed names it). Any Authorization header is accepted; experimental
@@ -18,7 +18,9 @@ real site.
 
   --task-ms MS        a bulk task ends MS ms after its request arrived (default 50)
   --submit-ms MS      bulk submits are answered after MS ms (default 0)
-  --task-limit TASKS  unfinished tasks allowed at once (default 5)";
+  --task-limit TASKS  unfinished tasks allowed at once (default 5)
+  --pace-live FACTOR  tasks one at a time, 4.8 s a record and the 30-minute rule as a live
+                      site has been seen to work, every time divided by FACTOR (1: real time)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,6 +36,15 @@ async fn main() -> ExitCode {
                 }
             },
             "--seed-demo" => builder = builder.seed_demo(true),
+            "--pace-live" => match args.next().and_then(|f| f.parse().ok()) {
+                Some(factor) => {
+                    builder = builder.pace(atlassian_csm_mock::Pace::live_scaled(factor))
+                }
+                None => {
+                    eprintln!("--pace-live needs a whole number\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
             "--task-ms" | "--submit-ms" | "--task-limit" => {
                 let Some(value) = args.next().and_then(|v| v.parse::<u64>().ok()) else {
                     eprintln!("{arg} needs a number\n\n{USAGE}");

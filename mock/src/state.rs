@@ -190,6 +190,8 @@ pub struct State {
     /// When tasks apply and finish, in time order, rebuilt when `tasks` was changed around it.
     pub(crate) schedule: std::cell::RefCell<Schedule>,
     pub(crate) last_organization_id: u64,
+    /// At a live pace: when the last task in the site's queue finishes.
+    pub(crate) queue_free_at: Option<Instant>,
 }
 
 impl State {

@@ -79,8 +79,9 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
         self
     }
 
-    /// How long to wait for one task, and to keep resubmitting a refused request (default
-    /// 30 min).
+    /// How long one task may run (from when it is first seen `IN_PROGRESS`: the time it waits
+    /// its turn behind others does not count, up to `max_in_flight + 1` times this in all), and
+    /// how long to keep resubmitting a refused request (default 30 min).
     pub fn task_deadline(mut self, deadline: Duration) -> Self {
         self.task_deadline = deadline;
         self

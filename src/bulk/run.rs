@@ -48,6 +48,9 @@ pub(crate) fn results<'a, E: BulkEndpoint>(
         journal: settings.journal,
         observer: settings.observer,
         task_deadline: settings.task_deadline,
+        queue_deadline: settings
+            .task_deadline
+            .saturating_mul(max_in_flight.saturating_add(1) as u32),
         key_namespace: settings.key_namespace,
         on_progress: settings.on_progress,
         known_total: settings.known_total,
@@ -165,6 +168,8 @@ struct Run<'r> {
     journal: Option<Journal>,
     observer: Option<Arc<dyn RequestObserver>>,
     task_deadline: Duration,
+    /// The longest wait for one task, its turn included.
+    queue_deadline: Duration,
     key_namespace: String,
     on_progress: Option<ProgressCallback<'r>>,
     known_total: Option<usize>,
@@ -433,7 +438,11 @@ impl Run<'_> {
             .client
             .wait_for_task(task_id.to_string())
             .poll_delays(self.task_times.poll_delays(submitted_at.elapsed()))
-            .deadline(self.task_deadline)
+            // The deadline counts the task's own running time: one waiting its turn behind
+            // others (a site that runs them one at a time) is not lost. Waiting for its turn is
+            // bounded too, by the time every task in flight could take before it.
+            .running_deadline(self.task_deadline)
+            .deadline(self.queue_deadline)
             .on_progress(|status| {
                 let mut polled = polled.lock().unwrap();
                 polled.0 += 1;

@@ -374,3 +374,40 @@ async fn an_import_waits_for_a_used_up_quota_to_reset_then_goes_on() {
         other => panic!("expected NotSubmitted, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_task_queued_behind_four_others_on_a_live_paced_site_succeeds() {
+    // A live site's pace and 30-minute rule, divided by 1,000: each task runs 100 × 4.8 ms, one
+    // at a time, so the fifth ends 2.4 s after it was sent, past the deadline of 1.8 s (30 min
+    // divided alike) counted from the send, but 0.48 s after it started running.
+    let fake = start(
+        FakeCsm::builder()
+            .task_timing(Duration::ZERO, Duration::ZERO)
+            .pace(atlassian_csm_mock::Pace::live_scaled(1000)),
+    )
+    .await;
+    let client = client_for(&fake);
+    let report = client
+        .import_customer_profiles(profiles(500))
+        .task_deadline(Duration::from_millis(1800))
+        .await
+        .unwrap();
+    assert!(
+        report.all_succeeded(),
+        "{:?}",
+        report.not_succeeded().next()
+    );
+    assert_eq!(report.requests.len(), 5);
+    // The site ran them one after the other.
+    let tasks: Vec<(std::time::Instant, std::time::Instant)> = fake.state(|site| {
+        let mut runs: Vec<_> = site
+            .tasks
+            .values()
+            .map(|t| (t.starts_at, t.finishes_at))
+            .collect();
+        runs.sort();
+        runs
+    });
+    assert!(tasks.windows(2).all(|pair| pair[1].0 >= pair[0].1));
+    assert_eq!(fake.state(|site| site.customers.len()), 500);
+}

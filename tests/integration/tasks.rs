@@ -162,3 +162,42 @@ fn a_ten_second_task_is_polled_six_times() {
     assert_eq!(policy.polls_until(Duration::from_secs(10)), 6);
     assert_eq!(policy.polls_until(Duration::from_secs(60)), 16);
 }
+
+#[tokio::test]
+async fn a_running_deadline_counts_from_when_the_task_is_seen_running() {
+    let polls = || {
+        PollPolicy::default()
+            .first_delay(Duration::from_millis(20))
+            .growth(1.0)
+            .max_delay(Duration::from_millis(20))
+            .deadline(Duration::from_secs(5))
+    };
+    // Waiting its turn for 10 polls (about 200 ms) does not count against 100 ms of running.
+    let mut script: Vec<Reply> = (0..10).map(|_| task("NOT_STARTED", json!([]))).collect();
+    script.extend([
+        task("IN_PROGRESS", json!([])),
+        task("IN_PROGRESS", json!([])),
+        task("FINISHED", json!([])),
+    ]);
+    let server = ScriptedServer::start(script).await;
+    let outcome = client_for(&server)
+        .wait_for_task(TASK_ID)
+        .policy(polls())
+        .running_deadline(Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, TaskOutcome::Finished(_)));
+
+    // Running longer than that is the deadline, whatever the whole deadline says.
+    let script: Vec<Reply> = (0..20).map(|_| task("IN_PROGRESS", json!([]))).collect();
+    let server = ScriptedServer::start(script).await;
+    let started = std::time::Instant::now();
+    let error = client_for(&server)
+        .wait_for_task(TASK_ID)
+        .policy(polls())
+        .running_deadline(Duration::from_millis(100))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::TaskDeadline { .. }), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
