@@ -13,7 +13,7 @@ impl Client {
     /// module and the `import_*` methods, which name each endpoint's record type.
     ///
     /// A record is the endpoint's record type or its builder; records are read only as requests
-    /// can be sent. One that cannot be built is an [`Error::InvalidInput`] naming its index and
+    /// can be sent. One that cannot be built is an [`Error::InvalidInput`](crate::Error::InvalidInput) naming its index and
     /// field (`customerProfiles[17].payload.email`): awaited, the import fails with it and
     /// nothing is sent; [streamed](BulkImport::stream), it is that record's outcome.
     pub fn import<'a, E, R>(

@@ -129,7 +129,7 @@ impl BulkReport {
     }
 }
 
-/// What one request of an import came to, yielded by [`BulkImport::stream`] as soon as it is
+/// What one request of an import came to, yielded by [`BulkImport::stream`](super::BulkImport::stream) as soon as it is
 /// known: its records' indexes in the input and their outcomes.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

@@ -55,7 +55,7 @@ pub struct SyncCounts {
     pub recovered_requests: usize,
 }
 
-/// What a run would do, from [`Sync::plan`](super::Sync::plan): nothing is sent and the state is
+/// What a run would do, from [`SyncImport::plan`](super::SyncImport::plan): nothing is sent and the state is
 /// not changed.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
