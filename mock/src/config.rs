@@ -118,6 +118,7 @@ pub struct FakeCsmBuilder {
     pub(crate) faults: FaultPlan,
     pub(crate) demo: bool,
     pub(crate) port: u16,
+    pub(crate) rate_limits: Option<crate::RateLimits>,
 }
 
 impl std::fmt::Debug for FakeCsmBuilder {
@@ -134,6 +135,7 @@ impl std::fmt::Debug for FakeCsmBuilder {
             .field("faults", &self.faults)
             .field("demo", &self.demo)
             .field("port", &self.port)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }
@@ -154,6 +156,7 @@ impl Default for FakeCsmBuilder {
             faults: FaultPlan::default(),
             demo: false,
             port: 0,
+            rate_limits: None,
         }
     }
 }
@@ -228,6 +231,12 @@ impl FakeCsmBuilder {
     /// Starts with demo data: detail fields, products, organizations and customers.
     pub fn seed_demo(mut self, demo: bool) -> Self {
         self.demo = demo;
+        self
+    }
+
+    /// Applies these rate limits, with their headers on every answer (default: none).
+    pub fn rate_limits(mut self, limits: crate::RateLimits) -> Self {
+        self.rate_limits = Some(limits);
         self
     }
 

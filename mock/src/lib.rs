@@ -31,7 +31,8 @@
 //! * products page by `nextPageCursor`, customer searches by `page`/`isLast`.
 //!
 //! [`FakeCsmBuilder`] sets task timing, the [`Pace`] (tasks side by side, or one at a time at a
-//! live site's 4.8 s a record), the task limit, latency, records that fail by rule and faults; [`FakeCsm::requests`] lists what was received; [`FakeCsm::state`] reads and changes
+//! live site's 4.8 s a record), [`RateLimits`] with their headers, the task limit, latency,
+//! records that fail by rule and faults; [`FakeCsm::requests`] lists what was received; [`FakeCsm::state`] reads and changes
 //! what the site holds. For one exact answer, [`stubs`] has progenitor's typed httpmock `when`/
 //! `then` per operation. As a server: `cargo run -p atlassian-csm-mock -- --port 8080 --seed-demo`.
 
@@ -41,6 +42,7 @@ mod bulk;
 mod config;
 mod demo;
 mod handlers;
+mod limiter;
 mod routes;
 mod rules;
 mod server;
@@ -48,6 +50,7 @@ mod state;
 mod validate;
 
 pub use config::{FakeCsmBuilder, Fault, Pace};
+pub use limiter::RateLimits;
 pub use server::RecordedRequest;
 pub use state::{
     Comment, CsmRequest, Customer, Details, Entitlement, Entity, FieldDefinition, Organization,
@@ -106,6 +109,9 @@ impl FakeCsm {
             state: Mutex::new(state),
             faults: Mutex::new(config.faults.clone()),
             log: Mutex::new(Vec::new()),
+            limiter: config
+                .rate_limits
+                .map(|l| Mutex::new(limiter::Limiter::new(l))),
             config,
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();

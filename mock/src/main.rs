@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: atlassian-csm-mock [--port PORT] [--seed-demo] [--task-ms MS]
                           [--submit-ms MS] [--task-limit TASKS] [--pace-live FACTOR]
+                          [--rate-limits FACTOR]
 
 Serves a fake of the Atlassian CSM REST API on 127.0.0.1 until interrupted (port 0: any free
 port; the first line printed names it). Any Authorization header is accepted; experimental
@@ -20,7 +21,9 @@ real site.
   --submit-ms MS      bulk submits are answered after MS ms (default 0)
   --task-limit TASKS  unfinished tasks allowed at once (default 5)
   --pace-live FACTOR  tasks one at a time, 4.8 s a record and the 30-minute rule as a live
-                      site has been seen to work, every time divided by FACTOR (1: real time)";
+                      site has been seen to work, every time divided by FACTOR (1: real time)
+  --rate-limits FACTOR  10 requests a second per operation and 100,100 points an hour, with
+                      their headers, both windows divided by FACTOR";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -42,6 +45,16 @@ async fn main() -> ExitCode {
                 }
                 None => {
                     eprintln!("--pace-live needs a whole number\n\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--rate-limits" => match args.next().and_then(|f| f.parse().ok()) {
+                Some(factor) => {
+                    builder =
+                        builder.rate_limits(atlassian_csm_mock::RateLimits::live_scaled(factor))
+                }
+                None => {
+                    eprintln!("--rate-limits needs a whole number\n\n{USAGE}");
                     return ExitCode::from(2);
                 }
             },

@@ -18,6 +18,7 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     pub faults: Mutex<FaultPlan>,
     pub log: Mutex<Vec<RecordedRequest>>,
+    pub limiter: Option<Mutex<crate::limiter::Limiter>>,
     pub config: FakeCsmBuilder,
 }
 
@@ -104,13 +105,22 @@ async fn handle(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .draw();
-    let response = match fault {
-        Some(fault) => fault_response(fault),
-        None => {
+    let decision = limit(&shared, &method, &uri, &body, arrived);
+    let mut response = match (fault, decision.as_ref().and_then(|d| d.refused)) {
+        (Some(fault), _) => fault_response(fault),
+        (None, Some((reason, _))) => {
+            json_response(429, error(429, format!("Rate limit exceeded ({reason})")).1)
+        }
+        (None, None) => {
             let (status, body) = answer(&shared, &method, &uri, &headers, &body, arrived).await;
             json_response(status, body)
         }
     };
+    for (name, value) in decision.map(|d| d.headers).unwrap_or_default() {
+        if let Ok(value) = value.parse() {
+            response.headers_mut().insert(name, value);
+        }
+    }
     recorded.status = response.status().as_u16();
     shared
         .log
@@ -118,6 +128,34 @@ async fn handle(
         .unwrap_or_else(|e| e.into_inner())
         .push(recorded);
     response
+}
+
+/// What the site's rate limits say of a request, when it has any: a request costs 1 point, a
+/// bulk one 1 more per record.
+fn limit(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+    arrived: Instant,
+) -> Option<crate::limiter::Decision> {
+    let limiter = shared.limiter.as_ref()?;
+    let operation = crate::routes::find(method.as_str(), uri.path())?.operation;
+    let records = if operation.idempotency_key {
+        serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| {
+                v.as_object()?
+                    .values()
+                    .find_map(Value::as_array)
+                    .map(Vec::len)
+            })
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let mut limiter = limiter.lock().unwrap_or_else(|e| e.into_inner());
+    Some(limiter.admit(operation.id, 1 + records as u64, arrived))
 }
 
 fn json_response(status: u16, body: Value) -> Response {
@@ -235,7 +273,13 @@ async fn answer(
             arrived,
         );
         if reply.0 == 202 {
-            apply_when_due(shared.clone(), arrived);
+            let due = reply.1["id"]
+                .as_str()
+                .and_then(|id| state.tasks.get(id))
+                .map(|task| task.applies_at);
+            if let Some(due) = due {
+                apply_when_due(shared.clone(), due);
+            }
         }
         return reply;
     }
@@ -251,11 +295,10 @@ async fn answer(
     )
 }
 
-/// Applies the task submitted at `arrived` in the background while it runs, as the service does,
-/// so that no answer waits for it. (Every request also settles what is due, so nothing depends on
-/// this task being scheduled on time.)
-fn apply_when_due(shared: Arc<Shared>, arrived: Instant) {
-    let due = arrived + shared.config.not_started_for + shared.config.in_progress_for / 2;
+/// Applies a task's records at `due` (half-way through its run) in the background, as the
+/// service does, so that no answer waits for it. (Every request also settles what is due, so
+/// nothing depends on this task being scheduled on time.)
+fn apply_when_due(shared: Arc<Shared>, due: Instant) {
     tokio::spawn(async move {
         tokio::time::sleep_until(due.into()).await;
         let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());

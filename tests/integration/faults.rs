@@ -363,3 +363,48 @@ async fn every_attempt_of_a_bulk_call_sends_the_same_idempotency_key() {
     }
     assert_eq!(bulk_calls, 8);
 }
+
+#[tokio::test]
+async fn against_a_site_s_rate_limits_a_burst_is_waited_out_and_a_used_up_quota_is_not() {
+    use atlassian_csm_mock::{FakeCsm, RateLimits};
+    // A burst of 2 requests a second per operation, a quota of 1,000 points.
+    let limits = RateLimits::live()
+        .burst(2, Duration::from_secs(1))
+        .quota(1_000, Duration::from_secs(3600));
+    let fake = FakeCsm::builder()
+        .rate_limits(limits)
+        .start()
+        .await
+        .unwrap();
+    let client = fake.client();
+    let calls = (0..5).map(|_| client.get_products().send());
+    let pages = futures::future::join_all(calls).await;
+    assert!(pages.iter().all(Result::is_ok), "{pages:?}");
+    let requests = fake.requests();
+    let refused: Vec<_> = requests.iter().filter(|r| r.status == 429).collect();
+    assert!(!refused.is_empty(), "the burst limit never answered");
+    let page = pages[0].as_ref().unwrap();
+    assert_eq!(page.rate_limit().limit, Some(2));
+    assert_eq!(page.rate_limit().policies[0].quota, Some(1_000));
+    assert!(page.rate_limit().quotas[0].remaining.unwrap() < 1_000);
+    assert!(
+        page.rate_limit().reset.is_some(),
+        "the reset without seconds is read"
+    );
+
+    // A quota of 3 points: the fourth call fails at once, once, saying when it resets.
+    let limits = RateLimits::live().quota(3, Duration::from_secs(3600));
+    let fake = FakeCsm::builder()
+        .rate_limits(limits)
+        .start()
+        .await
+        .unwrap();
+    let client = fake.client();
+    for _ in 0..3 {
+        client.get_products().send().await.unwrap();
+    }
+    let error = client.get_products().send().await.unwrap_err();
+    assert!(matches!(error, Error::RateLimited { .. }), "{error}");
+    assert_eq!(fake.requests().len(), 4, "the used-up quota was retried");
+    assert!(error.to_string().contains("resets in"), "{error}");
+}
