@@ -14,17 +14,11 @@ pub(crate) struct TaskTimes {
 
 impl TaskTimes {
     /// When to poll a task sent `sent` ago: as [`learned_poll_delays`] once tasks of this
-    /// import have finished; before that, from 100 ms growing ×1.5 up to 5 s.
+    /// import have finished; before that, from 100 ms growing ×1.5 (see [`patient`]).
     pub fn poll_delays(&self, sent: Duration) -> Box<dyn Iterator<Item = Duration> + Send> {
         match *self.estimate.lock().unwrap() {
             Some(estimate) => Box::new(learned_poll_delays(estimate, sent)),
-            None => Box::new(
-                PollPolicy {
-                    first_delay: Duration::from_millis(100),
-                    ..PollPolicy::default()
-                }
-                .delays(),
-            ),
+            None => Box::new(patient(Duration::from_millis(100), sent)),
         }
     }
 
@@ -45,11 +39,24 @@ impl TaskTimes {
     }
 }
 
+/// Delays from `first`, growing ×1.5 up to every 5 s (as [`PollPolicy::default`]), or up to a
+/// quarter of the time the task has been waited for (`waited` before the first): a task a site
+/// takes minutes over, or keeps waiting its turn, is seen finished at most about a quarter late,
+/// with a few dozen polls instead of one every 5 s. Tasks of seconds are polled as before.
+fn patient(first: Duration, waited: Duration) -> impl Iterator<Item = Duration> + Send {
+    let max_delay = PollPolicy::default().max_delay;
+    let mut total = waited;
+    std::iter::successors(Some(first.min(max_delay)), move |delay| {
+        total += *delay;
+        Some(delay.mul_f64(1.5).min(max_delay.max(total / 4)))
+    })
+}
+
 /// Polls of a task sent `sent` ago, when the import's tasks take about `estimate`: just before
 /// (99 % of) it, counted from the send, then every 150th of it (at least 1 ms) a few times, to
 /// about 103 %; a task still running then (a slow one, or one whose request was retried before
-/// it started) is polled ever less often, ×1.5 up to every 5 s, so it costs a few polls more,
-/// not hundreds.
+/// it started) is polled ever less often ([`patient`]), so it costs a few polls more, not
+/// hundreds.
 fn learned_poll_delays(
     estimate: Duration,
     sent: Duration,
@@ -57,10 +64,7 @@ fn learned_poll_delays(
     const CLOSE_POLLS: usize = 6;
     let close = (estimate / 150).clamp(Duration::from_millis(1), Duration::from_secs(5));
     let first = estimate.mul_f64(0.99).saturating_sub(sent);
-    let slower = std::iter::successors(Some(close), |delay| {
-        Some(delay.mul_f64(1.5).min(Duration::from_secs(5)))
-    })
-    .skip(1);
+    let slower = patient(close, estimate.max(sent) + close * CLOSE_POLLS as u32).skip(1);
     std::iter::once(first)
         .chain(std::iter::repeat_n(close, CLOSE_POLLS))
         .chain(slower)
@@ -68,8 +72,45 @@ fn learned_poll_delays(
 
 #[cfg(test)]
 mod tests {
-    use super::learned_poll_delays;
+    use super::{learned_poll_delays, patient};
+    use crate::tasks::PollPolicy;
     use std::time::Duration;
+
+    /// Polls until a task that ends `after` its send is seen finished.
+    fn polls(delays: impl Iterator<Item = Duration>, after: Duration) -> usize {
+        let mut waited = Duration::ZERO;
+        delays
+            .take_while(|delay| {
+                let before = waited;
+                waited += *delay;
+                before < after
+            })
+            .count()
+    }
+
+    #[test]
+    fn a_task_of_minutes_costs_dozens_of_polls_and_one_of_seconds_as_many_as_before() {
+        let first = Duration::from_millis(100);
+        let before = || PollPolicy::default().first_delay(first).delays();
+        // 8 minutes (100 records at a live site's pace): about 100 polls every 5 s before.
+        let eight_minutes = Duration::from_secs(480);
+        assert!(polls(before(), eight_minutes) > 90);
+        let now = polls(patient(first, Duration::ZERO), eight_minutes);
+        assert!(now <= 30, "{now} polls");
+        // Seen at most about a quarter late.
+        let mut waited = Duration::ZERO;
+        for delay in patient(first, Duration::ZERO) {
+            waited += delay;
+            if waited >= eight_minutes {
+                break;
+            }
+        }
+        assert!(waited <= eight_minutes.mul_f64(1.3), "{waited:?}");
+        // 10 seconds: the same polls as before.
+        let ten: Vec<Duration> = patient(first, Duration::ZERO).take(12).collect();
+        let old: Vec<Duration> = before().take(12).collect();
+        assert_eq!(ten, old);
+    }
 
     #[test]
     fn a_task_is_polled_close_to_its_end_and_less_often_past_it() {
