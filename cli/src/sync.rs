@@ -279,14 +279,25 @@ async fn dry_run<E: SyncEndpoint>(
         c.unchanged,
         c.absent
     );
-    let rounds = plan.requests.div_ceil(usize::from(args.max_in_flight));
-    println!(
-        "{} requests, {} tasks at once: about {} at {} s a task",
-        plan.requests,
-        args.max_in_flight,
-        duration(rounds as f64 * args.task_seconds),
-        args.task_seconds
-    );
+    let to_send = c.new + c.changed + c.resent;
+    match plan.last_pace {
+        // The site's own pace, as the last run that sent records saw it.
+        Some(pace) => println!(
+            "{} requests: about {} at the pace of the last run ({pace:.1} records/s)",
+            plan.requests,
+            duration(to_send as f64 / pace)
+        ),
+        None => {
+            let rounds = plan.requests.div_ceil(usize::from(args.max_in_flight));
+            println!(
+                "{} requests, {} tasks at once: about {} at {} s a task (no earlier run to take the site's pace from)",
+                plan.requests,
+                args.max_in_flight,
+                duration(rounds as f64 * args.task_seconds),
+                args.task_seconds
+            );
+        }
+    }
     if args.delete_absent {
         println!("{} absent items would be deleted", plan.deletions);
     }

@@ -102,7 +102,10 @@ async fn a_dry_run_shows_the_diff_and_sends_nothing() {
         ),
         "{text}"
     );
-    assert!(text.contains("2 requests"), "{text}");
+    assert!(
+        text.contains("2 requests: about") && text.contains("at the pace of the last run"),
+        "{text}"
+    );
     assert!(text.contains("dry run: nothing was sent"), "{text}");
     assert_eq!(fake.requests().len(), before);
 }

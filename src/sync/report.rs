@@ -73,6 +73,9 @@ pub struct SyncPlan {
     /// Requests an interrupted earlier run left in flight: the next run sees them to their end
     /// before anything else.
     pub pending_requests: usize,
+    /// Records a second the site took from the last run that sent any (its sent records over
+    /// its wall time, to the second), to estimate this one's time; `None` before any.
+    pub last_pace: Option<f64>,
 }
 
 /// A record that did not succeed.

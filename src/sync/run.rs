@@ -181,8 +181,8 @@ pub(super) async fn plan<E: SyncEndpoint>(settings: SyncImport<'_, E>) -> Result
         failed.map_or(Ok(requests), Err)
     })
     .await?;
-    let pending_requests = on_state(&job.state, &job.path, |state| {
-        Ok(state.pending(E::ENTITY)?.len())
+    let (pending_requests, last_pace) = on_state(&job.state, &job.path, |state| {
+        Ok((state.pending(E::ENTITY)?.len(), state.last_pace(E::ENTITY)?))
     })
     .await?;
     let mut counts = diff.counts;
@@ -194,6 +194,7 @@ pub(super) async fn plan<E: SyncEndpoint>(settings: SyncImport<'_, E>) -> Result
         deletion_refused,
         absent,
         pending_requests,
+        last_pace,
     })
 }
 

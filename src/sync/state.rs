@@ -441,6 +441,21 @@ impl State {
         run().map_err(|e| state_error(&path, e))
     }
 
+    /// Records a second sent by the last run of `entity` that sent any (new, changed and resent
+    /// records over its wall time).
+    pub fn last_pace(&self, entity: &str) -> Result<Option<f64>, Error> {
+        self.connection
+            .query_row(
+                "SELECT new + changed + resent, finished_at - started_at FROM runs \
+                 WHERE entity = ?1 AND new + changed + resent > 0 ORDER BY id DESC LIMIT 1",
+                [entity],
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            )
+            .optional()
+            .map(|run| run.map(|(sent, seconds)| sent as f64 / seconds.max(1) as f64))
+            .map_err(|e| self.fail(e))
+    }
+
     /// Keeps the counts of a run.
     pub fn record_run(
         &self,

@@ -584,6 +584,12 @@ async fn a_plan_says_what_a_run_would_send_and_sends_nothing() {
     assert_eq!((c.new, c.changed, c.unchanged, c.absent), (120, 1, 139, 10));
     assert_eq!(plan.requests, 2);
     assert_eq!(plan.deletions, 0);
+    // The first run sent 150 records: its pace is the estimate's.
+    assert!(
+        plan.last_pace.is_some_and(|pace| pace > 0.0),
+        "{:?}",
+        plan.last_pace
+    );
     assert!(plan
         .deletion_refused
         .unwrap()
