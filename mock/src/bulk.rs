@@ -72,8 +72,13 @@ pub(crate) fn submit(
         }
     };
     let created_at = timestamp();
+    state.submitted_tasks += 1;
+    let ends_failed = config
+        .failed_although_written
+        .is_some_and(|every| state.submitted_tasks.is_multiple_of(every));
     let task = Task {
         id: id.clone(),
+        ends_failed,
         kind: task_kind(operation),
         operation,
         body,
@@ -157,7 +162,10 @@ pub(crate) fn task_json(task: &Task, now: Instant) -> Value {
     if let Some(kind) = task.kind {
         answer["type"] = json!(kind);
     }
-    if status == "FINISHED" {
+    if status == "FINISHED" && task.ends_failed {
+        answer["status"] = json!("FAILED");
+        answer["failures"] = json!([]);
+    } else if status == "FINISHED" {
         answer["failures"] = Value::Array(task.failures.clone());
     }
     answer

@@ -119,6 +119,8 @@ pub struct FakeCsmBuilder {
     pub(crate) demo: bool,
     pub(crate) port: u16,
     pub(crate) rate_limits: Option<crate::RateLimits>,
+    pub(crate) failed_although_written: Option<u64>,
+    pub(crate) search_delay: Duration,
 }
 
 impl std::fmt::Debug for FakeCsmBuilder {
@@ -136,6 +138,8 @@ impl std::fmt::Debug for FakeCsmBuilder {
             .field("demo", &self.demo)
             .field("port", &self.port)
             .field("rate_limits", &self.rate_limits)
+            .field("failed_although_written", &self.failed_although_written)
+            .field("search_delay", &self.search_delay)
             .finish()
     }
 }
@@ -157,6 +161,8 @@ impl Default for FakeCsmBuilder {
             demo: false,
             port: 0,
             rate_limits: None,
+            failed_although_written: None,
+            search_delay: Duration::ZERO,
         }
     }
 }
@@ -237,6 +243,20 @@ impl FakeCsmBuilder {
     /// Applies these rate limits, with their headers on every answer (default: none).
     pub fn rate_limits(mut self, limits: crate::RateLimits) -> Self {
         self.rate_limits = Some(limits);
+        self
+    }
+
+    /// Every `every`th bulk task ends `FAILED` listing no failure although its records were
+    /// written, as a live site has been seen to do (unconfirmed; default: none).
+    pub fn failed_although_written(mut self, every: u64) -> Self {
+        self.failed_although_written = Some(every.max(1));
+        self
+    }
+
+    /// New customers are found by searches only this long after they were added, as a live
+    /// site indexes them (default: at once).
+    pub fn search_delay(mut self, delay: Duration) -> Self {
+        self.search_delay = delay;
         self
     }
 

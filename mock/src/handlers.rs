@@ -443,6 +443,7 @@ fn search(state: &State, call: &Call<'_>) -> Reply {
     let matching: Vec<&Customer> = state
         .customers
         .values()
+        .filter(|c| state.searchable(&c.id, call.now))
         .filter(|c| {
             wanted.iter().all(|(name, value)| {
                 c.details

@@ -31,8 +31,9 @@
 //! * products page by `nextPageCursor`, customer searches by `page`/`isLast`.
 //!
 //! [`FakeCsmBuilder`] sets task timing, the [`Pace`] (tasks side by side, or one at a time at a
-//! live site's 4.8 s a record), [`RateLimits`] with their headers, the task limit, latency,
-//! records that fail by rule and faults; [`FakeCsm::requests`] lists what was received; [`FakeCsm::state`] reads and changes
+//! live site's 4.8 s a record), [`RateLimits`] with their headers, a live site's quirks (tasks
+//! that end `FAILED` although they wrote, searches that find new customers late), the task
+//! limit, latency, records that fail by rule and faults; [`FakeCsm::requests`] lists what was received; [`FakeCsm::state`] reads and changes
 //! what the site holds. For one exact answer, [`stubs`] has progenitor's typed httpmock `when`/
 //! `then` per operation. As a server: `cargo run -p atlassian-csm-mock -- --port 8080 --seed-demo`.
 
@@ -105,6 +106,8 @@ impl FakeCsm {
         if config.demo {
             demo::seed(&mut state);
         }
+        // The demo site is indexed already; customers added from now on wait the delay.
+        state.search_delay = config.search_delay;
         let shared = Arc::new(server::Shared {
             state: Mutex::new(state),
             faults: Mutex::new(config.faults.clone()),

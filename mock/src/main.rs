@@ -10,7 +10,8 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: atlassian-csm-mock [--port PORT] [--seed-demo] [--task-ms MS]
                           [--submit-ms MS] [--task-limit TASKS] [--pace-live FACTOR]
-                          [--rate-limits FACTOR]
+                          [--rate-limits FACTOR] [--search-delay-ms MS]
+                          [--failed-although-written EVERY]
 
 Serves a fake of the Atlassian CSM REST API on 127.0.0.1 until interrupted (port 0: any free
 port; the first line printed names it). Any Authorization header is accepted; experimental
@@ -23,7 +24,10 @@ real site.
   --pace-live FACTOR  tasks one at a time, 4.8 s a record and the 30-minute rule as a live
                       site has been seen to work, every time divided by FACTOR (1: real time)
   --rate-limits FACTOR  10 requests a second per operation and 100,100 points an hour, with
-                      their headers, both windows divided by FACTOR";
+                      their headers, both windows divided by FACTOR
+  --search-delay-ms MS  new customers are found by searches only MS ms after they were added
+  --failed-although-written EVERY
+                      every EVERYth bulk task ends FAILED with no failures, its records written";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -58,6 +62,18 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
+            "--search-delay-ms" | "--failed-although-written" => {
+                let Some(value) = args.next().and_then(|v| v.parse::<u64>().ok()) else {
+                    eprintln!("{arg} needs a number\n\n{USAGE}");
+                    return ExitCode::from(2);
+                };
+                builder = match arg.as_str() {
+                    "--search-delay-ms" => {
+                        builder.search_delay(std::time::Duration::from_millis(value))
+                    }
+                    _ => builder.failed_although_written(value),
+                };
+            }
             "--task-ms" | "--submit-ms" | "--task-limit" => {
                 let Some(value) = args.next().and_then(|v| v.parse::<u64>().ok()) else {
                     eprintln!("{arg} needs a number\n\n{USAGE}");

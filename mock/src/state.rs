@@ -92,6 +92,9 @@ pub struct Entitlement {
 pub struct Task {
     /// Its id.
     pub id: String,
+    /// Whether it ends `FAILED`, listing no failure, although its records were written (as a
+    /// live site has been seen to do).
+    pub ends_failed: bool,
     /// The `type` the API reports (`BULK_CUSTOMER_PROFILE_CREATE_UPDATE`…), if it has one.
     pub kind: Option<&'static str>,
     /// The operation that submitted it.
@@ -192,6 +195,12 @@ pub struct State {
     pub(crate) last_organization_id: u64,
     /// At a live pace: when the last task in the site's queue finishes.
     pub(crate) queue_free_at: Option<Instant>,
+    /// How long a new customer stays out of searches (the site indexes it after a delay).
+    pub(crate) search_delay: std::time::Duration,
+    /// When customers added within the search delay are found by searches.
+    pub(crate) searchable_at: HashMap<String, Instant>,
+    /// Bulk tasks submitted so far.
+    pub(crate) submitted_tasks: u64,
 }
 
 impl State {
@@ -233,12 +242,22 @@ impl State {
 
     /// Adds or replaces a customer.
     pub fn insert_customer(&mut self, customer: Customer) {
+        if !self.search_delay.is_zero() && !self.customers.contains_key(&customer.id) {
+            self.searchable_at
+                .insert(customer.id.clone(), Instant::now() + self.search_delay);
+        }
         if let Some(email) = &customer.email {
             self.email_index
                 .get_mut()
                 .insert(email.to_lowercase(), customer.id.clone());
         }
         self.customers.insert(customer.id.clone(), customer);
+    }
+
+    /// Whether searches find the customer `id` at `now` (it was added longer ago than the search
+    /// delay).
+    pub fn searchable(&self, id: &str, now: Instant) -> bool {
+        self.searchable_at.get(id).is_none_or(|at| now >= *at)
     }
 
     /// The customer with this email (case ignored).

@@ -513,3 +513,74 @@ async fn detail_operations_apply_to_their_records_and_unknown_records_fail() {
     let tier = fake.state(|site| site.organizations[&acme].details["Tier"].clone());
     assert_eq!(tier, ["Silver"]);
 }
+
+#[tokio::test]
+async fn a_live_site_s_quirks_failed_tasks_that_wrote_and_searches_that_lag() {
+    use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
+    use atlassian_csm::{RecordOutcome, TaskOutcome};
+    let fake = FakeCsm::builder()
+        .task_timing(Duration::ZERO, Duration::from_millis(20))
+        .failed_although_written(2)
+        .search_delay(Duration::from_millis(1500))
+        .start()
+        .await
+        .unwrap();
+    fake.state(|site| {
+        site.add_field(
+            atlassian_csm_mock::Entity::Customer,
+            "Plan",
+            "SELECT",
+            &["Pro"],
+        )
+    });
+    let client = fake.client();
+    let profile = |email: &str| -> Profile {
+        Profile::upsert()
+            .email(email)
+            .display_name("A")
+            .detail("Plan", ["Pro"])
+            .try_into()
+            .unwrap()
+    };
+    // The second task ends FAILED with no failures, and its records were written all the same.
+    client
+        .import_customer_profiles([profile("a@example.com")])
+        .await
+        .unwrap();
+    let second = client
+        .import_customer_profiles([profile("b@example.com")])
+        .await
+        .unwrap();
+    assert!(
+        matches!(second.records[0], RecordOutcome::TaskEnded { .. }),
+        "{:?}",
+        second.records
+    );
+    assert!(fake.state(|site| site.customer_by_email("b@example.com").is_some()));
+
+    // A search finds them only once the site indexed them.
+    use futures::TryStreamExt;
+    let search = || {
+        let request: atlassian_csm::types::CustomerSearchByDetailFieldRequest =
+            atlassian_csm::types::CustomerSearchByDetailFieldRequest::builder()
+                .detail_fields([atlassian_csm::types::SearchDetailField::builder()
+                    .name("Plan")
+                    .value("Pro")])
+                .try_into()
+                .unwrap();
+        client
+            .search_customers(request, None)
+            .try_collect::<Vec<_>>()
+    };
+    let added = std::time::Instant::now();
+    assert!(
+        search().await.unwrap().is_empty(),
+        "found before it was indexed"
+    );
+    tokio::time::sleep_until((added + Duration::from_millis(1600)).into()).await;
+    assert_eq!(search().await.unwrap().len(), 2);
+
+    let task_id = second.requests[0].task_id.clone().unwrap();
+    let ended = client.wait_for_task(task_id).await.unwrap();
+    assert!(matches!(ended, TaskOutcome::Failed(ref task) if task.failures.is_empty()));
+}
