@@ -115,10 +115,16 @@
 //! detail values), run one after the other. It holds keys (emails, ids) and the bodies of the
 //! requests in flight; never a credential.
 
+mod delete;
+mod diff;
 mod entity;
 mod fingerprint;
+mod job;
+mod lock;
+mod recover;
 mod report;
 mod run;
+mod send;
 mod state;
 
 pub use entity::SyncEndpoint;

@@ -1,0 +1,96 @@
+//! Deleting what left the source, where the API can: detail values cleared through the bulk
+//! endpoint, accounts and organizations through their delete calls.
+
+use super::entity::Deletion;
+use super::job::{now, on_state, Job, Tracked};
+use super::report::{StateKey, SyncFailure, SyncReport};
+use super::send::Sender;
+use super::SyncEndpoint;
+use crate::bulk::RecordOutcome;
+use crate::error::Error;
+use futures::stream::{self, StreamExt};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Delete calls under way at once.
+pub(super) const DELETE_CALLS: usize = 4;
+
+/// Deletes the absent items the API can delete (the run was asked to, and the share is within
+/// what it allows).
+pub(super) async fn delete_absent<E: SyncEndpoint>(
+    job: &Job<'_, E>,
+    sender: &Sender<'_, '_, E>,
+    report: &mut SyncReport,
+) -> Result<(), Error> {
+    match E::DELETION {
+        Deletion::Unsupported(_) => Ok(()),
+        Deletion::DetailValues => {
+            let mut owners: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for absent in &report.absent {
+                owners
+                    .entry(absent.key.clone())
+                    .or_default()
+                    .push(absent.field.clone().unwrap_or_default());
+            }
+            let records: Vec<_> = owners
+                .into_iter()
+                .filter_map(|(owner, fields)| {
+                    let record = E::clearing(&owner, &fields)?;
+                    let items = fields
+                        .into_iter()
+                        .map(|field| Tracked {
+                            key: owner.clone(),
+                            field,
+                            fingerprint: None,
+                        })
+                        .collect();
+                    Some(Ok((None, record, items)))
+                })
+                .collect();
+            sender.send(stream::iter(records), report).await
+        }
+        Deletion::Call => {
+            let client = job.client;
+            let keys: Vec<String> = report
+                .absent
+                .iter()
+                .filter(|k| k.key.starts_with("id:"))
+                .map(|k| k.key.clone())
+                .collect();
+            let mut calls = stream::iter(keys)
+                .map(|key| async move {
+                    let call = E::delete_call(client, &key).expect("keys known by id");
+                    (key, call.await)
+                })
+                .buffer_unordered(DELETE_CALLS);
+            while let Some((key, result)) = calls.next().await {
+                // A 404: already gone (deleted by hand, or by a run killed before it wrote so).
+                let gone = match &result {
+                    Ok(()) => true,
+                    Err(Error::Api { status, .. }) => status.as_u16() == 404,
+                    Err(_) => false,
+                };
+                if gone {
+                    report.counts.deleted += 1;
+                    let k = key.clone();
+                    on_state(&job.state, &job.path, move |s| {
+                        s.finished(E::ENTITY, None, false, &[], &[(k, String::new())], now())
+                    })
+                    .await?;
+                } else if let Err(error) = result {
+                    let outcome = if error.provably_not_processed() {
+                        RecordOutcome::NotSubmitted(Arc::new(error))
+                    } else {
+                        RecordOutcome::Unconfirmed(Arc::new(error))
+                    };
+                    report.failures.push(SyncFailure {
+                        row: None,
+                        key: Some(StateKey::new(key, String::new())),
+                        outcome,
+                    });
+                }
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! The local pass: the whole input read, keyed, fingerprinted and compared with the state, with
+//! nothing sent; what left the source, and whether it may be deleted.
+
+use super::entity::{Deletion, Item};
+use super::job::{on_state, Job, Source, Tracked};
+use super::report::{StateKey, SyncCounts, SyncFailure, SyncProgress};
+use super::state::State;
+use super::SyncEndpoint;
+use crate::bulk::{RecordOutcome, RecordValidator};
+use crate::error::Error;
+use futures::stream::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Rows compared with the state in one transaction.
+pub(super) const BATCH: usize = 500;
+/// What the rules of a run say of items the state holds.
+#[derive(Clone, Copy)]
+pub(super) struct Rules {
+    pub(super) full: bool,
+    pub(super) max_age: Option<Duration>,
+    pub(super) now: i64,
+}
+
+impl Rules {
+    /// Whether an item confirmed at `confirmed_at` is due to be sent again: at a point between
+    /// half of `max_age` and `max_age` after it, fixed by its key, so that items confirmed in
+    /// one run fall due over several.
+    fn due(&self, item: &Item, confirmed_at: i64) -> bool {
+        let Some(max_age) = self.max_age else {
+            return false;
+        };
+        let spread = key_fraction(&item.key, &item.field);
+        let due_after = max_age.as_secs_f64() * (0.5 + 0.5 * spread);
+        (self.now - confirmed_at) as f64 >= due_after
+    }
+}
+
+/// A number in [0, 1) fixed by the key (FNV-1a: stable across versions and platforms).
+pub(super) fn key_fraction(key: &str, field: &str) -> f64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.bytes().chain([0]).chain(field.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// What the local pass found.
+#[derive(Default)]
+pub(super) struct Diff {
+    pub(super) counts: SyncCounts,
+    /// Items of the state the input held.
+    pub(super) found: u64,
+    /// Items of the state before the run.
+    pub(super) state_items: u64,
+    /// Records to send.
+    pub(super) to_send: usize,
+    /// Invalid records, skipped.
+    pub(super) failures: Vec<SyncFailure>,
+    /// Invalid records whose key is not known: their items may be among the absent ones.
+    pub(super) keyless_invalid: usize,
+}
+
+/// Reads the whole input, compares it with the state and keeps the records to send (on disk).
+/// Sends nothing; an invalid record (unless skipped) or a key seen twice ends it with
+/// [`Error::InvalidInput`].
+///
+/// Two stages run at once: this task reads, checks, keys and fingerprints a batch while a
+/// blocking thread looks the previous one up in the state.
+pub(super) async fn local_pass<E: SyncEndpoint>(
+    job: &Job<'_, E>,
+    mut source: Source<'_, E>,
+) -> Result<Diff, Error> {
+    let state_items = on_state(&job.state, &job.path, |state| {
+        state.start_input()?;
+        state.count(E::ENTITY)
+    })
+    .await?;
+    let mut diff = Diff {
+        state_items,
+        ..Diff::default()
+    };
+    let rules = Rules {
+        full: job.options.full,
+        max_age: job.options.max_age,
+        now: job.started_at,
+    };
+    let skip_invalid = job.options.skip_invalid;
+    let mut validator = Some(RecordValidator::<E>::for_client(job.client));
+    let mut row = 0;
+    let mut exhausted = false;
+    type LookingUp<V> = tokio::task::JoinHandle<Result<(Diff, V), Error>>;
+    let mut looking_up: Option<LookingUp<RecordValidator<E>>> = None;
+    while !exhausted {
+        let mut batch = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            let Some(record) = source.next().await else {
+                exhausted = true;
+                break;
+            };
+            match record.and_then(|record| key::<E>(row, record, skip_invalid)) {
+                Ok(Ok(keyed)) => batch.push(keyed),
+                Ok(Err(failure)) => {
+                    diff.keyless_invalid += 1;
+                    diff.failures.push(failure);
+                }
+                Err(error) if skip_invalid => {
+                    diff.keyless_invalid += 1;
+                    diff.failures.push(invalid(row, None, error));
+                }
+                Err(error) => return Err(error),
+            }
+            row += 1;
+        }
+        if let Some(previous) = looking_up.take() {
+            let (found, checker) = joined(previous.await, &job.path)?;
+            diff.add(found);
+            validator = Some(checker);
+        }
+        let state = job.state.clone();
+        let mut checker = validator.take().expect("handed back by the previous batch");
+        looking_up = Some(tokio::task::spawn_blocking(move || {
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            let found = classify::<E>(&mut state, &mut checker, batch, rules, skip_invalid)?;
+            Ok((found, checker))
+        }));
+        diff.counts.rows = row;
+        if let Some(callback) = &job.on_progress {
+            callback(&SyncProgress {
+                rows_read: row,
+                input_read: false,
+                to_send: diff.to_send,
+                sent_finished: 0,
+            });
+        }
+    }
+    if let Some(last) = looking_up {
+        diff.add(joined(last.await, &job.path)?.0);
+    }
+    if let Some(callback) = &job.on_progress {
+        callback(&SyncProgress {
+            rows_read: row,
+            input_read: true,
+            to_send: diff.to_send,
+            sent_finished: 0,
+        });
+    }
+    diff.counts.failed = diff.failures.len();
+    Ok(diff)
+}
+
+pub(super) fn joined<T>(
+    joined: Result<Result<T, Error>, tokio::task::JoinError>,
+    path: &std::path::Path,
+) -> Result<T, Error> {
+    joined.unwrap_or_else(|e| {
+        Err(Error::State {
+            path: path.to_path_buf(),
+            message: format!("a read was interrupted: {e}"),
+        })
+    })
+}
+
+impl Diff {
+    /// Adds a batch's findings.
+    fn add(&mut self, batch: Diff) {
+        self.counts.new += batch.counts.new;
+        self.counts.changed += batch.counts.changed;
+        self.counts.resent += batch.counts.resent;
+        self.counts.unchanged += batch.counts.unchanged;
+        self.found += batch.found;
+        self.to_send += batch.to_send;
+        self.failures.extend(batch.failures);
+    }
+}
+
+/// A record of the input, keyed.
+pub(super) struct Keyed<R> {
+    row: usize,
+    record: R,
+    items: Vec<Item>,
+}
+
+/// Takes a record's items. One with no key is an error unless `skip_invalid`, then a failure.
+pub(super) fn key<E: SyncEndpoint>(
+    row: usize,
+    record: E::Record,
+    skip_invalid: bool,
+) -> Result<Result<Keyed<E::Record>, SyncFailure>, Error> {
+    match E::items(&record) {
+        Ok(items) => Ok(Ok(Keyed { row, record, items })),
+        Err(message) => {
+            let error = Error::InvalidInput {
+                field: format!("{}[{row}]", E::ARRAY_FIELD),
+                message,
+            };
+            if !skip_invalid {
+                return Err(error);
+            }
+            Ok(Err(invalid(row, None, error)))
+        }
+    }
+}
+
+pub(super) fn invalid(row: usize, key: Option<StateKey>, error: Error) -> SyncFailure {
+    SyncFailure {
+        row: Some(row),
+        key,
+        outcome: RecordOutcome::NotSubmitted(Arc::new(error)),
+    }
+}
+
+/// One batch of the local pass: what the state holds of each record's items, and the records
+/// (or, for detail values, the operations) to send. Only those are checked: an unchanged record
+/// is one that was sent and succeeded. An invalid one is an error unless `skip_invalid`, then a
+/// failure whose items still count as seen (it is not taken for an absent one).
+pub(super) fn classify<E: SyncEndpoint>(
+    state: &mut State,
+    validator: &mut RecordValidator<E>,
+    batch: Vec<Keyed<E::Record>>,
+    rules: Rules,
+    skip_invalid: bool,
+) -> Result<Diff, Error> {
+    let mut diff = Diff::default();
+    let mut keyed = Vec::with_capacity(batch.len());
+    let mut records = Vec::with_capacity(batch.len());
+    for Keyed { row, record, items } in batch {
+        keyed.push((row, items));
+        records.push(record);
+    }
+    let known = match state.look_up(E::ENTITY, &keyed)? {
+        Ok(known) => known,
+        Err(duplicate) if duplicate.row == duplicate.first_row => {
+            return Err(Error::InvalidInput {
+                field: format!("{}[{}]", E::ARRAY_FIELD, duplicate.row),
+                message: format!("it names {} twice", duplicate.key),
+            })
+        }
+        Err(duplicate) => {
+            return Err(Error::InvalidInput {
+                field: format!("{}[{}]", E::ARRAY_FIELD, duplicate.row),
+                message: format!(
+                    "its key {} is record {}'s too: a key may appear once in a sync's input",
+                    duplicate.key, duplicate.first_row
+                ),
+            })
+        }
+    };
+    let mut todo = Vec::new();
+    for ((row, items), (record, known)) in keyed.into_iter().zip(records.into_iter().zip(known)) {
+        let whole = items.len();
+        let mut to_send: Vec<Tracked> = Vec::new();
+        for (item, known) in items.into_iter().zip(known) {
+            diff.found += u64::from(known.is_some());
+            let send = match known {
+                None => {
+                    diff.counts.new += 1;
+                    true
+                }
+                Some(_) if rules.full => {
+                    diff.counts.resent += 1;
+                    true
+                }
+                Some(known) if known.fingerprint != item.fingerprint => {
+                    diff.counts.changed += 1;
+                    true
+                }
+                Some(known) if rules.due(&item, known.confirmed_at) => {
+                    diff.counts.resent += 1;
+                    true
+                }
+                Some(_) => {
+                    diff.counts.unchanged += 1;
+                    false
+                }
+            };
+            if send {
+                to_send.push(item.into());
+            }
+        }
+        if to_send.is_empty() {
+            continue;
+        }
+        match validator.check(row, &record) {
+            Ok(_) => {}
+            Err(error) if skip_invalid => {
+                diff.failures
+                    .push(invalid(row, Some(to_send[0].state_key()), error));
+                continue;
+            }
+            Err(error) => return Err(error),
+        }
+        let record = if to_send.len() == whole {
+            record
+        } else {
+            let fields: Vec<&str> = to_send.iter().map(|t| t.field.as_str()).collect();
+            E::only(record, &fields)
+        };
+        let record = serde_json::to_string(&record).expect("records serialize");
+        let items = serde_json::to_string(&to_send).expect("items serialize");
+        todo.push((row, record, items));
+    }
+    diff.to_send = todo.len();
+    state.push_todo(&todo)?;
+    Ok(diff)
+}
+
+/// The state's items the input did not hold.
+pub(super) async fn absent_items<E: SyncEndpoint>(
+    job: &Job<'_, E>,
+    diff: &Diff,
+) -> Result<Vec<StateKey>, Error> {
+    if diff.found >= diff.state_items {
+        return Ok(Vec::new());
+    }
+    let absent = on_state(&job.state, &job.path, |state| state.absent(E::ENTITY)).await?;
+    Ok(absent
+        .into_iter()
+        .map(|(key, field)| StateKey::new(key, field))
+        .collect())
+}
+
+/// How many absent items a run deletes, and why not all when it does not.
+pub(super) fn deletion_decision<E: SyncEndpoint>(
+    job: &Job<'_, E>,
+    diff: &Diff,
+    absent: &[StateKey],
+) -> (usize, Option<String>) {
+    if !job.options.delete_absent || absent.is_empty() {
+        return (0, None);
+    }
+    if diff.keyless_invalid > 0 {
+        return (
+            0,
+            Some(format!(
+                "{} invalid records have no key, so theirs may be among the {} absent ones; none was deleted",
+                diff.keyless_invalid,
+                absent.len()
+            )),
+        );
+    }
+    let share = absent.len() as f64 / diff.state_items.max(1) as f64;
+    let allowed = job.options.max_delete_fraction;
+    if share > allowed {
+        return (
+            0,
+            Some(format!(
+                "{} of the state's {} items are absent ({:.1} %), more than the {:.1} % one run may delete; none was deleted (raise the share allowed to delete them)",
+                absent.len(),
+                diff.state_items,
+                share * 100.0,
+                allowed * 100.0
+            )),
+        );
+    }
+    match E::DELETION {
+        Deletion::Unsupported(reason) => (
+            0,
+            Some(format!(
+                "{} absent items were not deleted: {reason}",
+                absent.len()
+            )),
+        ),
+        Deletion::DetailValues => (absent.len(), None),
+        Deletion::Call => {
+            let by_id = absent.iter().filter(|k| k.key.starts_with("id:")).count();
+            let refused = (by_id < absent.len()).then(|| {
+                format!(
+                    "{} absent records are known by email or name, and the API deletes by id only: they were not deleted",
+                    absent.len() - by_id
+                )
+            });
+            (by_id, refused)
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Sending records through the bulk endpoint: each request kept in the state before it is sent
+//! and with the task it started, and what each finished request confirmed written in one
+//! transaction.
+
+use super::job::{
+    confirmed_items, count_deleted, now, on_state, removed, Job, Shared, Tracked, PAGE,
+};
+use super::report::{SyncFailure, SyncProgress, SyncReport};
+use super::state::PendingItem;
+use super::SyncEndpoint;
+use crate::bulk::observer::RequestObserver;
+use crate::bulk::{BulkImport, RecordOutcome};
+use crate::error::Error;
+use futures::stream::{self, Stream, StreamExt};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// The records to send, read back from the state as the import asks for them, less the items
+/// an earlier run's request carried with the same content (they were just seen to their end).
+pub(super) fn todo_stream<'j, E: SyncEndpoint>(
+    job: &'j Job<'_, E>,
+    carried: HashSet<(String, String, String)>,
+) -> impl Stream<Item = ToSend<E::Record>> + Send + 'j {
+    let state = job.state.clone();
+    let path = job.path.clone();
+    let carried = Arc::new(carried);
+    stream::unfold(Some(0usize), move |from| {
+        let (state, path) = (state.clone(), path.clone());
+        async move {
+            let from = from?;
+            let page = {
+                let path = path.clone();
+                on_state(&state, &path, move |s| s.todo(from, PAGE)).await
+            };
+            match page {
+                Ok(page) if page.is_empty() => None,
+                Ok(page) => {
+                    let next = from + page.len();
+                    Some((Ok(page), Some(next)))
+                }
+                Err(error) => Some((Err(error), None)),
+            }
+        }
+    })
+    .flat_map(move |page| {
+        let carried = carried.clone();
+        let path = job.path.clone();
+        let records: Vec<_> = match page {
+            Err(error) => vec![Err(error)],
+            Ok(page) => page
+                .into_iter()
+                .filter_map(|(_, row, record, items)| {
+                    let decoded = serde_json::from_str::<E::Record>(&record)
+                        .and_then(|r| Ok((r, serde_json::from_str::<Vec<Tracked>>(&items)?)));
+                    let (record, items) = match decoded {
+                        Ok(decoded) => decoded,
+                        Err(e) => {
+                            return Some(Err(Error::State {
+                                path: path.clone(),
+                                message: format!("a record to send could not be read back: {e}"),
+                            }))
+                        }
+                    };
+                    let items: Vec<Tracked> = items
+                        .into_iter()
+                        .filter(|t| {
+                            let fingerprint = t.fingerprint.clone().unwrap_or_default();
+                            !carried.contains(&(t.key.clone(), t.field.clone(), fingerprint))
+                        })
+                        .collect();
+                    let fields: Vec<&str> = items.iter().map(|t| t.field.as_str()).collect();
+                    (!items.is_empty()).then(|| {
+                        let record = E::only(record, &fields);
+                        Ok((Some(row), record, items.clone()))
+                    })
+                })
+                .collect(),
+        };
+        stream::iter(records)
+    })
+}
+
+/// A record to send: its row in the input (none for a deletion), and the items it carries.
+pub(super) type ToSend<R> = Result<(Option<usize>, R, Vec<Tracked>), Error>;
+
+/// What the import knows of a record in flight, by its index in the import.
+pub(super) type InFlight = Arc<Mutex<HashMap<usize, (Option<usize>, Vec<Tracked>)>>>;
+
+/// Keeps each request in the state before it is sent, and the task it started.
+pub(super) struct StateObserver {
+    state: Shared,
+    entity: &'static str,
+    in_flight: InFlight,
+}
+
+impl RequestObserver for StateObserver {
+    fn planned(&self, key: &str, indexes: &[usize], body: &str) -> Result<(), Error> {
+        let items: Vec<PendingItem> = {
+            let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            indexes
+                .iter()
+                .enumerate()
+                .flat_map(|(position, index)| {
+                    in_flight
+                        .get(index)
+                        .map(|(_, items)| items.clone())
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(move |t| PendingItem {
+                            position,
+                            key: t.key,
+                            field: t.field,
+                            fingerprint: t.fingerprint,
+                        })
+                })
+                .collect()
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.planned(self.entity, key, body, &items, now())
+    }
+
+    fn submitted(&self, key: &str, task_id: &str) -> Result<(), Error> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.submitted(key, task_id)
+    }
+}
+
+/// Sends records through the bulk endpoint and writes to the state what each finished request
+/// confirmed.
+pub(super) struct Sender<'j, 'a, E: SyncEndpoint> {
+    job: &'j Job<'a, E>,
+    /// Mixed into every idempotency key: a run's requests never share a key with an earlier
+    /// run's (content that changed and changed back is sent again, not taken for the old task).
+    namespace: String,
+    to_send: usize,
+}
+
+impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
+    pub(super) fn new(job: &'j Job<'a, E>, to_send: usize) -> Self {
+        Self {
+            job,
+            namespace: format!("sync {}", uuid::Uuid::new_v4()),
+            to_send,
+        }
+    }
+
+    pub(super) async fn send(
+        &self,
+        records: impl Stream<Item = ToSend<E::Record>> + Send + 'j,
+        report: &mut SyncReport,
+    ) -> Result<(), Error> {
+        let job = self.job;
+        let in_flight: InFlight = Arc::default();
+        let source_failure: Arc<Mutex<Option<Error>>> = Arc::default();
+        let registered = in_flight.clone();
+        let failure = source_failure.clone();
+        let mut index = 0;
+        // A record that cannot be read back ends the input; its error ends the sync.
+        let source = records
+            .map(move |item| match item {
+                Ok(item) => Some(item),
+                Err(error) => {
+                    *failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                    None
+                }
+            })
+            .take_while(|item| std::future::ready(item.is_some()))
+            .filter_map(move |item| {
+                let (row, record, items) = item.expect("taken while some");
+                registered
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(index, (row, items));
+                index += 1;
+                std::future::ready(Some(record))
+            });
+        let observer = Arc::new(StateObserver {
+            state: job.state.clone(),
+            entity: E::ENTITY,
+            in_flight: in_flight.clone(),
+        });
+        let (rows, to_send) = (report.counts.rows, self.to_send);
+        let progress = job.on_progress.clone();
+        let mut import = BulkImport::<E>::new(job.client, source)
+            .max_in_flight(job.options.max_in_flight)
+            .task_deadline(job.options.task_deadline)
+            .idempotency_namespace(self.namespace.clone())
+            .observer(observer);
+        if let Some(progress) = progress {
+            import = import.on_progress(move |p| {
+                progress(&SyncProgress {
+                    rows_read: rows,
+                    input_read: true,
+                    to_send,
+                    sent_finished: p.finished_records,
+                })
+            });
+        }
+        let mut results = std::pin::pin!(import.stream());
+        while let Some(result) = results.next().await {
+            let result = result?;
+            let mut confirmed = Vec::new();
+            let mut unconfirmed = false;
+            {
+                let mut in_flight = in_flight.lock().unwrap_or_else(|e| e.into_inner());
+                for (index, outcome) in result.records {
+                    let (row, items) = in_flight.remove(&index).unwrap_or_default();
+                    match outcome {
+                        RecordOutcome::Succeeded => confirmed.extend(items),
+                        outcome => {
+                            unconfirmed |= matches!(outcome, RecordOutcome::Unconfirmed(_));
+                            report.failures.push(SyncFailure {
+                                row,
+                                key: items.first().map(Tracked::state_key),
+                                outcome,
+                            });
+                        }
+                    }
+                }
+            }
+            count_deleted(report, &confirmed);
+            let key = result.request.map(|request| request.idempotency_key);
+            on_state(&job.state, &job.path, move |s| {
+                s.finished(
+                    E::ENTITY,
+                    key.as_deref(),
+                    unconfirmed,
+                    &confirmed_items(&confirmed),
+                    &removed(&confirmed),
+                    now(),
+                )
+            })
+            .await?;
+        }
+        let failed = source_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        failed.map_or(Ok(()), Err)
+    }
+}
