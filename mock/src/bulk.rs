@@ -1,7 +1,10 @@
 //! Bulk calls: tasks on the fake's clock, the site's limit of unfinished tasks, idempotency keys,
 //! and every record applied when its task finishes, with the failures the API would list.
+//!
+//! One job, the bulk calls; a little longer than 500 lines because the rules that apply each
+//! entity's records read best side by side.
 
-use crate::config::{FakeCsmBuilder, Pace};
+use crate::config::FakeCsmBuilder;
 use crate::handlers::{
     add_field, apply_customer_profile, apply_organization_profile, error, link_members,
     link_memberships, strings, Reply,
@@ -56,21 +59,11 @@ pub(crate) fn submit(
             );
         }
     }
-    if unfinished(state, config, now) >= config.task_limit {
+    if crate::tasks::unfinished(state, config, now) >= config.task_limit {
         return error(400, "Maximum number of tasks reached");
     }
     let id = uuid::Uuid::new_v4().to_string();
-    let (starts_at, runs_for) = match config.pace {
-        Pace::Fast => (arrived + config.not_started_for, config.in_progress_for),
-        // One task at a time: it starts when the one before it in the queue finishes.
-        Pace::Live { per_record, .. } => {
-            let ready = arrived + config.not_started_for;
-            let starts_at = state.queue_free_at.map_or(ready, |free| free.max(ready));
-            let runs_for = per_record * records_in(&body) as u32;
-            state.queue_free_at = Some(starts_at + runs_for);
-            (starts_at, runs_for)
-        }
-    };
+    let (starts_at, runs_for) = crate::tasks::schedule(state, config, arrived, &body);
     let created_at = timestamp();
     state.submitted_tasks += 1;
     let ends_failed = config
@@ -96,30 +89,8 @@ pub(crate) fn submit(
     state.keys.insert(scoped_key, (fingerprint, id.clone()));
     state.peak_unfinished_tasks = state
         .peak_unfinished_tasks
-        .max(unfinished(state, config, now));
+        .max(crate::tasks::unfinished(state, config, now));
     accepted(&id)
-}
-
-/// The unfinished tasks that count against the site's limit: at a live pace, not those
-/// unfinished longer than its timeout after their request arrived (the API counts them as timed
-/// out).
-fn unfinished(state: &State, config: &FakeCsmBuilder, now: Instant) -> usize {
-    match config.pace {
-        Pace::Fast => state.unfinished_tasks(now),
-        Pace::Live { timeout, .. } => state
-            .tasks
-            .values()
-            .filter(|task| now < task.finishes_at && now < task.submitted_at + timeout)
-            .count(),
-    }
-}
-
-/// The records a bulk body carries (the length of its one array).
-fn records_in(body: &Value) -> usize {
-    body.as_object()
-        .and_then(|members| members.values().find_map(Value::as_array))
-        .map_or(1, Vec::len)
-        .max(1)
 }
 
 /// What a key remembers of the body it came with: a hash of its JSON, so a site holding a
@@ -148,27 +119,6 @@ fn task_kind(operation: &str) -> Option<&'static str> {
         "bulk-manage-organization-details" => "BULK_ORGANIZATION_DETAIL",
         _ => return None,
     })
-}
-
-/// A task as `GET /api/v1/tasks/{taskId}` answers it.
-pub(crate) fn task_json(task: &Task, now: Instant) -> Value {
-    let status = task.status(now);
-    let mut answer = json!({
-        "id": task.id,
-        "status": status,
-        "createdAt": task.created_at,
-        "updatedAt": if task.applied { task.updated_at.clone() } else { timestamp() },
-    });
-    if let Some(kind) = task.kind {
-        answer["type"] = json!(kind);
-    }
-    if status == "FINISHED" && task.ends_failed {
-        answer["status"] = json!("FAILED");
-        answer["failures"] = json!([]);
-    } else if status == "FINISHED" {
-        answer["failures"] = Value::Array(task.failures.clone());
-    }
-    answer
 }
 
 /// Applies every task whose time has come (half-way through `IN_PROGRESS`, in the order they

@@ -185,7 +185,7 @@ pub(crate) fn handle(state: &mut State, call: Call<'_>) -> Reply {
         "add-request-comment" => add_comment(state, &call),
 
         "get-task-status" => match state.tasks.get(call.param("taskId")) {
-            Some(task) => (200, crate::bulk::task_json(task, call.now)),
+            Some(task) => (200, crate::tasks::task_json(task, call.now)),
             None => error(404, "Task not found"),
         },
         other => error(501, format!("The fake does not serve {other}")),

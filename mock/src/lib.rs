@@ -48,6 +48,7 @@ mod routes;
 mod rules;
 mod server;
 mod state;
+mod tasks;
 mod validate;
 
 pub use config::{FakeCsmBuilder, Fault, Pace};
