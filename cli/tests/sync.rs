@@ -235,3 +235,78 @@ async fn a_killed_sync_leaves_a_true_state_and_the_rerun_sends_nothing_twice() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn detail_values_sync_field_by_field_and_absent_ones_are_cleared_on_request() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    let ids: Vec<String> = fake.state(|site| {
+        (0..3)
+            .map(|i| site.add_customer(&format!("d{i}@example.com"), "D"))
+            .collect()
+    });
+    let write = |rows: &[(&str, &str)]| {
+        let mut text = String::from("customerId,detail:Plan\n");
+        for (id, plan) in rows {
+            text.push_str(&format!("{id},{plan}\n"));
+        }
+        let path = dir.join("details.csv");
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let details = |flags: &[&str], file: &Path| {
+        let mut command = csm_at(&dir, fake.base_url());
+        command
+            .args(["sync", "customer-details"])
+            .arg(file)
+            .arg("--state")
+            .arg(dir.join("details.db"))
+            .args(flags);
+        command
+    };
+    let file = write(&[(&ids[0], "Pro"), (&ids[1], "Pro"), (&ids[2], "Free")]);
+    let output = run(details(&[], &file)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        last_line(&stdout(&output)),
+        "3 new, 0 changed, 0 unchanged, 0 absent, 0 deleted, 0 failed"
+    );
+
+    // Customer 2 left the file: with --delete-absent (1 of 3 is above 10 %, so raised), its
+    // Plan is cleared on the site.
+    let file = write(&[(&ids[0], "Pro"), (&ids[1], "Free")]);
+    let output = run(details(&["--delete-absent", "--max-delete", "50"], &file)).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        last_line(&stdout(&output)),
+        "0 new, 1 changed, 1 unchanged, 1 absent, 1 deleted, 0 failed"
+    );
+    let plan = |id: &str| {
+        fake.state(|site| {
+            site.customers
+                .get(id)
+                .and_then(|c| c.details.get("Plan").cloned())
+                .unwrap_or_default()
+        })
+    };
+    assert!(plan(&ids[2]).is_empty(), "{:?}", plan(&ids[2]));
+    assert_eq!(plan(&ids[1]), ["Free"]);
+
+    // A row left out as invalid could be one of the absent: nothing is deleted.
+    let file = write(&[(&ids[1], "Free"), ("", "Pro")]);
+    let output = run(details(
+        &["--delete-absent", "--max-delete", "100", "--skip-invalid"],
+        &file,
+    ))
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("may be among the 1 absent keys; none was deleted"),
+        "{errors}"
+    );
+    assert_eq!(
+        plan(&ids[0]),
+        ["Pro"],
+        "deleted although a row was left out"
+    );
+}
