@@ -7,8 +7,7 @@
 use crate::config::Connection;
 use crate::exit;
 use crate::import::failures;
-use crate::import::rows::Format;
-use crate::import::{check, duration, valid_records, BAD_ROWS_SHOWN};
+use crate::import::{check, duration, valid_records, FileArgs, BAD_ROWS_SHOWN};
 use crate::progress::Progress;
 use atlassian_csm::bulk;
 use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
@@ -50,24 +49,15 @@ pub struct SyncArgs {
     /// What the file holds.
     #[arg(value_enum)]
     entity: SyncEntity,
-    /// A CSV file with a header row, or JSON Lines (.jsonl).
-    file: PathBuf,
+    #[command(flatten)]
+    input: FileArgs,
     /// The state file (SQLite), created if missing: what earlier runs confirmed.
     #[arg(long, value_name = "FILE")]
     state: PathBuf,
-    /// The file's format, when its extension does not say.
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-    /// Sync the valid rows when some are invalid (the invalid ones go to --failures).
-    #[arg(long)]
-    skip_invalid: bool,
     /// Compare the file with the state and print what would be sent (new, changed, unchanged,
     /// absent, requests, time); send nothing and change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Write every row that did not succeed here, unchanged, with the reason added.
-    #[arg(long, value_name = "FILE")]
-    failures: Option<PathBuf>,
     /// Where to write the keys the state holds and the file does not, one a line (default: the
     /// state's path with `.absent.txt` added).
     #[arg(long, value_name = "FILE")]
@@ -85,12 +75,6 @@ pub struct SyncArgs {
     /// Send every row, changed or not, and refresh the state.
     #[arg(long)]
     full: bool,
-    /// Tasks unfinished at once (a site allows 5).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=5))]
-    max_in_flight: u16,
-    /// For --dry-run's estimate: the seconds one task takes.
-    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
-    task_seconds: f64,
 }
 
 /// `7d`, `36h`, `90m`, `45s`.
@@ -133,9 +117,9 @@ async fn sync<E: SyncEndpoint>(
     connection: &Connection,
     args: SyncArgs,
 ) -> anyhow::Result<ExitCode> {
-    let format = args.format.unwrap_or_else(|| Format::of(&args.file));
-    let checked = check::<E>(&args.file, format)?;
-    if !checked.bad_rows.is_empty() && !args.skip_invalid && !args.dry_run {
+    let format = args.input.format();
+    let checked = check::<E>(&args.input.file, format)?;
+    if !checked.bad_rows.is_empty() && !args.input.skip_invalid && !args.dry_run {
         eprintln!(
             "csm: {} of {} rows are invalid; nothing was sent (--skip-invalid syncs the others)",
             checked.bad_rows.len(),
@@ -146,7 +130,7 @@ async fn sync<E: SyncEndpoint>(
     let client = connection.client().await?;
     // The position in the file of each record, by the index the sync gives it.
     let positions = std::sync::Mutex::new(Vec::with_capacity(checked.records));
-    let source = valid_records::<E>(&args.file, format)?.map(|(position, line, record)| {
+    let source = valid_records::<E>(&args.input.file, format)?.map(|(position, line, record)| {
         positions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -195,7 +179,11 @@ async fn sync<E: SyncEndpoint>(
         match failure.row.and_then(|row| positions.get(row)) {
             Some((position, line)) => {
                 if not_synced.len() < BAD_ROWS_SHOWN {
-                    eprintln!("{}: line {line}: {}", args.file.display(), failure.outcome);
+                    eprintln!(
+                        "{}: line {line}: {}",
+                        args.input.file.display(),
+                        failure.outcome
+                    );
                 }
                 not_synced.insert(*position, failure.outcome.to_string());
             }
@@ -237,8 +225,8 @@ async fn sync<E: SyncEndpoint>(
         c.absent,
         c.deleted
     );
-    if let Some(path) = &args.failures {
-        let written = failures::write(&args.file, format, path, &not_synced)?;
+    if let Some(path) = &args.input.failures {
+        let written = failures::write(&args.input.file, format, path, &not_synced)?;
         println!("{written} rows written to {}", path.display());
     }
     let complete = failed == 0 && deletion_refused.is_none();
@@ -255,8 +243,8 @@ fn configure<'a, E: SyncEndpoint>(job: SyncImport<'a, E>, args: &SyncArgs) -> Sy
         .full(args.full)
         .delete_absent(args.delete_absent)
         .max_delete_fraction(args.max_delete / 100.0)
-        .skip_invalid(args.skip_invalid)
-        .max_in_flight(usize::from(args.max_in_flight));
+        .skip_invalid(args.input.skip_invalid)
+        .max_in_flight(usize::from(args.input.max_in_flight));
     if let Some(age) = args.resend_older_than {
         job = job.max_age(age);
     }
@@ -288,13 +276,15 @@ async fn dry_run<E: SyncEndpoint>(
             duration(to_send as f64 / pace)
         ),
         None => {
-            let rounds = plan.requests.div_ceil(usize::from(args.max_in_flight));
+            let rounds = plan
+                .requests
+                .div_ceil(usize::from(args.input.max_in_flight));
             println!(
                 "{} requests, {} tasks at once: about {} at {} s a task (no earlier run to take the site's pace from)",
                 plan.requests,
-                args.max_in_flight,
-                duration(rounds as f64 * args.task_seconds),
-                args.task_seconds
+                args.input.max_in_flight,
+                duration(rounds as f64 * args.input.task_seconds),
+                args.input.task_seconds
             );
         }
     }
@@ -311,7 +301,7 @@ async fn dry_run<E: SyncEndpoint>(
         );
     }
     println!("dry run: nothing was sent");
-    let code = if invalid == 0 || args.skip_invalid {
+    let code = if invalid == 0 || args.input.skip_invalid {
         exit::SUCCESS
     } else {
         exit::INVALID_INPUT

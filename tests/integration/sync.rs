@@ -413,18 +413,33 @@ fn plan_value(fake: &FakeCsm, id: &str) -> Vec<String> {
     })
 }
 
-#[tokio::test]
-async fn absent_items_are_reported_and_deleted_only_within_the_threshold() {
+/// A fake whose `count` customers each had their `Plan` set to `Pro` by a first sync: the fake,
+/// its client, the state, the customer ids and the records.
+async fn plans_synced(
+    count: usize,
+) -> (
+    FakeCsm,
+    Client,
+    StateDir,
+    Vec<String>,
+    Vec<types::BulkCustomerDetailFieldOperation>,
+) {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
-    let ids = customers_with_plans(&fake, 20).await;
+    let ids = customers_with_plans(&fake, count).await;
     let all: Vec<_> = ids.iter().map(|id| plan_of(id, "Pro")).collect();
     client
         .sync_customer_details(all.clone())
         .state(dir.path())
         .await
         .unwrap();
+    (fake, client, dir, ids, all)
+}
+
+#[tokio::test]
+async fn absent_items_are_reported_and_deleted_only_within_the_threshold() {
+    let (fake, client, dir, ids, all) = plans_synced(20).await;
     assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
 
     // Reported, not deleted, unless asked.
@@ -599,16 +614,7 @@ async fn a_plan_says_what_a_run_would_send_and_sends_nothing() {
 
 #[tokio::test]
 async fn an_invalid_record_skipped_is_not_taken_for_an_absent_one() {
-    let fake = fake(Duration::from_millis(20)).await;
-    let client = fake.client();
-    let dir = StateDir::new();
-    let ids = customers_with_plans(&fake, 10).await;
-    let all: Vec<_> = ids.iter().map(|id| plan_of(id, "Pro")).collect();
-    client
-        .sync_customer_details(all.clone())
-        .state(dir.path())
-        .await
-        .unwrap();
+    let (fake, client, dir, ids, all) = plans_synced(10).await;
 
     // Row 3 now holds an operation the API does not know: skipped, and still not absent.
     let mut next = all.clone();
@@ -741,16 +747,7 @@ async fn a_state_named_through_a_link_is_locked_all_the_same() {
 
 #[tokio::test]
 async fn a_share_allowed_that_is_not_a_number_allows_no_deletion() {
-    let fake = fake(Duration::from_millis(20)).await;
-    let client = fake.client();
-    let dir = StateDir::new();
-    let ids = customers_with_plans(&fake, 20).await;
-    let all: Vec<_> = ids.iter().map(|id| plan_of(id, "Pro")).collect();
-    client
-        .sync_customer_details(all.clone())
-        .state(dir.path())
-        .await
-        .unwrap();
+    let (fake, client, dir, ids, all) = plans_synced(20).await;
     let report = client
         .sync_customer_details(all[1..].to_vec())
         .state(dir.path())

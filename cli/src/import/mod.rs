@@ -61,14 +61,8 @@ pub struct ImportArgs {
     /// What the file holds.
     #[arg(value_enum)]
     entity: Entity,
-    /// A CSV file with a header row, or JSON Lines (.jsonl).
-    file: PathBuf,
-    /// The file's format, when its extension does not say.
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-    /// Import the valid rows when some are invalid (the invalid ones go to --failures).
-    #[arg(long)]
-    skip_invalid: bool,
+    #[command(flatten)]
+    input: FileArgs,
     /// Check the file and print the plan (records, requests, tasks, time); send nothing.
     #[arg(long)]
     dry_run: bool,
@@ -76,16 +70,36 @@ pub struct ImportArgs {
     /// interrupted import where it stopped, with nothing sent twice.
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+}
+
+/// What `csm import` and `csm sync` read, and how they send it.
+#[derive(clap::Args, Debug)]
+pub(crate) struct FileArgs {
+    /// A CSV file with a header row, or JSON Lines (.jsonl).
+    pub file: PathBuf,
+    /// The file's format, when its extension does not say.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Send the valid rows when some are invalid (the invalid ones go to --failures).
+    #[arg(long)]
+    pub skip_invalid: bool,
     /// Write every row that did not succeed here, unchanged, with the reason in an added
     /// `error` column (field, for JSON Lines).
     #[arg(long, value_name = "FILE")]
-    failures: Option<PathBuf>,
+    pub failures: Option<PathBuf>,
     /// Tasks unfinished at once (a site allows 5).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=5))]
-    max_in_flight: u16,
+    pub max_in_flight: u16,
     /// For --dry-run's estimate: the seconds one task takes.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
-    task_seconds: f64,
+    pub task_seconds: f64,
+}
+
+impl FileArgs {
+    /// The file's format: as given, or as its extension says.
+    pub fn format(&self) -> Format {
+        self.format.unwrap_or_else(|| Format::of(&self.file))
+    }
 }
 
 /// Runs `csm import`.
@@ -208,12 +222,12 @@ async fn import<E: BulkEndpoint>(
 where
     E::Record: serde::de::DeserializeOwned,
 {
-    let format = args.format.unwrap_or_else(|| Format::of(&args.file));
+    let format = args.input.format();
 
     // 1. Every row checked first.
-    let checked = check::<E>(&args.file, format)?;
+    let checked = check::<E>(&args.input.file, format)?;
     let (rows_read, records, bad_rows) = (checked.rows, checked.records, checked.bad_rows);
-    if !bad_rows.is_empty() && !args.skip_invalid && !args.dry_run {
+    if !bad_rows.is_empty() && !args.input.skip_invalid && !args.dry_run {
         eprintln!(
             "csm: {} of {rows_read} rows are invalid; nothing was sent (--skip-invalid imports the others)",
             bad_rows.len()
@@ -223,10 +237,11 @@ where
 
     // 2. The plan.
     if args.dry_run {
-        let records_again = valid_records::<E>(&args.file, format)?.map(|(_, _, record)| record);
+        let records_again =
+            valid_records::<E>(&args.input.file, format)?.map(|(_, _, record)| record);
         let requests = bulk::requests_for::<E>(records_again);
-        let rounds = requests.div_ceil(usize::from(args.max_in_flight));
-        let seconds = rounds as f64 * args.task_seconds;
+        let rounds = requests.div_ceil(usize::from(args.input.max_in_flight));
+        let seconds = rounds as f64 * args.input.task_seconds;
         println!(
             "{rows_read} rows: {records} records to import, {} invalid",
             bad_rows.len()
@@ -234,15 +249,15 @@ where
         println!(
             "{requests} requests ({} records at most each), so {requests} tasks, {} at once",
             E::MAX_RECORDS,
-            args.max_in_flight
+            args.input.max_in_flight
         );
         println!(
             "estimated time: {} ({rounds} rounds of tasks at {} s a task)",
             duration(seconds),
-            args.task_seconds
+            args.input.task_seconds
         );
         println!("dry run: nothing was sent");
-        let code = if bad_rows.is_empty() || args.skip_invalid {
+        let code = if bad_rows.is_empty() || args.input.skip_invalid {
             exit::SUCCESS
         } else {
             exit::INVALID_INPUT
@@ -254,7 +269,7 @@ where
     let client = connection.client().await?;
     // The position in the file of each record, by the index the import gives it.
     let positions = std::sync::Mutex::new(Vec::with_capacity(records));
-    let source = valid_records::<E>(&args.file, format)?.map(|(position, line, record)| {
+    let source = valid_records::<E>(&args.input.file, format)?.map(|(position, line, record)| {
         positions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -264,7 +279,7 @@ where
     let progress = Progress::new(records as u64, "records");
     let mut import = client
         .import_stream::<E, E::Record>(futures::stream::iter(source))
-        .max_in_flight(usize::from(args.max_in_flight))
+        .max_in_flight(usize::from(args.input.max_in_flight))
         .on_progress(|p| progress.set(p.finished_records as u64));
     if let Some(journal) = &args.journal {
         import = import.journal(journal);
@@ -307,10 +322,10 @@ where
         }
     );
     for (line, reason) in failed.values().take(BAD_ROWS_SHOWN) {
-        eprintln!("{}: line {line}: {reason}", args.file.display());
+        eprintln!("{}: line {line}: {reason}", args.input.file.display());
     }
-    if let Some(path) = &args.failures {
-        let written = failures::write(&args.file, format, path, &not_imported)?;
+    if let Some(path) = &args.input.failures {
+        let written = failures::write(&args.input.file, format, path, &not_imported)?;
         println!("{written} rows written to {}", path.display());
     }
     let code = if not_imported.is_empty() {
