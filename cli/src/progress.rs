@@ -52,11 +52,21 @@ impl Progress {
 
     /// `done` of the total are done.
     pub fn set(&self, done: u64) {
+        self.set_noting(done, "");
+    }
+
+    /// `done` of the total are done, with `note` after the rate (`4 tasks waiting their turn`).
+    pub fn set_noting(&self, done: u64, note: &str) {
+        let note = if note.is_empty() {
+            String::new()
+        } else {
+            format!(" · {note}")
+        };
         match &self.shown {
             Shown::Bar(bar) => {
                 bar.set_position(done);
                 let rate = done as f64 / bar.elapsed().as_secs_f64().max(0.001);
-                bar.set_message(format!("{rate:.0}/s"));
+                bar.set_message(format!("{rate:.0}/s{note}"));
             }
             Shown::Lines {
                 started,
@@ -68,7 +78,7 @@ impl Progress {
                 let ended = done >= *total && last.is_none_or(|(_, shown)| shown < *total);
                 if (due && last.is_none_or(|(_, shown)| shown != done)) || ended {
                     *last = Some((Instant::now(), done));
-                    println!("{}", line(done, *total, self.unit, started.elapsed()));
+                    println!("{}{note}", line(done, *total, self.unit, started.elapsed()));
                 }
             }
         }

@@ -7,7 +7,7 @@
 use crate::config::Connection;
 use crate::exit;
 use crate::import::failures;
-use crate::import::{check, duration, valid_records, FileArgs, BAD_ROWS_SHOWN};
+use crate::import::{check, duration, valid_records, waiting, FileArgs, BAD_ROWS_SHOWN};
 use crate::progress::Progress;
 use atlassian_csm::bulk;
 use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
@@ -159,7 +159,7 @@ async fn sync<E: SyncEndpoint>(
             reading.finish();
             sending
                 .get_or_init(|| Progress::new(p.to_send as u64, "records sent"))
-                .set(p.sent_finished as u64);
+                .set_noting(p.sent_finished as u64, &waiting(p.waiting_tasks));
         }
     });
     let report = job.await?;

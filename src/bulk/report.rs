@@ -20,6 +20,9 @@ pub struct BulkProgress {
     pub total_requests: usize,
     /// Requests whose task ended (or that failed for good).
     pub finished_requests: usize,
+    /// Tasks of the import the site accepted and has not started (last seen `NOT_STARTED`):
+    /// the queue they wait in, on a site that runs tasks one at a time.
+    pub waiting_tasks: usize,
 }
 
 /// What became of one record.

@@ -60,6 +60,7 @@ pub(crate) fn results<'a, E: BulkEndpoint>(
         submitted_records: AtomicUsize::new(0),
         finished_records: AtomicUsize::new(0),
         finished_requests: AtomicUsize::new(0),
+        waiting_tasks: AtomicUsize::new(0),
     });
     let planner = Planner::<E> {
         source,
@@ -180,6 +181,8 @@ struct Run<'r> {
     submitted_records: AtomicUsize,
     finished_records: AtomicUsize,
     finished_requests: AtomicUsize,
+    /// Tasks last seen `NOT_STARTED`.
+    waiting_tasks: AtomicUsize,
 }
 
 impl Run<'_> {
@@ -192,6 +195,7 @@ impl Run<'_> {
                 finished_records: self.finished_records.load(Ordering::SeqCst),
                 total_requests: self.planned_requests.load(Ordering::SeqCst),
                 finished_requests: self.finished_requests.load(Ordering::SeqCst),
+                waiting_tasks: self.waiting_tasks.load(Ordering::SeqCst),
             });
         }
     }
@@ -434,6 +438,8 @@ impl Run<'_> {
     ) -> Result<TaskOutcome, Error> {
         // (polls made, when the task was last seen pending)
         let polled = Mutex::new((0usize, None::<Duration>));
+        // Whether the task is counted among those waiting their turn.
+        let waiting = std::sync::atomic::AtomicBool::new(false);
         let waited = self
             .client
             .wait_for_task(task_id.to_string())
@@ -444,13 +450,27 @@ impl Run<'_> {
             .running_deadline(self.task_deadline)
             .deadline(self.queue_deadline)
             .on_progress(|status| {
-                let mut polled = polled.lock().unwrap();
-                polled.0 += 1;
-                if !matches!(status.status, TaskStatusResponseStatus::Finished) {
-                    polled.1 = Some(submitted_at.elapsed());
+                {
+                    let mut polled = polled.lock().unwrap();
+                    polled.0 += 1;
+                    if !matches!(status.status, TaskStatusResponseStatus::Finished) {
+                        polled.1 = Some(submitted_at.elapsed());
+                    }
+                }
+                let not_started = matches!(status.status, TaskStatusResponseStatus::NotStarted);
+                if waiting.swap(not_started, Ordering::SeqCst) != not_started {
+                    if not_started {
+                        self.waiting_tasks.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        self.waiting_tasks.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    self.report_progress();
                 }
             })
             .await;
+        if waiting.load(Ordering::SeqCst) {
+            self.waiting_tasks.fetch_sub(1, Ordering::SeqCst);
+        }
         let (polls, last_pending) = *polled.lock().unwrap();
         request.polls = polls;
         if let Ok(TaskOutcome::Finished(_)) = &waited {

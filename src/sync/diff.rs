@@ -132,6 +132,7 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
                 input_read: false,
                 to_send: diff.to_send,
                 sent_finished: 0,
+                waiting_tasks: 0,
             });
         }
     }
@@ -144,6 +145,7 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
             input_read: true,
             to_send: diff.to_send,
             sent_finished: 0,
+            waiting_tasks: 0,
         });
     }
     diff.counts.failed = diff.failures.len();

@@ -126,4 +126,7 @@ pub struct SyncProgress {
     pub to_send: usize,
     /// Records sent whose outcome is known.
     pub sent_finished: usize,
+    /// Tasks the site accepted and has not started (see
+    /// [`BulkProgress::waiting_tasks`](crate::BulkProgress::waiting_tasks)).
+    pub waiting_tasks: usize,
 }

@@ -193,6 +193,7 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
                     input_read: true,
                     to_send,
                     sent_finished: p.finished_records,
+                    waiting_tasks: p.waiting_tasks,
                 })
             });
         }

@@ -387,11 +387,22 @@ async fn a_task_queued_behind_four_others_on_a_live_paced_site_succeeds() {
     )
     .await;
     let client = client_for(&fake);
+    let seen = Arc::new(Mutex::new(Vec::<BulkProgress>::new()));
+    let log = seen.clone();
     let report = client
         .import_customer_profiles(profiles(500))
         .task_deadline(Duration::from_millis(1800))
+        .on_progress(move |progress| log.lock().unwrap().push(*progress))
         .await
         .unwrap();
+    // The import said how long the queue was: the four behind the first one waited their turn.
+    let seen = seen.lock().unwrap();
+    let most_waiting = seen.iter().map(|p| p.waiting_tasks).max().unwrap();
+    assert!(
+        most_waiting >= 3,
+        "at most {most_waiting} tasks seen waiting"
+    );
+    assert_eq!(seen.last().unwrap().waiting_tasks, 0);
     assert!(
         report.all_succeeded(),
         "{:?}",

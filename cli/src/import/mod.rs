@@ -280,7 +280,7 @@ where
     let mut import = client
         .import_stream::<E, E::Record>(futures::stream::iter(source))
         .max_in_flight(usize::from(args.input.max_in_flight))
-        .on_progress(|p| progress.set(p.finished_records as u64));
+        .on_progress(|p| progress.set_noting(p.finished_records as u64, &waiting(p.waiting_tasks)));
     if let Some(journal) = &args.journal {
         import = import.journal(journal);
     }
@@ -399,6 +399,15 @@ where
     }))
 }
 
+/// `4 tasks waiting their turn`, or nothing when none waits.
+pub(crate) fn waiting(tasks: usize) -> String {
+    match tasks {
+        0 => String::new(),
+        1 => "1 task waiting its turn".into(),
+        n => format!("{n} tasks waiting their turn"),
+    }
+}
+
 /// `1 h 05 min`, `3 min 20 s`, `12 s`.
 pub(crate) fn duration(seconds: f64) -> String {
     let total = Duration::from_secs_f64(seconds.max(0.0)).as_secs();
@@ -407,5 +416,17 @@ pub(crate) fn duration(seconds: f64) -> String {
         (0, 0) => format!("{seconds} s"),
         (0, _) => format!("{minutes} min {seconds:02} s"),
         _ => format!("{hours} h {minutes:02} min"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::waiting;
+
+    #[test]
+    fn the_queue_is_said_in_words() {
+        assert_eq!(waiting(0), "");
+        assert_eq!(waiting(1), "1 task waiting its turn");
+        assert_eq!(waiting(4), "4 tasks waiting their turn");
     }
 }
