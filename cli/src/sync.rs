@@ -77,6 +77,32 @@ pub struct SyncArgs {
     full: bool,
 }
 
+/// An error naming records by their index (`customerProfiles[2]`, `record 0's`), said with
+/// their lines in the file instead: (`line 4`, `… is line 2's too …`).
+fn in_lines(
+    field: &str,
+    message: &str,
+    line_of: impl Fn(usize) -> Option<u64>,
+) -> (String, String) {
+    let index_in = |text: &str, after: &str, until: char| -> Option<usize> {
+        let start = text.find(after)? + after.len();
+        text[start..].split(until).next()?.parse().ok()
+    };
+    let line = index_in(field, "[", ']')
+        .and_then(&line_of)
+        .map_or_else(|| field.to_string(), |line| format!("line {line}"));
+    let message = match index_in(message, "record ", '\'') {
+        Some(index) => match line_of(index) {
+            Some(other) => {
+                message.replacen(&format!("record {index}'s"), &format!("line {other}'s"), 1)
+            }
+            None => message.to_string(),
+        },
+        None => message.to_string(),
+    };
+    (line, message)
+}
+
 /// `7d`, `36h`, `90m`, `45s`.
 fn parse_age(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -162,7 +188,19 @@ async fn sync<E: SyncEndpoint>(
                 .set_noting(p.sent_finished as u64, &waiting(p.waiting_tasks));
         }
     });
-    let report = job.await?;
+    let report = match job.await {
+        Ok(report) => report,
+        // Records are named by their line in the file, as every other message of the command.
+        Err(atlassian_csm::Error::InvalidInput { field, message }) => {
+            let positions = positions.lock().unwrap_or_else(|e| e.into_inner());
+            let line_of = |index: usize| positions.get(index).map(|(_, line)| *line);
+            let (line, message) = in_lines(&field, &message, line_of);
+            eprintln!("{}: {line}: {message}", args.input.file.display());
+            eprintln!("csm: nothing was sent");
+            return Ok(ExitCode::from(exit::INVALID_INPUT));
+        }
+        Err(error) => return Err(error.into()),
+    };
     reading.finish();
     if let Some(progress) = sending.get() {
         progress.finish();
@@ -338,4 +376,34 @@ fn default_absent(state: &Path) -> PathBuf {
     let mut path = state.as_os_str().to_owned();
     path.push(".absent.txt");
     PathBuf::from(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{in_lines, parse_age};
+    use std::time::Duration;
+
+    #[test]
+    fn records_are_named_by_their_lines() {
+        let (line, message) = in_lines(
+            "customerProfiles[2]",
+            "its key email:a@x.io is record 0's too: a key may appear once in a sync's input",
+            |index| Some(index as u64 + 2),
+        );
+        assert_eq!(line, "line 4");
+        assert_eq!(
+            message,
+            "its key email:a@x.io is line 2's too: a key may appear once in a sync's input"
+        );
+    }
+
+    #[test]
+    fn ages_are_read_in_days_hours_minutes_and_seconds() {
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("36h"), Ok(Duration::from_secs(36 * 3_600)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_age("45"), Ok(Duration::from_secs(45)));
+        assert!(parse_age("7 weeks").is_err());
+        assert!(parse_age("d").is_err());
+    }
 }

@@ -310,3 +310,24 @@ async fn detail_values_sync_field_by_field_and_absent_ones_are_cleared_on_reques
         "deleted although a row was left out"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_rows_with_one_key_are_refused_by_their_lines_and_nothing_is_sent() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    let file = dir.join("dup.csv");
+    std::fs::write(
+        &file,
+        "email,displayName\na@example.com,A\nb@example.com,B\nA@Example.com,Again\n",
+    )
+    .unwrap();
+    let before = fake.requests().len();
+    let output = run(sync(&dir, &fake, &file, &[])).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("line 4: its key email:a@example.com is line 2's too"),
+        "{errors}"
+    );
+    assert!(errors.contains("nothing was sent"), "{errors}");
+    assert_eq!(fake.requests().len(), before);
+}
