@@ -282,7 +282,8 @@ fn configure<'a, E: SyncEndpoint>(job: SyncImport<'a, E>, args: &SyncArgs) -> Sy
         .delete_absent(args.delete_absent)
         .max_delete_fraction(args.max_delete / 100.0)
         .skip_invalid(args.input.skip_invalid)
-        .max_in_flight(usize::from(args.input.max_in_flight));
+        .max_in_flight(usize::from(args.input.max_in_flight))
+        .lanes(args.input.lanes.into());
     if let Some(age) = args.resend_older_than {
         job = job.max_age(age);
     }

@@ -8,6 +8,10 @@ use serde::Serialize;
 use std::future::Future;
 use std::pin::Pin;
 
+/// A future returned by [`BulkEndpoint::direct_call`]: the rate-limit headers of its answer.
+pub type DirectFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<crate::RateLimit, Error>> + Send + 'a>>;
+
 /// A future returned by [`BulkEndpoint::submit`].
 pub type SubmitFuture<'a> =
     Pin<Box<dyn Future<Output = Result<TaskSubmitResponse, Error>> + Send + 'a>>;
@@ -50,6 +54,21 @@ pub trait BulkEndpoint: Send + Sync + 'static {
 
     /// Submits one request.
     fn submit(client: &Client, records: Vec<Self::Record>, key: String) -> SubmitFuture<'_>;
+
+    /// Whether the endpoint has synchronous calls for some records ([`direct_calls`](Self::direct_calls)).
+    const DIRECT: bool = false;
+
+    /// How many synchronous calls send `record` instead of a bulk task, if the endpoint has them
+    /// for it (the direct lane, [`Lanes`](super::Lanes)); default: none.
+    fn direct_calls(_record: &Self::Record) -> Option<usize> {
+        None
+    }
+
+    /// Call `call` (from 0 to [`direct_calls`](Self::direct_calls)) of `record`.
+    fn direct_call<'a>(client: &'a Client, record: &Self::Record, call: usize) -> DirectFuture<'a> {
+        let _ = (client, record, call);
+        Box::pin(async { Err(Error::Config("this endpoint has no direct calls".into())) })
+    }
 }
 
 /// Defines an endpoint: its marker type, and the `BulkEndpoint` impl with the parts every
@@ -83,6 +102,38 @@ macro_rules! endpoint {
             }
         }
     };
+}
+
+/// The number of operations, when every one is an `UPDATE` (what a direct call does).
+fn updates_only(operations: &[types::BulkDetailFieldOperation]) -> Option<usize> {
+    let updates = operations.iter().all(|operation| {
+        matches!(
+            operation.operation_type,
+            types::BulkDetailFieldOperationOperationType::Update
+        )
+    });
+    (updates && !operations.is_empty()).then_some(operations.len())
+}
+
+/// The body of a direct call setting an operation's values.
+fn values_of(
+    operation: &types::BulkDetailFieldOperation,
+) -> Result<types::UpdateDetailFieldRequest, Error> {
+    let values: Vec<String> = operation
+        .payload
+        .values
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    serde_json::from_value(serde_json::json!({ "values": values })).map_err(|error| {
+        Error::InvalidInput {
+            field: format!(
+                "operations.{}.payload.values",
+                operation.payload.name.as_str()
+            ),
+            message: format!("a direct call cannot carry them: {error}"),
+        }
+    })
 }
 
 fn present(values: &[Option<&String>]) -> Vec<String> {
@@ -131,6 +182,28 @@ endpoint! {
 
         fn identities(record: &Self::Record) -> Vec<String> {
             vec![record.customer_id.clone()]
+        }
+
+        const DIRECT: bool = true;
+
+        /// One `PUT /api/v1/customer/{customerId}/details?fieldName=…` per operation, when every
+        /// operation is an `UPDATE` (it replaces the values, as the call does).
+        fn direct_calls(record: &Self::Record) -> Option<usize> {
+            updates_only(&record.operations)
+        }
+
+        fn direct_call<'a>(client: &'a Client, record: &Self::Record, call: usize) -> DirectFuture<'a> {
+            let (id, operation) = (record.customer_id.clone(), record.operations[call].clone());
+            Box::pin(async move {
+                let answer = client
+                    .update_field_value_for_customer()
+                    .customer_id(id)
+                    .field_name(operation.payload.name.to_string())
+                    .body(values_of(&operation)?)
+                    .send()
+                    .await?;
+                Ok(crate::RateLimit::from_headers(answer.headers()))
+            })
         }
     }
 }
@@ -231,6 +304,28 @@ endpoint! {
 
         fn identities(record: &Self::Record) -> Vec<String> {
             vec![record.id.clone()]
+        }
+
+        const DIRECT: bool = true;
+
+        /// One `PUT /api/v1/organization/{organizationId}/details?fieldName=…` per operation,
+        /// when every operation is an `UPDATE`.
+        fn direct_calls(record: &Self::Record) -> Option<usize> {
+            updates_only(&record.operations)
+        }
+
+        fn direct_call<'a>(client: &'a Client, record: &Self::Record, call: usize) -> DirectFuture<'a> {
+            let (id, operation) = (record.id.clone(), record.operations[call].clone());
+            Box::pin(async move {
+                let answer = client
+                    .update_field_value_for_organizations()
+                    .organization_id(id)
+                    .field_name(operation.payload.name.to_string())
+                    .body(values_of(&operation)?)
+                    .send()
+                    .await?;
+                Ok(crate::RateLimit::from_headers(answer.headers()))
+            })
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use super::endpoints::BulkEndpoint;
 use super::journal::Journal;
+use super::lanes::Lanes;
 use super::observer::RequestObserver;
 use super::report::{BulkProgress, BulkReport, BulkResult, RecordOutcome};
 use super::run::{self, Settings};
@@ -51,6 +52,7 @@ pub struct BulkImport<'a, E: BulkEndpoint> {
     on_progress: Option<ProgressCallback<'a>>,
     journal: Option<PathBuf>,
     observer: Option<Arc<dyn RequestObserver>>,
+    lanes: Lanes,
 }
 
 impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
@@ -69,6 +71,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             on_progress: None,
             journal: None,
             observer: None,
+            lanes: Lanes::default(),
         }
     }
 
@@ -114,6 +117,13 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
     /// failures tasks listed: no credential, no record.
     pub fn journal(mut self, path: impl Into<PathBuf>) -> Self {
         self.journal = Some(path.into());
+        self
+    }
+
+    /// Which calls the records go through (default [`Lanes::Auto`]: bulk tasks, and direct calls
+    /// too for detail values while every task slot is taken).
+    pub fn lanes(mut self, lanes: Lanes) -> Self {
+        self.lanes = lanes;
         self
     }
 
@@ -163,6 +173,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             on_progress,
             journal,
             observer,
+            lanes,
         } = self;
         let journal = match &journal {
             Some(path) => match Journal::open(path, E::METHOD_NAME, &key_namespace) {
@@ -179,6 +190,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             known_total,
             journal,
             observer,
+            lanes,
         };
         run::results::<E>(client, source, settings).boxed()
     }

@@ -26,6 +26,7 @@ mod endpoints;
 mod estimate;
 mod import;
 mod journal;
+mod lanes;
 pub(crate) mod observer;
 mod pipeline;
 mod plan;
@@ -35,10 +36,11 @@ mod validate;
 
 pub use endpoints::{
     BulkEndpoint, CustomerAccounts, CustomerDetailFields, CustomerDetails, CustomerProfiles,
-    OrganizationDetailFields, OrganizationDetails, OrganizationProfiles, Organizations,
-    SubmitFuture,
+    DirectFuture, OrganizationDetailFields, OrganizationDetails, OrganizationProfiles,
+    Organizations, SubmitFuture,
 };
 pub use import::BulkImport;
+pub use lanes::Lanes;
 pub use plan::requests_for;
 pub use report::{BulkProgress, BulkReport, BulkRequest, BulkResult, RecordOutcome};
 pub use validate::RecordValidator;

@@ -6,6 +6,7 @@ use super::endpoints::BulkEndpoint;
 use super::estimate::TaskTimes;
 use super::import::ProgressCallback;
 use super::journal::{Event, Journal};
+use super::lanes::{Lanes, Pacer, DIRECT_CALLS};
 use super::observer::RequestObserver;
 use super::pipeline::RunningFirst;
 use super::plan::{Chunk, Packer};
@@ -31,6 +32,7 @@ pub(crate) struct Settings<'a> {
     pub known_total: Option<usize>,
     pub journal: Option<Journal>,
     pub observer: Option<Arc<dyn RequestObserver>>,
+    pub lanes: Lanes,
 }
 
 /// Runs an import of `source`: the result of each request (or invalid record) as it is known.
@@ -47,6 +49,10 @@ pub(crate) fn results<'a, E: BulkEndpoint>(
         slots: tokio::sync::Semaphore::new(max_in_flight),
         journal: settings.journal,
         observer: settings.observer,
+        lanes: settings.lanes,
+        pacer: Pacer::new(),
+        max_in_flight,
+        direct_in_flight: AtomicUsize::new(0),
         task_deadline: settings.task_deadline,
         queue_deadline: settings
             .task_deadline
@@ -78,7 +84,13 @@ pub(crate) fn results<'a, E: BulkEndpoint>(
     let requests = planner
         .into_stream()
         .map(move |planned| run.clone().handle::<E>(planned));
-    let results = RunningFirst::new(Box::pin(requests), max_in_flight + 1).chain(
+    // Room for the direct calls beside the requests, where the import may make them.
+    let direct_room = if E::DIRECT && settings.lanes != Lanes::Bulk {
+        DIRECT_CALLS
+    } else {
+        0
+    };
+    let results = RunningFirst::new(Box::pin(requests), max_in_flight + 1 + direct_room).chain(
         stream::once(async move { finished.leftover_journal() })
             .filter_map(|leftover| async move { leftover.map(Err) }),
     );
@@ -93,8 +105,19 @@ pub(crate) fn results<'a, E: BulkEndpoint>(
 
 /// What the planner hands on: a request to send, or a record that will never be in one.
 enum Planned<R> {
-    Request { number: usize, chunk: Chunk<R> },
-    Invalid { index: usize, error: Error },
+    Request {
+        number: usize,
+        chunk: Chunk<R>,
+    },
+    /// A record sent through the endpoint's direct calls instead of a request.
+    Direct {
+        index: usize,
+        record: R,
+    },
+    Invalid {
+        index: usize,
+        error: Error,
+    },
 }
 
 /// Reads records as requests can be sent, checks each, and packs the valid ones into requests
@@ -144,6 +167,10 @@ impl<'a, E: BulkEndpoint> Planner<'a, E> {
             Ok(record)
         });
         match checked {
+            Ok(record) if self.run.goes_direct::<E>(&record) => {
+                self.run.direct_in_flight.fetch_add(1, Ordering::SeqCst);
+                self.ready.push_back(Planned::Direct { index, record });
+            }
             Ok(record) => {
                 let weight = E::weight(&record);
                 if let Some(chunk) = self.packer.add(index, record, weight) {
@@ -168,6 +195,13 @@ struct Run<'r> {
     slots: tokio::sync::Semaphore,
     journal: Option<Journal>,
     observer: Option<Arc<dyn RequestObserver>>,
+    lanes: Lanes,
+    /// Tasks the import may have unfinished at once.
+    max_in_flight: usize,
+    /// Paces the direct calls.
+    pacer: Pacer,
+    /// Records sent (or about to be) through direct calls.
+    direct_in_flight: AtomicUsize,
     task_deadline: Duration,
     /// The longest wait for one task, its turn included.
     queue_deadline: Duration,
@@ -240,6 +274,15 @@ impl Run<'_> {
                 unmatched_failures: Vec::new(),
             }),
             Planned::Request { number, chunk } => self.request::<E>(number, chunk).await,
+            Planned::Direct { index, record } => {
+                let outcome = self.direct::<E>(&record).await;
+                self.direct_in_flight.fetch_sub(1, Ordering::SeqCst);
+                self.finish(BulkResult {
+                    request: None,
+                    records: vec![(index, outcome)],
+                    unmatched_failures: Vec::new(),
+                })
+            }
         }
     }
 
@@ -361,6 +404,64 @@ impl Run<'_> {
             &task.status,
             &task.failures,
         ))
+    }
+
+    /// Whether `record` goes through the direct calls: always where the endpoint has them for
+    /// it with [`Lanes::Direct`]; with [`Lanes::Auto`], while the requests planned fill every
+    /// task slot (the site is slower than the import reads) and a direct call has room.
+    fn goes_direct<E: BulkEndpoint>(&self, record: &E::Record) -> bool {
+        if !E::DIRECT || E::direct_calls(record).is_none() {
+            return false;
+        }
+        match self.lanes {
+            Lanes::Direct => true,
+            Lanes::Auto => {
+                // Requests planned and not ended fill every task slot.
+                let planned = self.planned_requests.load(Ordering::SeqCst);
+                let ended = self.finished_requests.load(Ordering::SeqCst);
+                planned.saturating_sub(ended) >= self.max_in_flight
+                    && self.direct_in_flight.load(Ordering::SeqCst) < DIRECT_CALLS
+            }
+            _ => false,
+        }
+    }
+
+    /// Sends a record through its direct calls, one after the other, each at the pace the site
+    /// allows; a call refused for the rate (429) is sent again once the site allows it (it was
+    /// not processed). Returns the record's outcome.
+    async fn direct<E: BulkEndpoint>(&self, record: &E::Record) -> RecordOutcome {
+        let calls = E::direct_calls(record).unwrap_or(0);
+        let started = Instant::now();
+        let mut call = 0;
+        while call < calls {
+            self.pacer.ready().await;
+            let answered = crate::retry::with_rate_limits_handled_by_caller(E::direct_call(
+                self.client,
+                record,
+                call,
+            ))
+            .await;
+            match answered {
+                Ok(rate_limit) => {
+                    self.pacer.answered(&rate_limit);
+                    call += 1;
+                }
+                Err(error @ Error::RateLimited { .. })
+                    if started.elapsed() < self.task_deadline
+                        && !error.rate_limit().is_some_and(|r| r.quota_exhausted()) =>
+                {
+                    self.pacer
+                        .refused(error.rate_limit().and_then(|r| r.retry_after));
+                }
+                // Nothing of the record was done: it is not submitted. Part of it was: what
+                // became of the rest is the error's.
+                Err(error) if call == 0 && error.provably_not_processed() => {
+                    return RecordOutcome::NotSubmitted(Arc::new(error))
+                }
+                Err(error) => return RecordOutcome::Unconfirmed(Arc::new(error)),
+            }
+        }
+        RecordOutcome::Succeeded
     }
 
     /// Submits a request, pausing every submission of the import while the site asks to wait;

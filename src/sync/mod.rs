@@ -166,6 +166,7 @@ struct Options {
     skip_invalid: bool,
     max_in_flight: usize,
     task_deadline: Duration,
+    lanes: crate::bulk::Lanes,
 }
 
 impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
@@ -187,6 +188,7 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
                 skip_invalid: false,
                 max_in_flight: 5,
                 task_deadline: Duration::from_secs(30 * 60),
+                lanes: crate::bulk::Lanes::default(),
             },
             on_progress: None,
         }
@@ -242,6 +244,12 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
     /// At most this many tasks unfinished at once (default 5, the API's limit per site).
     pub fn max_in_flight(mut self, tasks: usize) -> Self {
         self.options.max_in_flight = tasks.max(1);
+        self
+    }
+
+    /// Which calls the records go through (see [`Lanes`](crate::bulk::Lanes); default `Auto`).
+    pub fn lanes(mut self, lanes: crate::bulk::Lanes) -> Self {
+        self.options.lanes = lanes;
         self
     }
 

@@ -185,6 +185,7 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
             .max_in_flight(job.options.max_in_flight)
             .task_deadline(job.options.task_deadline)
             .idempotency_namespace(self.namespace.clone())
+            .lanes(job.options.lanes)
             .observer(observer);
         if let Some(progress) = progress {
             import = import.on_progress(move |p| {

@@ -422,3 +422,110 @@ async fn a_task_queued_behind_four_others_on_a_live_paced_site_succeeds() {
     assert!(tasks.windows(2).all(|pair| pair[1].0 >= pair[0].1));
     assert_eq!(fake.state(|site| site.customers.len()), 500);
 }
+
+/// Customers on `fake`, and one record per customer setting its `Plan`.
+fn plans_for(
+    fake: &FakeCsm,
+    count: usize,
+) -> (Vec<String>, Vec<types::BulkCustomerDetailFieldOperation>) {
+    let ids: Vec<String> = fake.state(|site| {
+        (0..count)
+            .map(|i| site.add_customer(&format!("lane{i}@example.com"), "L"))
+            .collect()
+    });
+    let records = ids
+        .iter()
+        .map(|id| {
+            serde_json::from_value(json!({"customerId": id, "operations": [
+                {"operationType": "UPDATE", "payload": {"name": "Plan", "values": ["Pro"]}}
+            ]}))
+            .unwrap()
+        })
+        .collect();
+    (ids, records)
+}
+
+/// How many times each customer's values were sent, through either lane, counted at the fake.
+fn writes_per_customer(fake: &FakeCsm) -> std::collections::HashMap<String, usize> {
+    let mut writes = std::collections::HashMap::new();
+    for request in fake.requests().iter().filter(|r| r.status < 300) {
+        if request.method == "PUT" && request.path.contains("/details?") {
+            let id = request.path.split('/').nth(4).unwrap().to_string();
+            *writes.entry(id).or_insert(0) += 1;
+        } else if request.method == "POST" && request.path.ends_with("/details/bulk") {
+            for customer in request.json().unwrap()["customers"].as_array().unwrap() {
+                let id = customer["customerId"].as_str().unwrap().to_string();
+                *writes.entry(id).or_insert(0) += 1;
+            }
+        }
+    }
+    writes
+}
+
+#[tokio::test]
+async fn the_direct_lane_sends_each_detail_value_once_through_its_synchronous_call() {
+    let fake = start(quick_tasks()).await;
+    let client = client_for(&fake);
+    let (ids, records) = plans_for(&fake, 20);
+    let report = client
+        .import_customer_details(records)
+        .lanes(atlassian_csm::bulk::Lanes::Direct)
+        .await
+        .unwrap();
+    assert!(
+        report.all_succeeded(),
+        "{:?}",
+        report.not_succeeded().next()
+    );
+    assert!(report.requests.is_empty(), "a bulk request was made");
+    let writes = writes_per_customer(&fake);
+    assert_eq!(writes.len(), 20);
+    assert!(writes.values().all(|n| *n == 1), "{writes:?}");
+    let plan = fake.state(|site| site.customers[&ids[7]].details.get("Plan").cloned());
+    assert_eq!(plan.unwrap(), ["Pro"]);
+}
+
+#[tokio::test]
+async fn auto_sends_through_both_lanes_while_the_site_is_slow_and_each_record_once() {
+    // A live site's pace divided by 10,000: a task of 1,000 customers runs 0.48 s, one at a
+    // time; burst limits of 10 calls per 10 ms.
+    let fake = start(
+        FakeCsm::builder()
+            .task_timing(Duration::ZERO, Duration::ZERO)
+            .pace(atlassian_csm_mock::Pace::live_scaled(10_000))
+            .rate_limits(
+                atlassian_csm_mock::RateLimits::live()
+                    .burst(10, Duration::from_millis(10))
+                    .quota(1_000_000, Duration::from_secs(3600)),
+            ),
+    )
+    .await;
+    let client = client_for(&fake);
+    let (_, records) = plans_for(&fake, 2_500);
+    let report = client
+        .import_customer_details(records)
+        .max_in_flight(1)
+        .await
+        .unwrap();
+    assert!(
+        report.all_succeeded(),
+        "{:?}",
+        report.not_succeeded().next()
+    );
+    let writes = writes_per_customer(&fake);
+    assert_eq!(writes.len(), 2_500);
+    assert!(
+        writes.values().all(|n| *n == 1),
+        "a record was written twice"
+    );
+    let requests = fake.requests();
+    let direct = requests.iter().filter(|r| r.method == "PUT").count();
+    assert!(direct > 0, "auto never sent a record directly");
+    assert!(!report.requests.is_empty(), "auto never used a bulk task");
+    let refused = requests.iter().filter(|r| r.status == 429).count();
+    assert!(
+        refused * 100 <= requests.len(),
+        "{refused} of {} answered 429",
+        requests.len()
+    );
+}

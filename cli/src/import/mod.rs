@@ -93,6 +93,31 @@ pub(crate) struct FileArgs {
     /// For --dry-run's estimate: the seconds one task takes.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub task_seconds: f64,
+    /// Which calls the records go through: bulk tasks (`bulk`), the direct calls detail values
+    /// have (`direct`), or both, direct calls while every task slot is taken (`auto`).
+    #[arg(long, value_enum, default_value_t = LanesArg::Auto)]
+    pub lanes: LanesArg,
+}
+
+/// `--lanes`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(crate) enum LanesArg {
+    /// Bulk tasks, and direct calls while every task slot is taken.
+    Auto,
+    /// Bulk tasks only.
+    Bulk,
+    /// Direct calls wherever the endpoint has them.
+    Direct,
+}
+
+impl From<LanesArg> for atlassian_csm::bulk::Lanes {
+    fn from(lanes: LanesArg) -> Self {
+        match lanes {
+            LanesArg::Auto => Self::Auto,
+            LanesArg::Bulk => Self::Bulk,
+            LanesArg::Direct => Self::Direct,
+        }
+    }
 }
 
 impl FileArgs {
@@ -280,6 +305,7 @@ where
     let mut import = client
         .import_stream::<E, E::Record>(futures::stream::iter(source))
         .max_in_flight(usize::from(args.input.max_in_flight))
+        .lanes(args.input.lanes.into())
         .on_progress(|p| progress.set_noting(p.finished_records as u64, &waiting(p.waiting_tasks)));
     if let Some(journal) = &args.journal {
         import = import.journal(journal);
