@@ -16,8 +16,11 @@ use tokio::time::Instant;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Lanes {
-    /// Bulk tasks; and, for the records the endpoint can send directly, direct calls too while
-    /// every task slot of the import is taken (the site is slower than the import). The default.
+    /// For the records the endpoint can send directly, the lane expected to finish them sooner:
+    /// the import's first request is a small probe (100 records) of the site's bulk pace, the
+    /// records go direct while it runs, and then by what a record took in the finished tasks
+    /// against the pace of the direct calls; and direct calls beside the tasks while the
+    /// requests planned fill every task slot. The default.
     #[default]
     Auto,
     /// Bulk tasks only.
@@ -28,6 +31,20 @@ pub enum Lanes {
 
 /// Direct calls under way at once, at most.
 pub(crate) const DIRECT_CALLS: usize = 4;
+
+/// Records of the first request of an import that may send them directly: a probe of the
+/// site's bulk pace.
+pub(crate) const PROBE_RECORDS: usize = 100;
+
+/// The lane one record takes.
+pub(crate) enum Lane {
+    /// In a bulk task.
+    Bulk,
+    /// Through the direct calls, once one has room.
+    Direct,
+    /// Through the direct calls if one has room now, else in a bulk task.
+    DirectIfRoom,
+}
 
 /// The slowest and the fastest pace of direct calls.
 const SLOWEST: Duration = Duration::from_secs(2);
@@ -56,6 +73,11 @@ impl Pacer {
                 next_at: Instant::now(),
             }),
         }
+    }
+
+    /// The time between two direct calls, now.
+    pub fn interval(&self) -> Duration {
+        self.state.lock().unwrap().interval
     }
 
     /// Waits for this call's turn.

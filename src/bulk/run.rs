@@ -6,7 +6,7 @@ use super::endpoints::BulkEndpoint;
 use super::estimate::TaskTimes;
 use super::import::ProgressCallback;
 use super::journal::{Event, Journal};
-use super::lanes::{Lanes, Pacer, DIRECT_CALLS};
+use super::lanes::{Lane, Lanes, Pacer, DIRECT_CALLS, PROBE_RECORDS};
 use super::observer::RequestObserver;
 use super::pipeline::RunningFirst;
 use super::plan::{Chunk, Packer};
@@ -52,7 +52,8 @@ pub(crate) fn results<'a, E: BulkEndpoint>(
         lanes: settings.lanes,
         pacer: Pacer::new(),
         max_in_flight,
-        direct_in_flight: AtomicUsize::new(0),
+        direct_room: Arc::new(tokio::sync::Semaphore::new(DIRECT_CALLS)),
+        bulk_record_time: Mutex::new(None),
         task_deadline: settings.task_deadline,
         queue_deadline: settings
             .task_deadline
@@ -74,6 +75,7 @@ pub(crate) fn results<'a, E: BulkEndpoint>(
         packer: Packer::new(E::MAX_RECORDS, E::MAX_WEIGHT),
         ready: VecDeque::new(),
         next_index: 0,
+        unplanned: 0,
         exhausted: false,
         run: run.clone(),
     };
@@ -109,10 +111,12 @@ enum Planned<R> {
         number: usize,
         chunk: Chunk<R>,
     },
-    /// A record sent through the endpoint's direct calls instead of a request.
+    /// A record sent through the endpoint's direct calls instead of a request, holding its room
+    /// among the direct calls under way.
     Direct {
         index: usize,
         record: R,
+        room: tokio::sync::OwnedSemaphorePermit,
     },
     Invalid {
         index: usize,
@@ -129,6 +133,8 @@ struct Planner<'a, E: BulkEndpoint> {
     packer: Packer<E::Record>,
     ready: VecDeque<Planned<E::Record>>,
     next_index: usize,
+    /// Records packed since the last request was planned.
+    unplanned: usize,
     exhausted: bool,
     run: Arc<Run<'a>>,
 }
@@ -167,17 +173,43 @@ impl<'a, E: BulkEndpoint> Planner<'a, E> {
             Ok(record)
         });
         match checked {
-            Ok(record) if self.run.goes_direct::<E>(&record) => {
-                self.run.direct_in_flight.fetch_add(1, Ordering::SeqCst);
-                self.ready.push_back(Planned::Direct { index, record });
-            }
             Ok(record) => {
-                let weight = E::weight(&record);
-                if let Some(chunk) = self.packer.add(index, record, weight) {
-                    self.plan(chunk);
+                let room = match self.run.lane_for::<E>(&record) {
+                    Lane::Bulk => None,
+                    Lane::DirectIfRoom => self.run.direct_room.clone().try_acquire_owned().ok(),
+                    // Better off direct: the planner waits for room rather than put it in a task.
+                    Lane::Direct => self.run.direct_room.clone().acquire_owned().await.ok(),
+                };
+                match room {
+                    Some(room) => self.ready.push_back(Planned::Direct {
+                        index,
+                        record,
+                        room,
+                    }),
+                    None => self.pack(index, record),
                 }
             }
             Err(error) => self.ready.push_back(Planned::Invalid { index, error }),
+        }
+    }
+
+    fn pack(&mut self, index: usize, record: E::Record) {
+        let weight = E::weight(&record);
+        if let Some(chunk) = self.packer.add(index, record, weight) {
+            self.unplanned = 0;
+            self.plan(chunk);
+            return;
+        }
+        self.unplanned += 1;
+        // The first request of an import that may go direct is a small probe: the site's bulk
+        // pace is learned from it before more records are committed to tasks.
+        if self.run.probing::<E>() && self.unplanned >= PROBE_RECORDS {
+            self.unplanned = 0;
+            let packer =
+                std::mem::replace(&mut self.packer, Packer::new(E::MAX_RECORDS, E::MAX_WEIGHT));
+            for chunk in packer.finish() {
+                self.plan(chunk);
+            }
         }
     }
 
@@ -200,8 +232,10 @@ struct Run<'r> {
     max_in_flight: usize,
     /// Paces the direct calls.
     pacer: Pacer,
-    /// Records sent (or about to be) through direct calls.
-    direct_in_flight: AtomicUsize,
+    /// Room for the direct calls under way.
+    direct_room: Arc<tokio::sync::Semaphore>,
+    /// What one record took in this import's finished tasks, from the send to seen finished.
+    bulk_record_time: Mutex<Option<Duration>>,
     task_deadline: Duration,
     /// The longest wait for one task, its turn included.
     queue_deadline: Duration,
@@ -274,9 +308,13 @@ impl Run<'_> {
                 unmatched_failures: Vec::new(),
             }),
             Planned::Request { number, chunk } => self.request::<E>(number, chunk).await,
-            Planned::Direct { index, record } => {
+            Planned::Direct {
+                index,
+                record,
+                room,
+            } => {
                 let outcome = self.direct::<E>(&record).await;
-                self.direct_in_flight.fetch_sub(1, Ordering::SeqCst);
+                drop(room);
                 self.finish(BulkResult {
                     request: None,
                     records: vec![(index, outcome)],
@@ -406,24 +444,57 @@ impl Run<'_> {
         ))
     }
 
-    /// Whether `record` goes through the direct calls: always where the endpoint has them for
-    /// it with [`Lanes::Direct`]; with [`Lanes::Auto`], while the requests planned fill every
-    /// task slot (the site is slower than the import reads) and a direct call has room.
-    fn goes_direct<E: BulkEndpoint>(&self, record: &E::Record) -> bool {
-        if !E::DIRECT || E::direct_calls(record).is_none() {
-            return false;
-        }
+    /// The lane of `record`: bulk, unless the endpoint can send it directly and
+    /// * [`Lanes::Direct`] says so;
+    /// * [`Lanes::Auto`] expects the direct calls to finish it sooner: from the time a record
+    ///   took in this import's finished tasks (spread over the task slots) against the pace of
+    ///   the direct calls, or, before any task finished, while its first request (a small probe)
+    ///   is out; or, faster or not, while the requests planned fill every task slot and a direct
+    ///   call has room.
+    fn lane_for<E: BulkEndpoint>(&self, record: &E::Record) -> Lane {
+        let Some(calls) = E::direct_calls(record).filter(|_| E::DIRECT) else {
+            return Lane::Bulk;
+        };
         match self.lanes {
-            Lanes::Direct => true,
+            Lanes::Direct => Lane::Direct,
             Lanes::Auto => {
-                // Requests planned and not ended fill every task slot.
-                let planned = self.planned_requests.load(Ordering::SeqCst);
-                let ended = self.finished_requests.load(Ordering::SeqCst);
-                planned.saturating_sub(ended) >= self.max_in_flight
-                    && self.direct_in_flight.load(Ordering::SeqCst) < DIRECT_CALLS
+                let unfinished = self
+                    .planned_requests
+                    .load(Ordering::SeqCst)
+                    .saturating_sub(self.finished_requests.load(Ordering::SeqCst));
+                let direct_sooner = match *self.bulk_record_time.lock().unwrap() {
+                    Some(per_record) => {
+                        let direct = self.pacer.interval() * (calls as u32);
+                        direct < per_record / (self.max_in_flight.max(1) as u32)
+                    }
+                    None => unfinished > 0,
+                };
+                if direct_sooner {
+                    Lane::Direct
+                } else if unfinished >= self.max_in_flight {
+                    Lane::DirectIfRoom
+                } else {
+                    Lane::Bulk
+                }
             }
-            _ => false,
+            _ => Lane::Bulk,
         }
+    }
+
+    /// Whether the import is still learning the site's bulk pace (its records may go direct,
+    /// and no task has finished): its requests are kept small until one has.
+    fn probing<E: BulkEndpoint>(&self) -> bool {
+        E::DIRECT && self.lanes == Lanes::Auto && self.bulk_record_time.lock().unwrap().is_none()
+    }
+
+    /// Learns what one record takes in a task from one of `records` that took `took`.
+    fn observe_record_time(&self, took: Duration, records: usize) {
+        let sample = took / records.max(1) as u32;
+        let mut known = self.bulk_record_time.lock().unwrap();
+        *known = Some(match *known {
+            Some(previous) => previous.mul_f64(0.7) + sample.mul_f64(0.3),
+            None => sample,
+        });
     }
 
     /// Sends a record through its direct calls, one after the other, each at the pace the site
@@ -577,6 +648,7 @@ impl Run<'_> {
         if let Ok(TaskOutcome::Finished(_)) = &waited {
             self.task_times
                 .observe(last_pending, submitted_at.elapsed());
+            self.observe_record_time(submitted_at.elapsed(), request.records.len());
         }
         waited
     }

@@ -94,7 +94,7 @@ pub(crate) struct FileArgs {
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub task_seconds: f64,
     /// Which calls the records go through: bulk tasks (`bulk`), the direct calls detail values
-    /// have (`direct`), or both, direct calls while every task slot is taken (`auto`).
+    /// have (`direct`), or each record through the one expected to finish it sooner (`auto`).
     #[arg(long, value_enum, default_value_t = LanesArg::Auto)]
     pub lanes: LanesArg,
 }
@@ -102,7 +102,7 @@ pub(crate) struct FileArgs {
 /// `--lanes`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 pub(crate) enum LanesArg {
-    /// Bulk tasks, and direct calls while every task slot is taken.
+    /// Each record through the lane expected to finish it sooner.
     Auto,
     /// Bulk tasks only.
     Bulk,
