@@ -5,8 +5,9 @@ use super::endpoints::BulkEndpoint;
 use super::journal::Journal;
 use super::lanes::Lanes;
 use super::observer::RequestObserver;
-use super::report::{BulkProgress, BulkReport, BulkResult, RecordOutcome};
-use super::run::{self, Settings};
+use super::planner;
+use super::report::{BulkProgress, BulkReport, BulkResult, ProgressCallback, RecordOutcome};
+use super::run::Settings;
 use super::validate::RecordValidator;
 use crate::error::Error;
 use crate::input::ConversionError;
@@ -17,8 +18,6 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-pub(crate) type ProgressCallback<'a> = Arc<dyn Fn(&BulkProgress) + Send + Sync + 'a>;
 
 /// The records of `records` converted to the endpoint's type; one that cannot be is an
 /// `InvalidInput` naming its index and field (`customerProfiles[17].payload.email`).
@@ -192,7 +191,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             observer,
             lanes,
         };
-        run::results::<E>(client, source, settings).boxed()
+        planner::results::<E>(client, source, settings).boxed()
     }
 
     async fn report(mut self) -> Result<BulkReport, Error> {

@@ -2,9 +2,14 @@
 //! where the endpoint has them (detail values: one `PUT …/details?fieldName=…` per field), paced
 //! so as to stay under the site's burst limit for that endpoint.
 
+use super::endpoints::BulkEndpoint;
+use super::report::RecordOutcome;
+use crate::error::Error;
 use crate::rate_limit::RateLimit;
-use std::sync::Mutex;
+use crate::Client;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// Which calls an import sends its records through.
@@ -44,6 +49,127 @@ pub(crate) enum Lane {
     Direct,
     /// Through the direct calls if one has room now, else in a bulk task.
     DirectIfRoom,
+}
+
+/// The direct lane of one import: which records take it, room for the calls under way, and
+/// their pace.
+#[derive(Debug)]
+pub(crate) struct DirectLane {
+    lanes: Lanes,
+    /// Tasks the import may have unfinished at once.
+    max_in_flight: usize,
+    pacer: Pacer,
+    room: Arc<Semaphore>,
+    /// What one record took in this import's finished tasks, from the send to seen finished.
+    bulk_record_time: Mutex<Option<Duration>>,
+}
+
+impl DirectLane {
+    pub fn new(lanes: Lanes, max_in_flight: usize) -> Self {
+        Self {
+            lanes,
+            max_in_flight,
+            pacer: Pacer::new(),
+            room: Arc::new(Semaphore::new(DIRECT_CALLS)),
+            bulk_record_time: Mutex::new(None),
+        }
+    }
+
+    /// Room for one more record among the direct calls under way.
+    pub fn room(&self) -> Arc<Semaphore> {
+        self.room.clone()
+    }
+
+    /// The lane of `record`, with `unfinished` requests planned and not ended: bulk, unless the
+    /// endpoint can send it directly and
+    /// * [`Lanes::Direct`] says so;
+    /// * [`Lanes::Auto`] expects the direct calls to finish it sooner: from the time a record
+    ///   took in this import's finished tasks (spread over the task slots) against the pace of
+    ///   the direct calls, or, before any task finished, while its first request (a small probe)
+    ///   is out; or, faster or not, while the requests planned fill every task slot and a direct
+    ///   call has room.
+    pub fn lane_for<E: BulkEndpoint>(&self, record: &E::Record, unfinished: usize) -> Lane {
+        let Some(calls) = E::direct_calls(record).filter(|_| E::DIRECT) else {
+            return Lane::Bulk;
+        };
+        match self.lanes {
+            Lanes::Direct => Lane::Direct,
+            Lanes::Auto => {
+                let direct_sooner = match *self.bulk_record_time.lock().unwrap() {
+                    Some(per_record) => {
+                        let direct = self.pacer.interval() * (calls as u32);
+                        direct < per_record / (self.max_in_flight.max(1) as u32)
+                    }
+                    None => unfinished > 0,
+                };
+                if direct_sooner {
+                    Lane::Direct
+                } else if unfinished >= self.max_in_flight {
+                    Lane::DirectIfRoom
+                } else {
+                    Lane::Bulk
+                }
+            }
+            Lanes::Bulk => Lane::Bulk,
+        }
+    }
+
+    /// Whether the import is still learning the site's bulk pace (its records may go direct,
+    /// and no task has finished): its requests are kept small until one has.
+    pub fn probing<E: BulkEndpoint>(&self) -> bool {
+        E::DIRECT && self.lanes == Lanes::Auto && self.bulk_record_time.lock().unwrap().is_none()
+    }
+
+    /// Learns what one record takes in a task from one of `records` that took `took`.
+    pub fn observe_record_time(&self, took: Duration, records: usize) {
+        let sample = took / records.max(1) as u32;
+        let mut known = self.bulk_record_time.lock().unwrap();
+        *known = Some(match *known {
+            Some(previous) => previous.mul_f64(0.7) + sample.mul_f64(0.3),
+            None => sample,
+        });
+    }
+
+    /// Sends a record through its direct calls, one after the other, each at the pace the site
+    /// allows; a call refused for the rate (429) is sent again once the site allows it (it was
+    /// not processed), up to `deadline`. Returns the record's outcome.
+    pub async fn send<E: BulkEndpoint>(
+        &self,
+        client: &Client,
+        record: &E::Record,
+        deadline: Duration,
+    ) -> RecordOutcome {
+        let calls = E::direct_calls(record).unwrap_or(0);
+        let started = Instant::now();
+        let mut call = 0;
+        while call < calls {
+            self.pacer.ready().await;
+            let answered = crate::retry::with_rate_limits_handled_by_caller(E::direct_call(
+                client, record, call,
+            ))
+            .await;
+            match answered {
+                Ok(rate_limit) => {
+                    self.pacer.answered(&rate_limit);
+                    call += 1;
+                }
+                Err(error @ Error::RateLimited { .. })
+                    if started.elapsed() < deadline
+                        && !error.rate_limit().is_some_and(|r| r.quota_exhausted()) =>
+                {
+                    self.pacer
+                        .refused(error.rate_limit().and_then(|r| r.retry_after));
+                }
+                // Nothing of the record was done: it is not submitted. Part of it was: what
+                // became of the rest is the error's.
+                Err(error) if call == 0 && error.provably_not_processed() => {
+                    return RecordOutcome::NotSubmitted(Arc::new(error))
+                }
+                Err(error) => return RecordOutcome::Unconfirmed(Arc::new(error)),
+            }
+        }
+        RecordOutcome::Succeeded
+    }
 }
 
 /// The slowest and the fastest pace of direct calls.

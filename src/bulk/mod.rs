@@ -30,6 +30,7 @@ mod lanes;
 pub(crate) mod observer;
 mod pipeline;
 mod plan;
+mod planner;
 mod report;
 mod run;
 mod validate;

@@ -1,5 +1,7 @@
 //! Packing records into requests as they arrive, so an import holds only the requests it is
-//! filling, never the whole input.
+//! filling, never the whole input; and what the planner hands on.
+
+use crate::error::Error;
 
 /// One request being filled.
 struct Open<R> {
@@ -131,6 +133,25 @@ pub fn requests_for<E: super::BulkEndpoint>(
         );
     }
     requests + packer.finish().len()
+}
+
+/// What the planner hands on: a request to send, or a record that will never be in one.
+pub(crate) enum Planned<R> {
+    Request {
+        number: usize,
+        chunk: Chunk<R>,
+    },
+    /// A record sent through the endpoint's direct calls instead of a request, holding its room
+    /// among the direct calls under way.
+    Direct {
+        index: usize,
+        record: R,
+        room: tokio::sync::OwnedSemaphorePermit,
+    },
+    Invalid {
+        index: usize,
+        error: Error,
+    },
 }
 
 #[cfg(test)]

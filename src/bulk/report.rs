@@ -5,6 +5,9 @@ use crate::error::Error;
 use crate::types::{TaskFailure, TaskStatusResponseStatus};
 use std::sync::Arc;
 
+/// The progress callback of an import.
+pub(crate) type ProgressCallback<'a> = Arc<dyn Fn(&BulkProgress) + Send + Sync + 'a>;
+
 /// How far an import has come, passed to the progress callback.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,23 +1,20 @@
-//! How an import runs: the planner that reads and packs records as requests can be sent, and the
-//! run shared by its requests (submit under the shared budget, wait, report, journal).
+//! The run shared by the requests of an import: submit under the shared budget, wait, report,
+//! journal; and the records sent through the direct lane.
 
 use super::budget::Budget;
 use super::endpoints::BulkEndpoint;
 use super::estimate::TaskTimes;
-use super::import::ProgressCallback;
 use super::journal::{Event, Journal};
-use super::lanes::{Lane, Lanes, Pacer, DIRECT_CALLS, PROBE_RECORDS};
+use super::lanes::{DirectLane, Lanes};
 use super::observer::RequestObserver;
-use super::pipeline::RunningFirst;
-use super::plan::{Chunk, Packer};
-use super::report::{all, outcomes, BulkProgress, BulkRequest, BulkResult, RecordOutcome};
-use super::validate::RecordValidator;
+use super::plan::{Chunk, Planned};
+use super::report::{
+    all, outcomes, BulkProgress, BulkRequest, BulkResult, ProgressCallback, RecordOutcome,
+};
 use crate::error::Error;
 use crate::tasks::TaskOutcome;
 use crate::types::TaskStatusResponseStatus;
 use crate::Client;
-use futures::stream::{self, BoxStream, Stream, StreamExt};
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,207 +32,45 @@ pub(crate) struct Settings<'a> {
     pub lanes: Lanes,
 }
 
-/// Runs an import of `source`: the result of each request (or invalid record) as it is known.
-/// The stream ends after its first error (a journal that does not match the input).
-pub(crate) fn results<'a, E: BulkEndpoint>(
-    client: &'a Client,
-    source: BoxStream<'a, Result<E::Record, Error>>,
-    settings: Settings<'a>,
-) -> impl Stream<Item = Result<BulkResult, Error>> + Send + 'a {
-    let max_in_flight = settings.max_in_flight;
-    let run = Arc::new(Run {
-        client,
-        budget: Budget::new(),
-        slots: tokio::sync::Semaphore::new(max_in_flight),
-        journal: settings.journal,
-        observer: settings.observer,
-        lanes: settings.lanes,
-        pacer: Pacer::new(),
-        max_in_flight,
-        direct_room: Arc::new(tokio::sync::Semaphore::new(DIRECT_CALLS)),
-        bulk_record_time: Mutex::new(None),
-        task_deadline: settings.task_deadline,
-        queue_deadline: settings
-            .task_deadline
-            .saturating_mul(max_in_flight.saturating_add(1) as u32),
-        key_namespace: settings.key_namespace,
-        on_progress: settings.on_progress,
-        known_total: settings.known_total,
-        task_times: TaskTimes::default(),
-        read_records: AtomicUsize::new(0),
-        planned_requests: AtomicUsize::new(0),
-        submitted_records: AtomicUsize::new(0),
-        finished_records: AtomicUsize::new(0),
-        finished_requests: AtomicUsize::new(0),
-        waiting_tasks: AtomicUsize::new(0),
-    });
-    let planner = Planner::<E> {
-        source,
-        validator: RecordValidator::for_client(client),
-        packer: Packer::new(E::MAX_RECORDS, E::MAX_WEIGHT),
-        ready: VecDeque::new(),
-        next_index: 0,
-        unplanned: 0,
-        exhausted: false,
-        run: run.clone(),
-    };
-    let finished = run.clone();
-    // One request more than the tasks allowed in flight is under way: it is planned and keyed
-    // while the others' tasks run, and waits for a slot, so a slot that frees is taken at once
-    // (what runs is polled before the next request is planned).
-    let requests = planner
-        .into_stream()
-        .map(move |planned| run.clone().handle::<E>(planned));
-    // Room for the direct calls beside the requests, where the import may make them.
-    let direct_room = if E::DIRECT && settings.lanes != Lanes::Bulk {
-        DIRECT_CALLS
-    } else {
-        0
-    };
-    let results = RunningFirst::new(Box::pin(requests), max_in_flight + 1 + direct_room).chain(
-        stream::once(async move { finished.leftover_journal() })
-            .filter_map(|leftover| async move { leftover.map(Err) }),
-    );
-    results.scan(false, |failed, result| {
-        let item = (!*failed).then(|| {
-            *failed = result.is_err();
-            result
-        });
-        async move { item }
-    })
-}
-
-/// What the planner hands on: a request to send, or a record that will never be in one.
-enum Planned<R> {
-    Request {
-        number: usize,
-        chunk: Chunk<R>,
-    },
-    /// A record sent through the endpoint's direct calls instead of a request, holding its room
-    /// among the direct calls under way.
-    Direct {
-        index: usize,
-        record: R,
-        room: tokio::sync::OwnedSemaphorePermit,
-    },
-    Invalid {
-        index: usize,
-        error: Error,
-    },
-}
-
-/// Reads records as requests can be sent, checks each, and packs the valid ones into requests
-/// (an invalid record is left out and the next valid one takes its place, so nothing of a request
-/// waits on a record that will not go).
-struct Planner<'a, E: BulkEndpoint> {
-    source: BoxStream<'a, Result<E::Record, Error>>,
-    validator: RecordValidator<E>,
-    packer: Packer<E::Record>,
-    ready: VecDeque<Planned<E::Record>>,
-    next_index: usize,
-    /// Records packed since the last request was planned.
-    unplanned: usize,
-    exhausted: bool,
-    run: Arc<Run<'a>>,
-}
-
-impl<'a, E: BulkEndpoint> Planner<'a, E> {
-    fn into_stream(self) -> impl Stream<Item = Planned<E::Record>> + Send + 'a {
-        stream::unfold(self, |mut planner| async move {
-            loop {
-                if let Some(planned) = planner.ready.pop_front() {
-                    return Some((planned, planner));
-                }
-                if planner.exhausted {
-                    return None;
-                }
-                planner.read_one().await;
-            }
-        })
-    }
-
-    async fn read_one(&mut self) {
-        let Some(record) = self.source.next().await else {
-            self.exhausted = true;
-            let packer = std::mem::replace(&mut self.packer, Packer::new(1, None));
-            for chunk in packer.finish() {
-                self.plan(chunk);
-            }
-            return;
-        };
-        let index = self.next_index;
-        self.next_index += 1;
-        self.run
-            .read_records
-            .store(self.next_index, Ordering::SeqCst);
-        let checked = record.and_then(|record| {
-            self.validator.check(index, &record)?;
-            Ok(record)
-        });
-        match checked {
-            Ok(record) => {
-                let room = match self.run.lane_for::<E>(&record) {
-                    Lane::Bulk => None,
-                    Lane::DirectIfRoom => self.run.direct_room.clone().try_acquire_owned().ok(),
-                    // Better off direct: the planner waits for room rather than put it in a task.
-                    Lane::Direct => self.run.direct_room.clone().acquire_owned().await.ok(),
-                };
-                match room {
-                    Some(room) => self.ready.push_back(Planned::Direct {
-                        index,
-                        record,
-                        room,
-                    }),
-                    None => self.pack(index, record),
-                }
-            }
-            Err(error) => self.ready.push_back(Planned::Invalid { index, error }),
+impl<'r> Run<'r> {
+    /// The run of an import through `client` as `settings` say.
+    pub(super) fn new(client: &'r Client, settings: Settings<'r>) -> Self {
+        let max_in_flight = settings.max_in_flight;
+        Self {
+            client,
+            budget: Budget::new(),
+            slots: tokio::sync::Semaphore::new(max_in_flight),
+            journal: settings.journal,
+            observer: settings.observer,
+            direct: DirectLane::new(settings.lanes, max_in_flight),
+            task_deadline: settings.task_deadline,
+            queue_deadline: settings
+                .task_deadline
+                .saturating_mul(max_in_flight.saturating_add(1) as u32),
+            key_namespace: settings.key_namespace,
+            on_progress: settings.on_progress,
+            known_total: settings.known_total,
+            task_times: TaskTimes::default(),
+            read_records: AtomicUsize::new(0),
+            planned_requests: AtomicUsize::new(0),
+            submitted_records: AtomicUsize::new(0),
+            finished_records: AtomicUsize::new(0),
+            finished_requests: AtomicUsize::new(0),
+            waiting_tasks: AtomicUsize::new(0),
         }
-    }
-
-    fn pack(&mut self, index: usize, record: E::Record) {
-        let weight = E::weight(&record);
-        if let Some(chunk) = self.packer.add(index, record, weight) {
-            self.unplanned = 0;
-            self.plan(chunk);
-            return;
-        }
-        self.unplanned += 1;
-        // The first request of an import that may go direct is a small probe: the site's bulk
-        // pace is learned from it before more records are committed to tasks.
-        if self.run.probing::<E>() && self.unplanned >= PROBE_RECORDS {
-            self.unplanned = 0;
-            let packer =
-                std::mem::replace(&mut self.packer, Packer::new(E::MAX_RECORDS, E::MAX_WEIGHT));
-            for chunk in packer.finish() {
-                self.plan(chunk);
-            }
-        }
-    }
-
-    fn plan(&mut self, chunk: Chunk<E::Record>) {
-        let number = self.run.planned_requests.fetch_add(1, Ordering::SeqCst);
-        self.ready.push_back(Planned::Request { number, chunk });
     }
 }
 
 /// State shared by the requests of one import.
-struct Run<'r> {
+pub(super) struct Run<'r> {
     client: &'r Client,
     budget: Budget,
     /// One permit per task the import may have unfinished at once, held from submit to end.
     slots: tokio::sync::Semaphore,
     journal: Option<Journal>,
     observer: Option<Arc<dyn RequestObserver>>,
-    lanes: Lanes,
-    /// Tasks the import may have unfinished at once.
-    max_in_flight: usize,
-    /// Paces the direct calls.
-    pacer: Pacer,
-    /// Room for the direct calls under way.
-    direct_room: Arc<tokio::sync::Semaphore>,
-    /// What one record took in this import's finished tasks, from the send to seen finished.
-    bulk_record_time: Mutex<Option<Duration>>,
+    /// The direct lane, and which records take it.
+    pub(super) direct: DirectLane,
     task_deadline: Duration,
     /// The longest wait for one task, its turn included.
     queue_deadline: Duration,
@@ -244,8 +79,8 @@ struct Run<'r> {
     known_total: Option<usize>,
     /// How long tasks of this import have taken, from submit to seen finished.
     task_times: TaskTimes,
-    read_records: AtomicUsize,
-    planned_requests: AtomicUsize,
+    pub(super) read_records: AtomicUsize,
+    pub(super) planned_requests: AtomicUsize,
     submitted_records: AtomicUsize,
     finished_records: AtomicUsize,
     finished_requests: AtomicUsize,
@@ -254,6 +89,13 @@ struct Run<'r> {
 }
 
 impl Run<'_> {
+    /// Requests planned whose task has not ended.
+    pub(super) fn unfinished_requests(&self) -> usize {
+        self.planned_requests
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.finished_requests.load(Ordering::SeqCst))
+    }
+
     fn report_progress(&self) {
         if let Some(callback) = &self.on_progress {
             let read = self.read_records.load(Ordering::SeqCst);
@@ -269,7 +111,7 @@ impl Run<'_> {
     }
 
     /// A journal that planned more requests than this input makes is another input's.
-    fn leftover_journal(&self) -> Option<Error> {
+    pub(super) fn leftover_journal(&self) -> Option<Error> {
         let journal = self.journal.as_ref()?;
         let planned = self.planned_requests.load(Ordering::SeqCst);
         (journal.planned_requests() > planned).then(|| {
@@ -297,7 +139,7 @@ impl Run<'_> {
         }
     }
 
-    async fn handle<E: BulkEndpoint>(
+    pub(super) async fn handle<E: BulkEndpoint>(
         self: Arc<Self>,
         planned: Planned<E::Record>,
     ) -> Result<BulkResult, Error> {
@@ -313,7 +155,10 @@ impl Run<'_> {
                 record,
                 room,
             } => {
-                let outcome = self.direct::<E>(&record).await;
+                let outcome = self
+                    .direct
+                    .send::<E>(self.client, &record, self.task_deadline)
+                    .await;
                 drop(room);
                 self.finish(BulkResult {
                     request: None,
@@ -444,97 +289,6 @@ impl Run<'_> {
         ))
     }
 
-    /// The lane of `record`: bulk, unless the endpoint can send it directly and
-    /// * [`Lanes::Direct`] says so;
-    /// * [`Lanes::Auto`] expects the direct calls to finish it sooner: from the time a record
-    ///   took in this import's finished tasks (spread over the task slots) against the pace of
-    ///   the direct calls, or, before any task finished, while its first request (a small probe)
-    ///   is out; or, faster or not, while the requests planned fill every task slot and a direct
-    ///   call has room.
-    fn lane_for<E: BulkEndpoint>(&self, record: &E::Record) -> Lane {
-        let Some(calls) = E::direct_calls(record).filter(|_| E::DIRECT) else {
-            return Lane::Bulk;
-        };
-        match self.lanes {
-            Lanes::Direct => Lane::Direct,
-            Lanes::Auto => {
-                let unfinished = self
-                    .planned_requests
-                    .load(Ordering::SeqCst)
-                    .saturating_sub(self.finished_requests.load(Ordering::SeqCst));
-                let direct_sooner = match *self.bulk_record_time.lock().unwrap() {
-                    Some(per_record) => {
-                        let direct = self.pacer.interval() * (calls as u32);
-                        direct < per_record / (self.max_in_flight.max(1) as u32)
-                    }
-                    None => unfinished > 0,
-                };
-                if direct_sooner {
-                    Lane::Direct
-                } else if unfinished >= self.max_in_flight {
-                    Lane::DirectIfRoom
-                } else {
-                    Lane::Bulk
-                }
-            }
-            _ => Lane::Bulk,
-        }
-    }
-
-    /// Whether the import is still learning the site's bulk pace (its records may go direct,
-    /// and no task has finished): its requests are kept small until one has.
-    fn probing<E: BulkEndpoint>(&self) -> bool {
-        E::DIRECT && self.lanes == Lanes::Auto && self.bulk_record_time.lock().unwrap().is_none()
-    }
-
-    /// Learns what one record takes in a task from one of `records` that took `took`.
-    fn observe_record_time(&self, took: Duration, records: usize) {
-        let sample = took / records.max(1) as u32;
-        let mut known = self.bulk_record_time.lock().unwrap();
-        *known = Some(match *known {
-            Some(previous) => previous.mul_f64(0.7) + sample.mul_f64(0.3),
-            None => sample,
-        });
-    }
-
-    /// Sends a record through its direct calls, one after the other, each at the pace the site
-    /// allows; a call refused for the rate (429) is sent again once the site allows it (it was
-    /// not processed). Returns the record's outcome.
-    async fn direct<E: BulkEndpoint>(&self, record: &E::Record) -> RecordOutcome {
-        let calls = E::direct_calls(record).unwrap_or(0);
-        let started = Instant::now();
-        let mut call = 0;
-        while call < calls {
-            self.pacer.ready().await;
-            let answered = crate::retry::with_rate_limits_handled_by_caller(E::direct_call(
-                self.client,
-                record,
-                call,
-            ))
-            .await;
-            match answered {
-                Ok(rate_limit) => {
-                    self.pacer.answered(&rate_limit);
-                    call += 1;
-                }
-                Err(error @ Error::RateLimited { .. })
-                    if started.elapsed() < self.task_deadline
-                        && !error.rate_limit().is_some_and(|r| r.quota_exhausted()) =>
-                {
-                    self.pacer
-                        .refused(error.rate_limit().and_then(|r| r.retry_after));
-                }
-                // Nothing of the record was done: it is not submitted. Part of it was: what
-                // became of the rest is the error's.
-                Err(error) if call == 0 && error.provably_not_processed() => {
-                    return RecordOutcome::NotSubmitted(Arc::new(error))
-                }
-                Err(error) => return RecordOutcome::Unconfirmed(Arc::new(error)),
-            }
-        }
-        RecordOutcome::Succeeded
-    }
-
     /// Submits a request, pausing every submission of the import while the site asks to wait;
     /// returns its task id and when the accepted attempt was sent.
     async fn submit<E: BulkEndpoint>(
@@ -648,7 +402,8 @@ impl Run<'_> {
         if let Ok(TaskOutcome::Finished(_)) = &waited {
             self.task_times
                 .observe(last_pending, submitted_at.elapsed());
-            self.observe_record_time(submitted_at.elapsed(), request.records.len());
+            self.direct
+                .observe_record_time(submitted_at.elapsed(), request.records.len());
         }
         waited
     }
