@@ -7,7 +7,7 @@
 use crate::config::Connection;
 use crate::exit;
 use crate::import::failures;
-use crate::import::{check, duration, valid_records, waiting, FileArgs, BAD_ROWS_SHOWN};
+use crate::import::{check, duration, valid_records, waiting, FileArgs, Positions, BAD_ROWS_SHOWN};
 use crate::progress::Progress;
 use atlassian_csm::bulk;
 use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
@@ -154,15 +154,8 @@ async fn sync<E: SyncEndpoint>(
         return Ok(ExitCode::from(exit::INVALID_INPUT));
     }
     let client = connection.client().await?;
-    // The position in the file of each record, by the index the sync gives it.
-    let positions = std::sync::Mutex::new(Vec::with_capacity(checked.records));
-    let source = valid_records::<E>(&args.input.file, format)?.map(|(position, line, record)| {
-        positions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((position, line));
-        record
-    });
+    let positions = Positions::with_capacity(checked.records);
+    let source = positions.track(valid_records::<E>(&args.input.file, format)?);
     // Invalid rows never reach the sync: their records could be taken for absent ones.
     let may_delete = args.delete_absent && checked.bad_rows.is_empty();
     let job = configure(
@@ -192,7 +185,7 @@ async fn sync<E: SyncEndpoint>(
         Ok(report) => report,
         // Records are named by their line in the file, as every other message of the command.
         Err(atlassian_csm::Error::InvalidInput { field, message }) => {
-            let positions = positions.lock().unwrap_or_else(|e| e.into_inner());
+            let positions = positions.lock();
             let line_of = |index: usize| positions.get(index).map(|(_, line)| *line);
             let (line, message) = in_lines(&field, &message, line_of);
             eprintln!("{}: {line}: {message}", args.input.file.display());
@@ -206,7 +199,7 @@ async fn sync<E: SyncEndpoint>(
         progress.finish();
     }
 
-    let positions = positions.lock().unwrap_or_else(|e| e.into_inner());
+    let positions = positions.lock();
     let mut not_synced: BTreeMap<usize, String> = checked
         .bad_rows
         .iter()

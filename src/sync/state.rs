@@ -161,6 +161,23 @@ impl State {
         state_error(&self.path, error)
     }
 
+    /// Runs `work` in one transaction, committed when it succeeds (`Immediate` takes the write
+    /// lock at once: a write of a finished request never waits half-way).
+    fn in_transaction<T>(
+        &mut self,
+        behavior: TransactionBehavior,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
+        let path = self.path.clone();
+        let run = || -> rusqlite::Result<T> {
+            let transaction = self.connection.transaction_with_behavior(behavior)?;
+            let done = work(&transaction)?;
+            transaction.commit()?;
+            Ok(done)
+        };
+        run().map_err(|e| state_error(&path, e))
+    }
+
     /// Records of `entity` in the state.
     pub fn count(&self, entity: &str) -> Result<u64, Error> {
         self.connection
@@ -236,9 +253,7 @@ impl State {
     /// Marks the items of `rows` (row number, items) seen and returns what the state holds of
     /// each, or the first key seen twice in the input.
     pub fn look_up(&mut self, entity: &str, rows: &[(usize, Vec<Item>)]) -> Result<LookUp, Error> {
-        let path = self.path.clone();
-        let mut run = || -> rusqlite::Result<LookUp> {
-            let transaction = self.connection.transaction()?;
+        self.in_transaction(TransactionBehavior::Deferred, |transaction| {
             let mut found = Vec::with_capacity(rows.len());
             {
                 let mut mark = transaction.prepare_cached(
@@ -281,18 +296,14 @@ impl State {
                     found.push(of_row);
                 }
             }
-            transaction.commit()?;
             Ok(Ok(found))
-        };
-        run().map_err(|e| state_error(&path, e))
+        })
     }
 
     /// Adds records to send: (row, record as JSON, items as JSON).
     pub fn push_todo(&mut self, todo: &[(usize, String, String)]) -> Result<(), Error> {
-        let path = self.path.clone();
         let first = self.next_todo;
-        let mut run = || -> rusqlite::Result<()> {
-            let transaction = self.connection.transaction()?;
+        self.in_transaction(TransactionBehavior::Deferred, |transaction| {
             {
                 let mut insert = transaction.prepare_cached(
                     "INSERT INTO temp.todo (position, row, record, items) VALUES (?1, ?2, ?3, ?4)",
@@ -302,9 +313,8 @@ impl State {
                     insert.execute(params![position, *row as i64, record, items])?;
                 }
             }
-            transaction.commit()
-        };
-        run().map_err(|e| state_error(&path, e))?;
+            Ok(())
+        })?;
         self.next_todo += todo.len();
         Ok(())
     }
@@ -356,11 +366,7 @@ impl State {
         items: &[PendingItem],
         now: i64,
     ) -> Result<(), Error> {
-        let path = self.path.clone();
-        let mut run = || -> rusqlite::Result<()> {
-            let transaction = self
-                .connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.in_transaction(TransactionBehavior::Immediate, |transaction| {
             transaction.execute(
                 "INSERT OR REPLACE INTO pending_requests \
                  (idempotency_key, entity, task_id, body, planned_at) VALUES (?1, ?2, NULL, ?3, ?4)",
@@ -381,9 +387,8 @@ impl State {
                     ])?;
                 }
             }
-            transaction.commit()
-        };
-        run().map_err(|e| state_error(&path, e))
+            Ok(())
+        })
     }
 
     /// The request sent under `idempotency_key` started `task_id`.
@@ -409,11 +414,7 @@ impl State {
         removed: &[(String, String)],
         now: i64,
     ) -> Result<(), Error> {
-        let path = self.path.clone();
-        let mut run = || -> rusqlite::Result<()> {
-            let transaction = self
-                .connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.in_transaction(TransactionBehavior::Immediate, |transaction| {
             {
                 let mut write = transaction.prepare_cached(
                     "INSERT INTO records (entity, key, field, fingerprint, confirmed_at) \
@@ -436,9 +437,8 @@ impl State {
                     [key],
                 )?;
             }
-            transaction.commit()
-        };
-        run().map_err(|e| state_error(&path, e))
+            Ok(())
+        })
     }
 
     /// Records a second sent by the last run of `entity` that sent any (new, changed and resent

@@ -292,15 +292,8 @@ where
 
     // 3. The import, reading the file again.
     let client = connection.client().await?;
-    // The position in the file of each record, by the index the import gives it.
-    let positions = std::sync::Mutex::new(Vec::with_capacity(records));
-    let source = valid_records::<E>(&args.input.file, format)?.map(|(position, line, record)| {
-        positions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((position, line));
-        record
-    });
+    let positions = Positions::with_capacity(records);
+    let source = positions.track(valid_records::<E>(&args.input.file, format)?);
     let progress = Progress::new(records as u64, "records");
     let mut import = client
         .import_stream::<E, E::Record>(futures::stream::iter(source))
@@ -316,7 +309,7 @@ where
     let mut succeeded = 0;
     while let Some(result) = results.next().await {
         let result = result?;
-        let positions = positions.lock().unwrap_or_else(|e| e.into_inner());
+        let positions = positions.lock();
         for (index, outcome) in result.records {
             if matches!(outcome, atlassian_csm::RecordOutcome::Succeeded) {
                 succeeded += 1;
@@ -405,6 +398,31 @@ where
         records: reader.records,
         bad_rows,
     })
+}
+
+/// The position in the file, and the line, of each record, by the index the import or sync
+/// gives it (the order the records are read in).
+pub(crate) struct Positions(std::sync::Mutex<Vec<(usize, u64)>>);
+
+impl Positions {
+    pub fn with_capacity(records: usize) -> Self {
+        Self(std::sync::Mutex::new(Vec::with_capacity(records)))
+    }
+
+    /// The records of `rows` (position, line, record), each noted as it is read.
+    pub fn track<'p, R>(
+        &'p self,
+        rows: impl Iterator<Item = (usize, u64, R)> + Send + 'p,
+    ) -> impl Iterator<Item = R> + Send + 'p {
+        rows.map(move |(position, line, record)| {
+            self.lock().push((position, line));
+            record
+        })
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, u64)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The records of the file's valid rows, read as they are asked for, each with the row's position
