@@ -129,6 +129,7 @@ impl TaskOutcome {
 
 type ProgressCallback<'a> = Box<dyn FnMut(&TaskStatusResponse) + Send + 'a>;
 type Delays<'a> = Box<dyn Iterator<Item = Duration> + Send + 'a>;
+type Turn<'a> = Pin<Box<dyn Future<Output = Delays<'static>> + Send + 'a>>;
 
 /// Waits for a task; made by [`Client::wait_for_task`], run with `.await`.
 #[must_use = "a waiter does nothing until awaited"]
@@ -139,9 +140,21 @@ pub struct TaskWaiter<'a> {
     deadline: Duration,
     running_deadline: Option<Duration>,
     on_progress: Option<ProgressCallback<'a>>,
+    /// Awaited before the first poll (within the deadline); gives the delays then.
+    turn: Option<Turn<'a>>,
 }
 
 impl<'a> TaskWaiter<'a> {
+    /// Awaits `turn` before the first poll, then polls with the delays it gives: a bulk import
+    /// holds a task behind the ones sent before it on a site that runs them one at a time.
+    pub(crate) fn poll_delays_after(
+        mut self,
+        turn: impl Future<Output = Delays<'static>> + Send + 'a,
+    ) -> Self {
+        self.turn = Some(Box::pin(turn));
+        self
+    }
+
     /// Polls with this policy instead of [`PollPolicy::default`].
     pub fn policy(mut self, policy: PollPolicy) -> Self {
         self.deadline = policy.deadline;
@@ -201,6 +214,9 @@ impl<'a> TaskWaiter<'a> {
         started: Instant,
         last_status: &std::sync::Mutex<String>,
     ) -> Option<Result<TaskOutcome, Error>> {
+        if let Some(turn) = self.turn.take() {
+            self.delays = turn.await;
+        }
         // When the task was first seen running.
         let mut running_since: Option<Instant> = None;
         for delay in self.delays.by_ref() {
@@ -282,6 +298,7 @@ impl Client {
             deadline: Duration::ZERO,
             running_deadline: None,
             on_progress: None,
+            turn: None,
         };
         waiter.policy(PollPolicy::default())
     }

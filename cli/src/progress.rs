@@ -31,8 +31,7 @@ impl Progress {
         let shown = if std::io::stdout().is_terminal() {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stdout());
             // The rate is ours (whole numbers); indicatif's has four decimals.
-            let template =
-                format!("{{bar:30.cyan/blue}} {{pos}}/{{len}} {unit} · {{msg}} · ETA {{eta}}");
+            let template = format!("{{bar:30.cyan/blue}} {{pos}}/{{len}} {unit} · {{msg}}");
             bar.set_style(
                 ProgressStyle::with_template(&template)
                     .expect("a valid template")
@@ -50,13 +49,41 @@ impl Progress {
         Self { unit, shown }
     }
 
-    /// `done` of the total are done.
+    /// `done` of the total are done; the time left is at the rate since the start.
     pub fn set(&self, done: u64) {
-        self.set_noting(done, "");
+        let elapsed = self.elapsed().as_secs_f64().max(0.001);
+        let rate = done as f64 / elapsed;
+        let eta = (done > 0)
+            .then(|| Duration::from_secs_f64(self.total().saturating_sub(done) as f64 / rate));
+        self.show(done, eta.map(|eta| (eta, "")), "");
     }
 
-    /// `done` of the total are done, with `note` after the rate (`4 tasks waiting their turn`).
-    pub fn set_noting(&self, done: u64, note: &str) {
+    /// `done` of the total are done, `eta` left at the pace the site has shown (the import's
+    /// own estimate), with `note` after it (`4 tasks waiting their turn`).
+    pub fn set_paced(&self, done: u64, eta: Option<Duration>, note: &str) {
+        self.show(
+            done,
+            eta.map(|eta| (eta, " at the site's pace so far")),
+            note,
+        );
+    }
+
+    fn total(&self) -> u64 {
+        match &self.shown {
+            Shown::Bar(bar) => bar.length().unwrap_or(0),
+            Shown::Lines { total, .. } => *total,
+        }
+    }
+
+    fn elapsed(&self) -> Duration {
+        match &self.shown {
+            Shown::Bar(bar) => bar.elapsed(),
+            Shown::Lines { started, .. } => started.elapsed(),
+        }
+    }
+
+    /// Shows `done`, the time left (with what it was estimated from) and `note`.
+    fn show(&self, done: u64, eta: Option<(Duration, &str)>, note: &str) {
         let note = if note.is_empty() {
             String::new()
         } else {
@@ -66,7 +93,11 @@ impl Progress {
             Shown::Bar(bar) => {
                 bar.set_position(done);
                 let rate = done as f64 / bar.elapsed().as_secs_f64().max(0.001);
-                bar.set_message(format!("{rate:.0}/s{note}"));
+                let eta = eta
+                    .filter(|_| done < self.total())
+                    .map(|(eta, from)| format!(" · ETA {}{from}", clock(eta)))
+                    .unwrap_or_default();
+                bar.set_message(format!("{rate:.0}/s{eta}{note}"));
             }
             Shown::Lines {
                 started,
@@ -78,7 +109,10 @@ impl Progress {
                 let ended = done >= *total && last.is_none_or(|(_, shown)| shown < *total);
                 if (due && last.is_none_or(|(_, shown)| shown != done)) || ended {
                     *last = Some((Instant::now(), done));
-                    println!("{}{note}", line(done, *total, self.unit, started.elapsed()));
+                    println!(
+                        "{}{note}",
+                        line(done, *total, self.unit, started.elapsed(), eta)
+                    );
                 }
             }
         }
@@ -92,16 +126,31 @@ impl Progress {
     }
 }
 
-/// `12000/100000 records (12 %), 1500/s, ETA 58 s`
-fn line(done: u64, total: u64, unit: &str, elapsed: Duration) -> String {
+/// `12000/100000 records (12 %), 1500/s, ETA 59 s`
+fn line(
+    done: u64,
+    total: u64,
+    unit: &str,
+    elapsed: Duration,
+    eta: Option<(Duration, &str)>,
+) -> String {
     let percent = (done * 100).checked_div(total).unwrap_or(100);
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
-    let eta = if done == 0 || done >= total {
-        String::new()
-    } else {
-        format!(", ETA {:.0} s", (total - done) as f64 / rate)
+    let eta = match eta {
+        Some((eta, from)) if done < total => format!(", ETA {}{from}", clock(eta)),
+        _ => String::new(),
     };
     format!("{done}/{total} {unit} ({percent} %), {rate:.0}/s{eta}")
+}
+
+/// `59 s`, `12 min 5 s`, `20 h 3 min`.
+fn clock(time: Duration) -> String {
+    let seconds = time.as_secs_f64().round() as u64;
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+    }
 }
 
 #[cfg(test)]
@@ -110,9 +159,15 @@ mod tests {
 
     #[test]
     fn a_plain_line_gives_the_count_rate_and_time_left() {
-        let text = line(12_000, 100_000, "records", Duration::from_secs(8));
-        assert_eq!(text, "12000/100000 records (12 %), 1500/s, ETA 59 s");
-        let done = line(10, 10, "records", Duration::from_secs(1));
+        let eta = Some((Duration::from_secs(59), " at the site's pace so far"));
+        let text = line(12_000, 100_000, "records", Duration::from_secs(8), eta);
+        assert_eq!(
+            text,
+            "12000/100000 records (12 %), 1500/s, ETA 59 s at the site's pace so far"
+        );
+        let done = line(10, 10, "records", Duration::from_secs(1), eta);
         assert_eq!(done, "10/10 records (100 %), 10/s");
+        assert_eq!(clock(Duration::from_secs(725)), "12 min 5 s");
+        assert_eq!(clock(Duration::from_secs(72_180)), "20 h 3 min");
     }
 }

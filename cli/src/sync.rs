@@ -178,7 +178,11 @@ async fn sync<E: SyncEndpoint>(
             reading.finish();
             sending
                 .get_or_init(|| Progress::new(p.to_send as u64, "records sent"))
-                .set_noting(p.sent_finished as u64, &waiting(p.waiting_tasks));
+                .set_paced(
+                    p.sent_finished as u64,
+                    p.estimated_time_left,
+                    &waiting(p.waiting_tasks),
+                );
         }
     });
     let report = match job.await {

@@ -43,10 +43,10 @@ impl TaskTimes {
 /// quarter of the time the task has been waited for (`waited` before the first): a task a site
 /// takes minutes over, or keeps waiting its turn, is seen finished at most about a quarter late,
 /// with a few dozen polls instead of one every 5 s. Tasks of seconds are polled as before.
-fn patient(first: Duration, waited: Duration) -> impl Iterator<Item = Duration> + Send {
+pub(crate) fn patient(first: Duration, waited: Duration) -> impl Iterator<Item = Duration> + Send {
     let max_delay = PollPolicy::default().max_delay;
     let mut total = waited;
-    std::iter::successors(Some(first.min(max_delay)), move |delay| {
+    std::iter::successors(Some(first.min(max_delay.max(waited / 4))), move |delay| {
         total += *delay;
         Some(delay.mul_f64(1.5).min(max_delay.max(total / 4)))
     })
@@ -57,7 +57,7 @@ fn patient(first: Duration, waited: Duration) -> impl Iterator<Item = Duration> 
 /// about 103 %; a task still running then (a slow one, or one whose request was retried before
 /// it started) is polled ever less often ([`patient`]), so it costs a few polls more, not
 /// hundreds.
-fn learned_poll_delays(
+pub(crate) fn learned_poll_delays(
     estimate: Duration,
     sent: Duration,
 ) -> impl Iterator<Item = Duration> + Send {

@@ -31,6 +31,7 @@ pub(crate) mod observer;
 mod pipeline;
 mod plan;
 mod planner;
+mod queue;
 mod report;
 mod run;
 mod validate;

@@ -4,6 +4,7 @@ use super::endpoints::BulkEndpoint;
 use crate::error::Error;
 use crate::types::{TaskFailure, TaskStatusResponseStatus};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The progress callback of an import.
 pub(crate) type ProgressCallback<'a> = Arc<dyn Fn(&BulkProgress) + Send + Sync + 'a>;
@@ -23,9 +24,38 @@ pub struct BulkProgress {
     pub total_requests: usize,
     /// Requests whose task ended (or that failed for good).
     pub finished_requests: usize,
-    /// Tasks of the import the site accepted and has not started (last seen `NOT_STARTED`):
-    /// the queue they wait in, on a site that runs tasks one at a time.
+    /// Tasks of the import the site accepted and has not started: last seen `NOT_STARTED`, or,
+    /// on a site seen to run tasks one at a time, held (not polled) behind the ones sent before
+    /// them. The queue they wait in.
     pub waiting_tasks: usize,
+    /// Time since the import sent its first request (zero before).
+    pub sending_for: Duration,
+}
+
+impl BulkProgress {
+    /// The pace the site has shown in this import: records with an outcome per second since
+    /// the first request was sent; `None` before any record has one.
+    pub fn records_per_second(&self) -> Option<f64> {
+        let seconds = self.sending_for.as_secs_f64();
+        (self.finished_records > 0 && seconds > 0.0).then(|| self.finished_records as f64 / seconds)
+    }
+
+    /// The time left at [`records_per_second`](Self::records_per_second), the pace the site has
+    /// shown in this import (not a guess of it): `None` before any record has an outcome.
+    ///
+    /// ```
+    /// # use atlassian_csm::BulkProgress;
+    /// # fn show(progress: &BulkProgress) {
+    /// if let Some(left) = progress.estimated_time_left() {
+    ///     println!("about {} s left", left.as_secs());
+    /// }
+    /// # }
+    /// ```
+    pub fn estimated_time_left(&self) -> Option<Duration> {
+        let pace = self.records_per_second()?;
+        let left = self.total_records.saturating_sub(self.finished_records);
+        Some(Duration::from_secs_f64(left as f64 / pace))
+    }
 }
 
 /// What became of one record.

@@ -8,6 +8,7 @@ use super::journal::{Event, Journal};
 use super::lanes::{DirectLane, Lanes};
 use super::observer::RequestObserver;
 use super::plan::{Chunk, Planned};
+use super::queue::SiteQueue;
 use super::report::{
     all, outcomes, BulkProgress, BulkRequest, BulkResult, ProgressCallback, RecordOutcome,
 };
@@ -51,12 +52,14 @@ impl<'r> Run<'r> {
             on_progress: settings.on_progress,
             known_total: settings.known_total,
             task_times: TaskTimes::default(),
+            queue: SiteQueue::new(),
             read_records: AtomicUsize::new(0),
             planned_requests: AtomicUsize::new(0),
             submitted_records: AtomicUsize::new(0),
             finished_records: AtomicUsize::new(0),
             finished_requests: AtomicUsize::new(0),
             waiting_tasks: AtomicUsize::new(0),
+            first_sent: std::sync::OnceLock::new(),
         }
     }
 }
@@ -79,6 +82,8 @@ pub(super) struct Run<'r> {
     known_total: Option<usize>,
     /// How long tasks of this import have taken, from submit to seen finished.
     task_times: TaskTimes,
+    /// The import's tasks in the order they were sent, and how the site runs them.
+    queue: SiteQueue,
     pub(super) read_records: AtomicUsize,
     pub(super) planned_requests: AtomicUsize,
     submitted_records: AtomicUsize,
@@ -86,6 +91,8 @@ pub(super) struct Run<'r> {
     finished_requests: AtomicUsize,
     /// Tasks last seen `NOT_STARTED`.
     waiting_tasks: AtomicUsize,
+    /// When the import sent its first request.
+    first_sent: std::sync::OnceLock<Instant>,
 }
 
 impl Run<'_> {
@@ -105,7 +112,11 @@ impl Run<'_> {
                 finished_records: self.finished_records.load(Ordering::SeqCst),
                 total_requests: self.planned_requests.load(Ordering::SeqCst),
                 finished_requests: self.finished_requests.load(Ordering::SeqCst),
-                waiting_tasks: self.waiting_tasks.load(Ordering::SeqCst),
+                waiting_tasks: self.waiting_tasks.load(Ordering::SeqCst) + self.queue.waiting(),
+                sending_for: self
+                    .first_sent
+                    .get()
+                    .map_or(Duration::ZERO, Instant::elapsed),
             });
         }
     }
@@ -155,6 +166,7 @@ impl Run<'_> {
                 record,
                 room,
             } => {
+                self.first_sent.get_or_init(Instant::now);
                 let outcome = self
                     .direct
                     .send::<E>(self.client, &record, self.task_deadline)
@@ -303,6 +315,7 @@ impl Run<'_> {
                 return Err(refusal);
             }
             let sent_at = Instant::now();
+            self.first_sent.get_or_init(|| sent_at);
             let submitted = crate::retry::with_rate_limits_handled_by_caller(E::submit(
                 self.client,
                 records.to_vec(),
@@ -364,12 +377,19 @@ impl Run<'_> {
     ) -> Result<TaskOutcome, Error> {
         // (polls made, when the task was last seen pending)
         let polled = Mutex::new((0usize, None::<Duration>));
+        let last_pending = Mutex::new(None::<tokio::time::Instant>);
+        let ticket = self.queue.enter(
+            request.records.len(),
+            tokio::time::Instant::from_std(submitted_at),
+        );
         // Whether the task is counted among those waiting their turn.
         let waiting = std::sync::atomic::AtomicBool::new(false);
         let waited = self
             .client
             .wait_for_task(task_id.to_string())
-            .poll_delays(self.task_times.poll_delays(submitted_at.elapsed()))
+            // On a site that runs tasks one at a time, not polled before the ones sent before
+            // it ended, then about when its records' time is up.
+            .poll_delays_after(ticket.turn(|sent| self.task_times.poll_delays(sent)))
             // The deadline counts the task's own running time: one waiting its turn behind
             // others (a site that runs them one at a time) is not lost. Waiting for its turn is
             // bounded too, by the time every task in flight could take before it.
@@ -381,6 +401,7 @@ impl Run<'_> {
                     polled.0 += 1;
                     if !matches!(status.status, TaskStatusResponseStatus::Finished) {
                         polled.1 = Some(submitted_at.elapsed());
+                        *last_pending.lock().unwrap() = Some(tokio::time::Instant::now());
                     }
                 }
                 let not_started = matches!(status.status, TaskStatusResponseStatus::NotStarted);
@@ -397,6 +418,10 @@ impl Run<'_> {
         if waiting.load(Ordering::SeqCst) {
             self.waiting_tasks.fetch_sub(1, Ordering::SeqCst);
         }
+        if waited.is_ok() {
+            ticket.finished(*last_pending.lock().unwrap());
+        }
+        drop(ticket);
         let (polls, last_pending) = *polled.lock().unwrap();
         request.polls = polls;
         if let Ok(TaskOutcome::Finished(_)) = &waited {

@@ -133,6 +133,7 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
                 to_send: diff.to_send,
                 sent_finished: 0,
                 waiting_tasks: 0,
+                estimated_time_left: None,
             });
         }
     }
@@ -146,6 +147,7 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
             to_send: diff.to_send,
             sent_finished: 0,
             waiting_tasks: 0,
+            estimated_time_left: None,
         });
     }
     diff.counts.failed = diff.failures.len();

@@ -195,6 +195,7 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
                     to_send,
                     sent_finished: p.finished_records,
                     waiting_tasks: p.waiting_tasks,
+                    estimated_time_left: p.estimated_time_left(),
                 })
             });
         }

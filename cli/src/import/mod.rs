@@ -299,7 +299,13 @@ where
         .import_stream::<E, E::Record>(futures::stream::iter(source))
         .max_in_flight(usize::from(args.input.max_in_flight))
         .lanes(args.input.lanes.into())
-        .on_progress(|p| progress.set_noting(p.finished_records as u64, &waiting(p.waiting_tasks)));
+        .on_progress(|p| {
+            progress.set_paced(
+                p.finished_records as u64,
+                p.estimated_time_left(),
+                &waiting(p.waiting_tasks),
+            )
+        });
     if let Some(journal) = &args.journal {
         import = import.journal(journal);
     }
