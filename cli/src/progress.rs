@@ -143,14 +143,20 @@ fn line(
     format!("{done}/{total} {unit} ({percent} %), {rate:.0}/s{eta}")
 }
 
-/// `59 s`, `12 min 5 s`, `20 h 3 min`.
-fn clock(time: Duration) -> String {
-    let seconds = time.as_secs_f64().round() as u64;
-    match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3600 => format!("{} min {} s", seconds / 60, seconds % 60),
-        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+/// `59 s`, `12 min 05 s`, `20 h 03 min`.
+pub(crate) fn duration(seconds: f64) -> String {
+    let total = Duration::from_secs_f64(seconds.max(0.0)).as_secs();
+    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
+    match (hours, minutes) {
+        (0, 0) => format!("{seconds} s"),
+        (0, _) => format!("{minutes} min {seconds:02} s"),
+        _ => format!("{hours} h {minutes:02} min"),
     }
+}
+
+/// [`duration`] of a `Duration`.
+fn clock(time: Duration) -> String {
+    duration(time.as_secs_f64())
 }
 
 #[cfg(test)]
@@ -167,7 +173,7 @@ mod tests {
         );
         let done = line(10, 10, "records", Duration::from_secs(1), eta);
         assert_eq!(done, "10/10 records (100 %), 10/s");
-        assert_eq!(clock(Duration::from_secs(725)), "12 min 5 s");
-        assert_eq!(clock(Duration::from_secs(72_180)), "20 h 3 min");
+        assert_eq!(clock(Duration::from_secs(725)), "12 min 05 s");
+        assert_eq!(clock(Duration::from_secs(72_180)), "20 h 03 min");
     }
 }

@@ -7,8 +7,8 @@
 use crate::config::Connection;
 use crate::exit;
 use crate::import::failures;
-use crate::import::{check, duration, valid_records, waiting, FileArgs, Positions, BAD_ROWS_SHOWN};
-use crate::progress::Progress;
+use crate::import::{check, valid_records, waiting, FileArgs, Positions, BAD_ROWS_SHOWN};
+use crate::progress::{duration, Progress};
 use atlassian_csm::bulk;
 use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
 use std::collections::BTreeMap;

@@ -149,7 +149,14 @@ async fn a_dry_run_prints_the_plan_and_sends_nothing() {
         "{plan}"
     );
     assert!(
-        plan.contains("estimated time: 3 s (1 rounds of tasks at 3 s a task)"),
+        plan.contains("estimated time: 3 s (1 rounds of tasks at 3 s a task, --task-seconds)"),
+        "{plan}"
+    );
+    // And at a live site's pace: 250 records one task at a time, 4.8 s a record.
+    assert!(
+        plan.contains(
+            "one at a time at a live site's published pace (8 min per 100 records): 20 min 00 s"
+        ),
         "{plan}"
     );
     assert!(fake.requests().is_empty(), "a dry run sends nothing");

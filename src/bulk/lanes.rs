@@ -172,14 +172,18 @@ impl DirectLane {
     }
 }
 
-/// The slowest and the fastest pace of direct calls.
+/// The slowest pace of direct calls, and the fastest while the site's burst window is not known.
 const SLOWEST: Duration = Duration::from_secs(2);
 const FASTEST: Duration = Duration::from_millis(5);
 
-/// Paces the direct calls of one import: additive increase, multiplicative decrease. It starts at
-/// 10 calls a second, speeds up a little after each success the site said was far from its
-/// limit, halves its pace when the site says it is near it, and on a 429 waits the `Retry-After`
-/// and halves it again: a burst limit slows this endpoint only.
+/// Paces the direct calls of one import: additive increase, multiplicative decrease, within what
+/// the site's headers show. It starts at 10 calls a second and speeds up a little after each
+/// success the site said was far from its limit. From `X-RateLimit-Limit` and
+/// `X-RateLimit-Remaining` it learns the burst window (the calls of its own the site still
+/// counts tell how far back the window reaches) and never goes faster than the limit allows in
+/// it, with one call to spare; it slows when the site says it is near the limit (none left in
+/// the window, or `NearLimit`), and on a 429 waits the `Retry-After` and halves its pace: a
+/// burst limit slows this endpoint only.
 #[derive(Debug)]
 pub(crate) struct Pacer {
     state: Mutex<Pace>,
@@ -189,7 +193,14 @@ pub(crate) struct Pacer {
 struct Pace {
     interval: Duration,
     next_at: Instant,
+    /// When the last calls were sent, oldest first.
+    sent: std::collections::VecDeque<Instant>,
+    /// The burst window and limit the headers showed, once learned.
+    window: Option<(Duration, u64)>,
 }
+
+/// Sends remembered to learn the window from (the largest burst limit it can learn).
+const REMEMBERED: usize = 256;
 
 impl Pacer {
     pub fn new() -> Self {
@@ -197,6 +208,8 @@ impl Pacer {
             state: Mutex::new(Pace {
                 interval: Duration::from_millis(100),
                 next_at: Instant::now(),
+                sent: std::collections::VecDeque::new(),
+                window: None,
             }),
         }
     }
@@ -212,6 +225,10 @@ impl Pacer {
             let mut pace = self.state.lock().unwrap();
             let at = pace.next_at.max(Instant::now());
             pace.next_at = at + pace.interval;
+            pace.sent.push_back(at);
+            if pace.sent.len() > REMEMBERED {
+                pace.sent.pop_front();
+            }
             at
         };
         tokio::time::sleep_until(at).await;
@@ -220,12 +237,23 @@ impl Pacer {
     /// A call was answered with these rate-limit headers.
     pub fn answered(&self, rate_limit: &RateLimit) {
         let mut pace = self.state.lock().unwrap();
-        let near = rate_limit.near_limit
-            || matches!((rate_limit.remaining, rate_limit.limit), (Some(left), Some(limit)) if left * 5 < limit);
+        let now = Instant::now();
+        if let (Some(limit), Some(left)) = (rate_limit.limit, rate_limit.remaining) {
+            pace.learn_window(now, limit, left);
+        }
+        let none_left = rate_limit.remaining == Some(0);
+        let near = match pace.window {
+            Some(_) => none_left || rate_limit.near_limit,
+            None => {
+                rate_limit.near_limit
+                    || matches!((rate_limit.remaining, rate_limit.limit), (Some(left), Some(limit)) if left * 5 < limit)
+            }
+        };
+        let floor = pace.floor();
         pace.interval = if near {
-            (pace.interval * 2).min(SLOWEST)
+            (pace.interval.mul_f64(1.5)).clamp(floor, SLOWEST)
         } else {
-            pace.interval.mul_f64(0.95).max(FASTEST)
+            pace.interval.mul_f64(0.9).max(floor)
         };
     }
 
@@ -235,6 +263,34 @@ impl Pacer {
         pace.interval = (pace.interval * 2).min(SLOWEST);
         let wait = wait.unwrap_or(pace.interval);
         pace.next_at = pace.next_at.max(Instant::now() + wait);
+    }
+}
+
+impl Pace {
+    /// The fastest pace allowed: the limit's window shared by one call less than the limit
+    /// (and 5 % more), once known.
+    fn floor(&self) -> Duration {
+        match self.window {
+            Some((window, limit)) => (window / limit.saturating_sub(1).max(1) as u32).mul_f64(1.05),
+            None => FASTEST,
+        }
+    }
+
+    /// The site counts `limit - left` calls in its window now: the window reaches back past
+    /// that many of the calls sent, to before the next older one. The largest such span seen
+    /// (slowly forgotten) is taken, so the pace errs on the slow side.
+    fn learn_window(&mut self, now: Instant, limit: u64, left: u64) {
+        let counted = limit.saturating_sub(left) as usize;
+        if limit < 2 || counted == 0 || counted >= self.sent.len() {
+            return;
+        }
+        let older = self.sent[self.sent.len() - counted - 1];
+        let span = now.saturating_duration_since(older);
+        let window = match self.window {
+            Some((known, _)) => span.max(known.mul_f64(0.99)),
+            None => span,
+        };
+        self.window = Some((window, limit));
     }
 }
 
@@ -260,5 +316,37 @@ mod tests {
         };
         pacer.answered(&near);
         assert!(pacer.state.lock().unwrap().interval > before);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_burst_window_is_learned_from_the_calls_the_site_still_counts() {
+        // A site allowing 10 calls in 1 s: calls every 50 ms, and the site counts those of the
+        // last second.
+        let pacer = Pacer::new();
+        let mut sent = Vec::new();
+        for _ in 0..40 {
+            pacer.ready().await;
+            sent.push(Instant::now());
+            let now = Instant::now();
+            let counted = sent
+                .iter()
+                .filter(|at| now.duration_since(**at) < Duration::from_secs(1))
+                .count() as u64;
+            pacer.answered(&RateLimit {
+                limit: Some(10),
+                remaining: Some(10u64.saturating_sub(counted)),
+                ..RateLimit::default()
+            });
+        }
+        let (window, limit) = pacer.state.lock().unwrap().window.expect("learned");
+        assert_eq!(limit, 10);
+        assert!(
+            window >= Duration::from_secs(1) && window < Duration::from_millis(1_300),
+            "{window:?}"
+        );
+        // Never faster than the limit allows, with a call to spare: 1 s / 9.
+        let interval = pacer.interval();
+        assert!(interval >= Duration::from_millis(111), "{interval:?}");
+        assert!(interval <= Duration::from_millis(150), "{interval:?}");
     }
 }
