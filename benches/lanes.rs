@@ -6,7 +6,10 @@
 //! window divided by `LANES_SCALE` (default 100, so bulk alone takes about 100 s), once with
 //! `Lanes::Bulk` and once with `Lanes::Auto`. It prints both times and their ratio (target
 //! auto ≤ 0.1 × bulk), the records written more than once (target 0), the share of requests
-//! answered 429 (target ≤ 1 %) and the polls per task (target ≤ 3).
+//! answered 429 (target ≤ 1 %) and the polls per task (target ≤ 3). Bulk alone makes only two
+//! tasks of 1,000 updates there, so the polls a task costs in a queue are measured by a third
+//! run: 2,000 customer profiles (20 tasks of 100, one at a time) against their bound, the
+//! tasks' own time (20 × 100 × 4.8 s, divided alike).
 
 use atlassian_csm::bulk::Lanes;
 use atlassian_csm::types::BulkCustomerDetailFieldOperation;
@@ -15,6 +18,15 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 const RECORDS: usize = 2_000;
+
+/// The fast model: submits answered after 20 ms, tasks done 200 ms after their request arrived,
+/// five unfinished at once, no rate limits.
+fn fast_site() -> atlassian_csm_mock::FakeCsmBuilder {
+    FakeCsm::builder()
+        .bulk_latency(Duration::from_millis(20))
+        .task_timing(Duration::ZERO, Duration::from_millis(200))
+        .task_limit(5)
+}
 
 struct Run {
     took: Duration,
@@ -25,21 +37,25 @@ struct Run {
     direct: usize,
 }
 
-async fn run(lanes: Lanes, scale: u32) -> Run {
-    let fake = FakeCsm::builder()
-        .task_timing(Duration::ZERO, Duration::ZERO)
-        .pace(Pace::live_scaled(scale))
-        .rate_limits(RateLimits::live_scaled(scale))
-        .start()
-        .await
-        .unwrap();
+/// `records` updates through `lanes`, at a live site's pace divided by `scale` (or the fast
+/// model's, `scale` 0).
+async fn run(lanes: Lanes, scale: u32, records: usize) -> Run {
+    let fake = if scale == 0 {
+        fast_site()
+    } else {
+        FakeCsm::builder()
+            .task_timing(Duration::ZERO, Duration::ZERO)
+            .pace(Pace::live_scaled(scale))
+            .rate_limits(RateLimits::live_scaled(scale))
+    };
+    let fake = fake.start().await.unwrap();
     let ids: Vec<String> = fake.state(|site| {
         site.add_field(Entity::Customer, "Plan", "SELECT", &["Free", "Pro"]);
-        (0..RECORDS)
+        (0..records)
             .map(|i| site.add_customer(&format!("lane{i}@example.com"), "L"))
             .collect()
     });
-    let records: Vec<BulkCustomerDetailFieldOperation> = ids
+    let updates: Vec<BulkCustomerDetailFieldOperation> = ids
         .iter()
         .map(|id| {
             serde_json::from_value(serde_json::json!({"customerId": id, "operations": [
@@ -51,12 +67,12 @@ async fn run(lanes: Lanes, scale: u32) -> Run {
     let client = fake.client();
     let started = Instant::now();
     let report = client
-        .import_customer_details(records)
+        .import_customer_details(updates)
         .lanes(lanes)
         .await
         .unwrap();
     let took = started.elapsed();
-    assert_eq!(report.succeeded(), RECORDS, "every record succeeds");
+    assert_eq!(report.succeeded(), records, "every record succeeds");
     let requests = fake.requests();
     let mut writes: HashMap<String, usize> = HashMap::new();
     for request in requests.iter().filter(|r| r.status < 300) {
@@ -82,20 +98,88 @@ async fn run(lanes: Lanes, scale: u32) -> Run {
     }
 }
 
+/// 2,000 profiles through bulk tasks at a live site's pace: (wall time, polls per task, tasks).
+async fn queue_run(scale: u32) -> (Duration, f64, usize) {
+    let fake = FakeCsm::builder()
+        .task_timing(Duration::ZERO, Duration::ZERO)
+        .pace(Pace::live_scaled(scale))
+        .rate_limits(RateLimits::live_scaled(scale))
+        .start()
+        .await
+        .unwrap();
+    let records: Vec<atlassian_csm::types::BulkManageCustomerProfileOperation> = (0..RECORDS)
+        .map(|i| {
+            serde_json::from_value(serde_json::json!({"operationType": "UPSERT",
+                "payload": {"email": format!("queue{i}@example.com"), "displayName": "Q"}}))
+            .unwrap()
+        })
+        .collect();
+    let client = fake.client();
+    let started = Instant::now();
+    let report = client.import_customer_profiles(records).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(report.succeeded(), RECORDS, "every record succeeds");
+    let tasks = report.requests.len();
+    let polls = report.requests.iter().map(|r| r.polls).sum::<usize>();
+    (took, polls as f64 / tasks as f64, tasks)
+}
+
 fn main() {
-    let scale: u32 = std::env::var("LANES_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let bulk = runtime.block_on(run(Lanes::Bulk, scale));
-    let auto = runtime.block_on(run(Lanes::Auto, scale));
+    if std::env::var("LANES_MODEL").as_deref() == Ok("fast") {
+        return fast(&runtime);
+    }
+    let scale: u32 = std::env::var("LANES_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    if std::env::var("LANES_MODEL").as_deref() == Ok("queue") {
+        let (took, polls, tasks) = runtime.block_on(queue_run(scale));
+        println!(
+            "queue: {:.2} s, {tasks} tasks, {polls:.2} polls per task",
+            took.as_secs_f64()
+        );
+        return;
+    }
+    let bulk = runtime.block_on(run(Lanes::Bulk, scale, RECORDS));
+    let auto = runtime.block_on(run(Lanes::Auto, scale, RECORDS));
+    let (queue_took, queue_polls, queue_tasks) = runtime.block_on(queue_run(scale));
     println!("{RECORDS} customer detail updates at a live site's pace divided by {scale}");
-    for (name, run) in [("bulk", &bulk), ("auto", &auto)] {
+    show(&bulk, &auto);
+    let bound = Duration::from_millis(4_800) * RECORDS as u32 / scale;
+    println!(
+        "{RECORDS} customer profiles, bulk, at the same pace: {:.2} s against a bound of {:.2} s ({:.1} %), {queue_tasks} tasks, {queue_polls:.2} polls per task",
+        queue_took.as_secs_f64(),
+        bound.as_secs_f64(),
+        100.0 * bound.as_secs_f64() / queue_took.as_secs_f64()
+    );
+}
+
+/// `LANES_MODEL=fast`: 100,000 updates (`LANES_RECORDS`) at the fast model's pace, bulk then
+/// auto, three interleaved pairs; the median ratio.
+fn fast(runtime: &tokio::runtime::Runtime) {
+    let records: usize = std::env::var("LANES_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let mut ratios = Vec::new();
+    for _ in 0..3 {
+        let bulk = runtime.block_on(run(Lanes::Bulk, 0, records));
+        let auto = runtime.block_on(run(Lanes::Auto, 0, records));
+        println!("{records} customer detail updates at the fast model's pace");
+        show(&bulk, &auto);
+        ratios.push(auto.took.as_secs_f64() / bulk.took.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!("median auto / bulk: {:.3} (of {ratios:.3?})", ratios[1]);
+}
+
+fn show(bulk: &Run, auto: &Run) {
+    for (name, run) in [("bulk", bulk), ("auto", auto)] {
         println!(
             "  {name}: {:.2} s, {} direct calls, {} written twice, {} of {} requests answered 429, {:.1} polls per task",
             run.took.as_secs_f64(),

@@ -225,13 +225,15 @@ impl Pacer {
             let mut pace = self.state.lock().unwrap();
             let at = pace.next_at.max(Instant::now());
             pace.next_at = at + pace.interval;
-            pace.sent.push_back(at);
-            if pace.sent.len() > REMEMBERED {
-                pace.sent.pop_front();
-            }
             at
         };
         tokio::time::sleep_until(at).await;
+        // Remembered as sent when it goes, in the order the calls go.
+        let mut pace = self.state.lock().unwrap();
+        pace.sent.push_back(Instant::now());
+        if pace.sent.len() > REMEMBERED {
+            pace.sent.pop_front();
+        }
     }
 
     /// A call was answered with these rate-limit headers.

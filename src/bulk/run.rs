@@ -8,7 +8,7 @@ use super::journal::{Event, Journal};
 use super::lanes::{DirectLane, Lanes};
 use super::observer::RequestObserver;
 use super::plan::{Chunk, Planned};
-use super::queue::SiteQueue;
+use super::queue::{SiteQueue, Ticket};
 use super::report::{
     all, outcomes, BulkProgress, BulkRequest, BulkResult, ProgressCallback, RecordOutcome,
 };
@@ -53,6 +53,7 @@ impl<'r> Run<'r> {
             known_total: settings.known_total,
             task_times: TaskTimes::default(),
             queue: SiteQueue::new(),
+            submit_order: tokio::sync::Mutex::new(()),
             read_records: AtomicUsize::new(0),
             planned_requests: AtomicUsize::new(0),
             submitted_records: AtomicUsize::new(0),
@@ -84,6 +85,8 @@ pub(super) struct Run<'r> {
     task_times: TaskTimes,
     /// The import's tasks in the order they were sent, and how the site runs them.
     queue: SiteQueue,
+    /// Held from a request's send to its entry in the queue, while the order matters.
+    submit_order: tokio::sync::Mutex<()>,
     pub(super) read_records: AtomicUsize,
     pub(super) planned_requests: AtomicUsize,
     submitted_records: AtomicUsize,
@@ -243,6 +246,12 @@ impl Run<'_> {
             .expect("the semaphore is never closed");
         // When the request that started the task was sent: the task's time counts from then
         // (from now, for a task a previous run started).
+        // Sent one after the other while their order at the site matters (see
+        // `SiteQueue::in_order`).
+        let order = match self.queue.in_order() {
+            true => Some(self.submit_order.lock().await),
+            false => None,
+        };
         let (task_id, sent_at) = match known.and_then(|known| known.task_id) {
             Some(task_id) => (task_id, Instant::now()),
             None => match self.submit::<E>(&mut request, &records).await {
@@ -271,12 +280,16 @@ impl Run<'_> {
                 }
             },
         };
+        let ticket = self
+            .queue
+            .enter(records.len(), tokio::time::Instant::from_std(sent_at));
+        drop(order);
         request.task_id = Some(task_id.clone());
         self.submitted_records
             .fetch_add(records.len(), Ordering::SeqCst);
         self.report_progress();
 
-        let waited = self.wait(&mut request, &task_id, sent_at).await;
+        let waited = self.wait(&mut request, &task_id, sent_at, ticket).await;
         drop(slot);
         let outcome = match waited {
             Ok(outcome) => outcome,
@@ -374,14 +387,11 @@ impl Run<'_> {
         request: &mut BulkRequest,
         task_id: &str,
         submitted_at: Instant,
+        ticket: Ticket<'_>,
     ) -> Result<TaskOutcome, Error> {
         // (polls made, when the task was last seen pending)
         let polled = Mutex::new((0usize, None::<Duration>));
         let last_pending = Mutex::new(None::<tokio::time::Instant>);
-        let ticket = self.queue.enter(
-            request.records.len(),
-            tokio::time::Instant::from_std(submitted_at),
-        );
         // Whether the task is counted among those waiting their turn.
         let waiting = std::sync::atomic::AtomicBool::new(false);
         let waited = self

@@ -21,7 +21,6 @@ use shape::Shape;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// A record's time in a bulk task at the only live pace published: 8 minutes per 100 records,
 /// one task at a time.
