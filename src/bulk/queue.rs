@@ -201,7 +201,8 @@ impl Ticket<'_> {
     /// once every task sent before it has ended. Then the waits before its polls: `alongside`'s
     /// (given the time since the send) on a site known to run tasks side by side or for a task
     /// with nothing ahead; once one ahead ended on a site not known yet, at once and then growing;
-    /// on a site that runs them one at a time, just before its records' time from its turn.
+    /// on a site that runs them one at a time, about when its records' time is up, counted from
+    /// the end of the one before it.
     pub async fn turn<D>(
         &self,
         alongside: impl FnOnce(Duration) -> D,

@@ -74,6 +74,20 @@ pub(super) struct Job<'a, E: SyncEndpoint> {
     pub(super) endpoint: PhantomData<E>,
 }
 
+/// A run given up before its end (its future dropped) may leave a write on a blocking thread
+/// that still holds the state: its lock is marked as being released, so that a new sync of the
+/// state in this process waits for it instead of being refused.
+impl<E: SyncEndpoint> Drop for Job<'_, E> {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.state) > 1 {
+            self.state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .releasing();
+        }
+    }
+}
+
 pub(super) type Source<'a, E> = BoxStream<'a, Result<<E as BulkEndpoint>::Record, Error>>;
 
 pub(super) async fn open<'a, E: SyncEndpoint>(

@@ -4,7 +4,6 @@
 use super::entity::Item;
 use crate::error::Error;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// The schema this version writes; a state written by a newer one is refused.
@@ -109,7 +108,7 @@ pub(crate) struct State {
     /// The position the next record to send takes in `temp.todo`.
     next_todo: usize,
     /// Held until the state is dropped; the operating system releases it if the process dies.
-    _lock: File,
+    lock: super::lock::Lock,
 }
 
 impl State {
@@ -153,8 +152,13 @@ impl State {
             path: path.to_path_buf(),
             connection,
             next_todo: 0,
-            _lock: lock,
+            lock,
         })
+    }
+
+    /// Says the run using this state was dropped (see [`Lock::releasing`](super::lock::Lock)).
+    pub fn releasing(&self) {
+        self.lock.releasing();
     }
 
     fn fail(&self, error: rusqlite::Error) -> Error {
