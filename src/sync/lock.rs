@@ -106,3 +106,29 @@ pub(super) fn lock(path: &Path) -> Result<Lock, Error> {
         _file: file,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_a_dropped_run_still_holds_is_waited_for_and_a_live_one_refused() {
+        let dir = std::env::temp_dir().join(format!("csm-lock-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = dir.join("state.db");
+        // Held by a run still going: refused at once.
+        let held = lock(&state).unwrap();
+        assert!(matches!(lock(&state), Err(Error::StateLocked { .. })));
+        // Held by a run given up, whose last write ends on another thread: waited for.
+        held.releasing();
+        let last_write = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(held);
+        });
+        let again = lock(&state).expect("the released lock is taken");
+        last_write.join().unwrap();
+        assert!(!is_releasing(&again.path));
+        drop(again);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
