@@ -375,17 +375,22 @@ async fn an_import_waits_for_a_used_up_quota_to_reset_then_goes_on() {
     }
 }
 
+/// A fake at a live site's pace divided by `factor`, its tasks not held before their turn.
+async fn live_paced(factor: u32) -> FakeCsm {
+    start(
+        FakeCsm::builder()
+            .task_timing(Duration::ZERO, Duration::ZERO)
+            .pace(atlassian_csm_mock::Pace::live_scaled(factor)),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_task_queued_behind_four_others_on_a_live_paced_site_succeeds() {
     // A live site's pace and 30-minute rule, divided by 1,000: each task runs 100 × 4.8 ms, one
     // at a time, so the fifth ends 2.4 s after it was sent, past the deadline of 1.8 s (30 min
     // divided alike) counted from the send, but 0.48 s after it started running.
-    let fake = start(
-        FakeCsm::builder()
-            .task_timing(Duration::ZERO, Duration::ZERO)
-            .pace(atlassian_csm_mock::Pace::live_scaled(1000)),
-    )
-    .await;
+    let fake = live_paced(1000).await;
     let client = client_for(&fake);
     let seen = Arc::new(Mutex::new(Vec::<BulkProgress>::new()));
     let log = seen.clone();
@@ -428,12 +433,7 @@ async fn a_task_queued_behind_four_others_on_a_live_paced_site_succeeds() {
 async fn a_live_paced_import_polls_each_task_a_few_times_and_foretells_its_end() {
     // A live site's pace divided by 1,000: 100 records run 0.48 s, one task at a time; twelve
     // tasks, five unfinished at once, with the default settings.
-    let fake = start(
-        FakeCsm::builder()
-            .task_timing(Duration::ZERO, Duration::ZERO)
-            .pace(atlassian_csm_mock::Pace::live_scaled(1000)),
-    )
-    .await;
+    let fake = live_paced(1000).await;
     let client = client_for(&fake);
     let foretold = Arc::new(Mutex::new(None::<(std::time::Instant, Duration)>));
     let seen = foretold.clone();
