@@ -9,7 +9,9 @@
 //! answered 429 (target ≤ 1 %) and the polls per task (target ≤ 3). Bulk alone makes only two
 //! tasks of 1,000 updates there, so the polls a task costs in a queue are measured by a third
 //! run: 2,000 customer profiles (20 tasks of 100, one at a time) against their bound, the
-//! tasks' own time (20 × 100 × 4.8 s, divided alike).
+//! tasks' own time (20 × 100 × 4.8 s, divided alike). `LANES_MODEL=queue` runs that one alone;
+//! `LANES_MODEL=fast` compares the lanes for 100,000 detail updates at the fast model's pace,
+//! `LANES_MODEL=fast-profiles` for 100,000 profiles.
 
 use atlassian_csm::bulk::Lanes;
 use atlassian_csm::types::BulkCustomerDetailFieldOperation;
@@ -43,10 +45,7 @@ async fn run(lanes: Lanes, scale: u32, records: usize) -> Run {
     let fake = if scale == 0 {
         fast_site()
     } else {
-        FakeCsm::builder()
-            .task_timing(Duration::ZERO, Duration::ZERO)
-            .pace(Pace::live_scaled(scale))
-            .rate_limits(RateLimits::live_scaled(scale))
+        live_site(scale)
     };
     let fake = fake.start().await.unwrap();
     let ids: Vec<String> = fake.state(|site| {
@@ -98,16 +97,22 @@ async fn run(lanes: Lanes, scale: u32, records: usize) -> Run {
     }
 }
 
-/// 2,000 profiles through bulk tasks at a live site's pace: (wall time, polls per task, tasks).
-async fn queue_run(scale: u32) -> (Duration, f64, usize) {
-    let fake = FakeCsm::builder()
+/// The live model divided by `scale`, with its rate limits.
+fn live_site(scale: u32) -> atlassian_csm_mock::FakeCsmBuilder {
+    FakeCsm::builder()
         .task_timing(Duration::ZERO, Duration::ZERO)
         .pace(Pace::live_scaled(scale))
         .rate_limits(RateLimits::live_scaled(scale))
-        .start()
-        .await
-        .unwrap();
-    let records: Vec<atlassian_csm::types::BulkManageCustomerProfileOperation> = (0..RECORDS)
+}
+
+/// `records` profiles through `lanes` on `site`: (wall time, polls per task, tasks).
+async fn profiles_run(
+    site: atlassian_csm_mock::FakeCsmBuilder,
+    lanes: Lanes,
+    records: usize,
+) -> (Duration, f64, usize) {
+    let fake = site.start().await.unwrap();
+    let profiles: Vec<atlassian_csm::types::BulkManageCustomerProfileOperation> = (0..records)
         .map(|i| {
             serde_json::from_value(serde_json::json!({"operationType": "UPSERT",
                 "payload": {"email": format!("queue{i}@example.com"), "displayName": "Q"}}))
@@ -116,12 +121,21 @@ async fn queue_run(scale: u32) -> (Duration, f64, usize) {
         .collect();
     let client = fake.client();
     let started = Instant::now();
-    let report = client.import_customer_profiles(records).await.unwrap();
+    let report = client
+        .import_customer_profiles(profiles)
+        .lanes(lanes)
+        .await
+        .unwrap();
     let took = started.elapsed();
-    assert_eq!(report.succeeded(), RECORDS, "every record succeeds");
+    assert_eq!(report.succeeded(), records, "every record succeeds");
     let tasks = report.requests.len();
     let polls = report.requests.iter().map(|r| r.polls).sum::<usize>();
     (took, polls as f64 / tasks as f64, tasks)
+}
+
+/// 2,000 profiles through bulk tasks at a live site's pace: (wall time, polls per task, tasks).
+async fn queue_run(scale: u32) -> (Duration, f64, usize) {
+    profiles_run(live_site(scale), Lanes::Bulk, RECORDS).await
 }
 
 fn main() {
@@ -130,8 +144,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    if std::env::var("LANES_MODEL").as_deref() == Ok("fast") {
-        return fast(&runtime);
+    match std::env::var("LANES_MODEL").as_deref() {
+        Ok("fast") => return fast(&runtime),
+        Ok("fast-profiles") => return fast_profiles(&runtime),
+        _ => {}
     }
     let scale: u32 = std::env::var("LANES_SCALE")
         .ok()
@@ -173,6 +189,32 @@ fn fast(runtime: &tokio::runtime::Runtime) {
         println!("{records} customer detail updates at the fast model's pace");
         show(&bulk, &auto);
         ratios.push(auto.took.as_secs_f64() / bulk.took.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!("median auto / bulk: {:.3} (of {ratios:.3?})", ratios[1]);
+}
+
+/// `LANES_MODEL=fast-profiles`: 100,000 profiles (`LANES_RECORDS`) at the fast model's pace,
+/// bulk then auto, three interleaved pairs; the median ratio (profiles have no direct call, so
+/// `auto` must cost nothing over `bulk`).
+fn fast_profiles(runtime: &tokio::runtime::Runtime) {
+    let records: usize = std::env::var("LANES_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let mut ratios = Vec::new();
+    for _ in 0..3 {
+        let (bulk, bulk_polls, _) =
+            runtime.block_on(profiles_run(fast_site(), Lanes::Bulk, records));
+        let (auto, auto_polls, _) =
+            runtime.block_on(profiles_run(fast_site(), Lanes::Auto, records));
+        println!(
+            "{records} customer profiles at the fast model's pace: bulk {:.2} s ({bulk_polls:.2} polls per task), auto {:.2} s ({auto_polls:.2}): auto / bulk {:.3}",
+            bulk.as_secs_f64(),
+            auto.as_secs_f64(),
+            auto.as_secs_f64() / bulk.as_secs_f64()
+        );
+        ratios.push(auto.as_secs_f64() / bulk.as_secs_f64());
     }
     ratios.sort_by(f64::total_cmp);
     println!("median auto / bulk: {:.3} (of {ratios:.3?})", ratios[1]);

@@ -162,8 +162,9 @@ fn bearer_header(token: &Secret) -> Result<HeaderValue, Error> {
 
 /// A header value marked sensitive, so `reqwest` and `http` never print it.
 fn sensitive_header(text: &str) -> Result<HeaderValue, Error> {
-    let mut value = HeaderValue::from_str(text).map_err(|_| Error::Auth {
-        message: "the credentials contain characters not allowed in a header".into(),
+    let mut value = crate::headers::value(text).map_err(|reason| Error::Auth {
+        // The reason names a position, never the text.
+        message: format!("the Authorization header made of the credentials {reason}"),
     })?;
     value.set_sensitive(true);
     Ok(value)

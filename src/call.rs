@@ -5,7 +5,8 @@
 //! got no answer, a typed error) so the final error keeps what the generated code alone would
 //! lose, such as the status of a response whose body is not JSON.
 
-use crate::error::{excerpt, Error};
+use crate::error::Error;
+use crate::server_text::excerpt;
 use crate::types::RestError;
 use crate::Client;
 use progenitor_client::Error as GeneratedError;
@@ -65,13 +66,10 @@ pub(crate) async fn send<T, E: serde::Serialize>(
             (result, CALL.with(|call| call.take()))
         })
         .await;
-    match result {
+    let result = match result {
         Err(_) => Err(match record.last_failure {
             // The retries were cut short, but what stopped the call is the connection.
-            Some(source) if !source.is_timeout() => Error::Transport {
-                operation,
-                source: source.without_url(),
-            },
+            Some(source) if !source.is_timeout() => Error::transport(operation, source),
             _ => Error::Timeout {
                 operation,
                 after: overall,
@@ -83,7 +81,8 @@ pub(crate) async fn send<T, E: serde::Serialize>(
             None => Ok(value),
         },
         Ok(Err(error)) => Err(into_error(operation, error, record).await),
-    }
+    };
+    result.map_err(|error| error.with_server_text_kept(&client.inner.secrets()))
 }
 
 /// Turns what the generated call returned into an [`Error`], with what its attempts recorded.

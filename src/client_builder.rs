@@ -42,6 +42,7 @@ pub struct ClientBuilder {
     call_timeout: Duration,
     retry: RetryPolicy,
     max_response_bytes: u64,
+    max_pages: u64,
     allow_unknown_enum_values: bool,
     http_client: Option<reqwest::Client>,
 }
@@ -61,6 +62,7 @@ impl Default for ClientBuilder {
             call_timeout: Duration::from_secs(300),
             retry: RetryPolicy::default(),
             max_response_bytes: crate::body::DEFAULT_MAX_RESPONSE_BYTES,
+            max_pages: crate::pagination::DEFAULT_MAX_PAGES,
             allow_unknown_enum_values: false,
             http_client: None,
         }
@@ -74,7 +76,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Any other base URL (a local mock, a proxy), used as given instead of a cloud id.
+    /// Any other base URL (a local mock, a proxy), used as given instead of a cloud id: `http` or
+    /// `https`, a host, an optional path; [`build`](Self::build) refuses one with a query, a
+    /// fragment or user info.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
         self
@@ -142,6 +146,14 @@ impl ClientBuilder {
     /// passed, and is not retried.
     pub fn max_response_size(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
+        self
+    }
+
+    /// The most pages one paginated listing ([`Client::products`], [`Client::search_customers`]
+    /// and their `_pages` forms) fetches before it ends with [`Error::Pagination`] (default
+    /// 100,000): a server whose pages never end cannot keep a stream going forever.
+    pub fn max_pages(mut self, pages: u64) -> Self {
+        self.max_pages = pages;
         self
     }
 
@@ -246,7 +258,10 @@ impl ClientBuilder {
             // No redirect is followed: the API documents none, and one could carry a request, its
             // body and its credentials to another origin.
             None => reqwest::Client::builder()
-                .user_agent(self.user_agent)
+                .user_agent(
+                    crate::headers::value(&self.user_agent)
+                        .map_err(|reason| Error::Config(format!("the user agent {reason}")))?,
+                )
                 .timeout(self.timeout)
                 .connect_timeout(self.connect_timeout)
                 .redirect(reqwest::redirect::Policy::none())
@@ -268,6 +283,8 @@ impl ClientBuilder {
             call_timeout: self.call_timeout,
             attempt_timeout: self.timeout,
             max_response_bytes: self.max_response_bytes,
+            max_pages: self.max_pages,
+            sent_tokens: Default::default(),
             allow_unknown_enum_values: self.allow_unknown_enum_values,
         };
         Ok(Client::new_with_client(&base_url, http_client, config))
@@ -288,12 +305,53 @@ fn cloud_base_url(cloud_id: &str) -> Result<String, Error> {
     }
 }
 
+/// The base URL as requests will use it, or why it cannot be one: every request path is appended
+/// to it as text, so a query or a fragment would swallow the paths (`/base?x=1/api/v1/product`,
+/// `/base#frag/api/…` sent to `/base`), and user info would be sent as credentials of its own.
 fn checked_base_url(base_url: &str) -> Result<String, Error> {
     let trimmed = base_url.trim_end_matches('/');
-    match reqwest::Url::parse(trimmed) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(trimmed.to_string()),
-        _ => Err(Error::Config(format!("{base_url:?} is not an http(s) URL"))),
+    let url = match reqwest::Url::parse(trimmed) {
+        Ok(url) => url,
+        Err(error) => {
+            return Err(Error::Config(format!(
+                "base URL {base_url:?}: not a URL ({error})"
+            )))
+        }
+    };
+    // Named without what may be a secret: its user info and its query.
+    let mut shown = url.clone();
+    if !shown.username().is_empty() || shown.password().is_some() {
+        let _ = shown.set_password(None);
+        let _ = shown.set_username("…");
     }
+    if shown.query().is_some() {
+        shown.set_query(Some("…"));
+    }
+    let refuse = |why: &str| {
+        Err(Error::Config(format!(
+            "base URL {:?}: {why}",
+            shown.as_str()
+        )))
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return refuse(&format!(
+            "the scheme {:?} is not http or https",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return refuse("it names no host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse("it holds user info; give credentials with .credentials(…)");
+    }
+    if trimmed.contains('?') {
+        return refuse("it holds a query, which the request paths would be appended to");
+    }
+    if trimmed.contains('#') {
+        return refuse("it holds a fragment, which would swallow the request paths");
+    }
+    Ok(trimmed.to_string())
 }
 
 impl Client {

@@ -2,6 +2,7 @@
 
 use crate::body::{describe, read_bounded, redirect_location, MAX_SMALL_ANSWER_BYTES};
 use crate::error::Error;
+use crate::server_text::Secrets;
 use serde::Deserialize;
 
 /// Lists the sites an OAuth access token can reach.
@@ -69,14 +70,14 @@ pub(crate) async fn cloud_id_from_token(
             Some(host) => format!("the token cannot reach {host}"),
             None => "the token cannot reach any site".into(),
         })),
-        several => Err(Error::Config(format!(
+        several => Err(Error::Config(Secrets::none().kept(&format!(
             "the token reaches several sites ({}); name one with .site(…)",
             several
                 .iter()
                 .map(|r| r.url.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ))),
+        )))),
     }
 }
 
@@ -88,14 +89,20 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     let mut request = http
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json");
+    // What the lookup's server says is kept bounded, and without the token it was sent.
+    let mut secrets = Secrets::none();
     if let Some(value) = authorization {
+        secrets.add_authorization(&value);
         request = request.header(reqwest::header::AUTHORIZATION, value);
     }
-    let failed = |message: String| Error::Config(format!("cloud id lookup at {url}: {message}"));
+    let failed = |message: String| {
+        Error::Config(secrets.kept(&format!("cloud id lookup at {url}: {message}")))
+    };
+    // Not reached: a network failure (exit 5 in `csm`), not a configuration one.
     let response = request
         .send()
         .await
-        .map_err(|e| failed(e.without_url().to_string()))?;
+        .map_err(|e| Error::transport("cloud id lookup", e))?;
     let status = response.status();
     if let Some(location) = redirect_location(status, response.headers()) {
         return Err(failed(format!(

@@ -69,11 +69,14 @@ pub enum Error {
 
     /// The request could not be sent or its answer not read (connection refused or reset…), on
     /// the last attempt, or on the attempt before the call timeout ended the retries. `Display`
-    /// names the root cause (e.g. "Connection refused").
-    #[error("{operation}: the connection failed: {}", causes(.source))]
+    /// names the host and the root cause once (e.g. "could not reach api.atlassian.com:
+    /// Connection refused"); the cause is also the error's `source`.
+    #[error("{operation}: could not reach {host}: {}", causes(.source))]
     Transport {
         /// The operation.
         operation: &'static str,
+        /// The host (and port, when not the scheme's) the request was for.
+        host: String,
         /// The underlying error (its URL removed).
         #[source]
         source: reqwest::Error,
@@ -105,6 +108,20 @@ pub enum Error {
         status: StatusCode,
         /// The `Location` the server named (not contacted).
         location: String,
+    },
+
+    /// A paginated listing was stopped: the server gave a cursor it had given before (its pages
+    /// would repeat forever), or the listing passed the client's page cap
+    /// ([`ClientBuilder::max_pages`](crate::ClientBuilder::max_pages)). The pages before were
+    /// yielded.
+    #[error("{operation}: {reason}; the listing was stopped after {pages} pages")]
+    Pagination {
+        /// The operation.
+        operation: &'static str,
+        /// The pages fetched.
+        pages: u64,
+        /// What was wrong.
+        reason: String,
     },
 
     /// A success answer whose body is not what the spec describes.
@@ -177,9 +194,6 @@ pub enum Error {
     },
 }
 
-/// How much of an unexpected body an error keeps.
-const EXCERPT_CHARS: usize = 200;
-
 fn describe(error: &Option<Box<RestError>>) -> String {
     match error.as_ref().and_then(|e| e.error_message.as_deref()) {
         Some(message) => format!(": {message}"),
@@ -219,14 +233,6 @@ fn retry_hint(rate_limit: &RateLimit) -> String {
     }
 }
 
-/// The start of a body, for an error message.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    String::from_utf8_lossy(body)
-        .chars()
-        .take(EXCERPT_CHARS)
-        .collect()
-}
-
 impl Error {
     /// The HTTP status of the answer behind this error, if there was one.
     pub fn status(&self) -> Option<StatusCode> {
@@ -259,10 +265,27 @@ impl Error {
                 after: timeout,
             }
         } else {
-            Self::Transport {
-                operation,
-                source: source.without_url(),
-            }
+            Self::transport(operation, source)
+        }
+    }
+
+    /// A transport failure, naming the host but not the rest of the URL (whose path may name a
+    /// customer).
+    pub(crate) fn transport(operation: &'static str, source: reqwest::Error) -> Self {
+        let host = source
+            .url()
+            .and_then(|url| {
+                let host = url.host_str()?;
+                Some(match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_string(),
+                })
+            })
+            .unwrap_or_else(|| "the server".to_string());
+        Self::Transport {
+            operation,
+            host,
+            source: source.without_url(),
         }
     }
 

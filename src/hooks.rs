@@ -8,16 +8,13 @@
 use crate::call::record;
 use crate::config::ClientConfig;
 use crate::generated::operation_rules;
+use crate::headers::{self, EXPERIMENTAL_HEADER, IDEMPOTENCY_KEY_HEADER};
 use crate::limits;
 use crate::Client;
 use progenitor_client::{ClientHooks, Error, OperationInfo};
-use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::header::{HeaderValue, AUTHORIZATION};
 use tracing::Instrument as _;
 
-/// `X-ExperimentalApi`: experimental operations answer 412 without `opt-in`.
-pub(crate) const EXPERIMENTAL_HEADER: HeaderName = HeaderName::from_static("x-experimentalapi");
-/// `Idempotency-Key`: bulk operations answer 412 without one.
-pub(crate) const IDEMPOTENCY_KEY_HEADER: HeaderName = HeaderName::from_static("idempotency-key");
 /// The header the generator adds to every request; the CSM API defines none.
 const GENERATOR_VERSION_HEADER: &str = "api-version";
 
@@ -43,12 +40,16 @@ impl ClientHooks<ClientConfig> for Client {
         };
         let authorization = match &self.inner.fixed_authorization {
             Some(value) => value.clone(),
-            None => self
-                .inner
-                .credentials
-                .authorization()
-                .await
-                .map_err(refuse)?,
+            None => {
+                let renewed = self
+                    .inner
+                    .credentials
+                    .authorization()
+                    .await
+                    .map_err(refuse)?;
+                self.inner.sent_tokens.sent(&renewed);
+                renewed
+            }
         };
         let headers = request.headers_mut();
         headers.remove(GENERATOR_VERSION_HEADER);
@@ -59,7 +60,13 @@ impl ClientHooks<ClientConfig> for Client {
         // Generated once per logical call, here and not per attempt, so every retry of the call
         // carries the same key.
         if rules.idempotency_key && !headers.contains_key(IDEMPOTENCY_KEY_HEADER) {
-            headers.insert(IDEMPOTENCY_KEY_HEADER, new_idempotency_key());
+            headers.insert(IDEMPOTENCY_KEY_HEADER, headers::new_idempotency_key());
+        }
+        if let Some((name, reason)) = headers::first_refused(headers) {
+            return Err(refuse(crate::Error::InvalidInput {
+                field: format!("{name} header"),
+                message: reason,
+            }));
         }
         Ok(())
     }
@@ -92,12 +99,4 @@ pub(crate) fn refuse<E>(error: crate::Error) -> Error<E> {
     let message = error.to_string();
     record(|call| call.error = Some(error));
     Error::Custom(message)
-}
-
-/// A fresh UUID v4, generated once per logical call (before any retry) so every attempt of the
-/// call carries the same key.
-pub(crate) fn new_idempotency_key() -> HeaderValue {
-    let mut buffer = uuid::Uuid::encode_buffer();
-    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
-    HeaderValue::from_str(text).expect("a UUID is a valid header value")
 }

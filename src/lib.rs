@@ -71,6 +71,7 @@ mod config;
 mod discovery;
 mod error;
 mod generated;
+mod headers;
 mod hooks;
 mod input;
 mod lenient;
@@ -81,6 +82,7 @@ mod pagination;
 mod path;
 mod rate_limit;
 mod retry;
+mod server_text;
 #[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod sync;

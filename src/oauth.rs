@@ -4,6 +4,7 @@
 use crate::auth::{Secret, TokenFuture, TokenSource};
 use crate::body::{describe, read_bounded, redirect_location, MAX_SMALL_ANSWER_BYTES};
 use crate::error::Error;
+use crate::server_text::Secrets;
 use serde::Deserialize;
 use std::fmt;
 use std::sync::Arc;
@@ -35,8 +36,31 @@ enum Grant {
 
 struct Current {
     token: Secret,
-    expires_at: Instant,
+    obtained_at: Instant,
+    lifetime: Duration,
 }
+
+impl Current {
+    fn new(token: Secret, lifetime: Duration) -> Self {
+        Self {
+            token,
+            obtained_at: Instant::now(),
+            lifetime,
+        }
+    }
+
+    /// Whether it is still used: until `margin` before it expires or, for a token that lives
+    /// less than four margins, until a quarter of its life is left; and in any case for a second
+    /// after it was obtained, so that even a token granted for no time at all is renewed at most
+    /// once a second, never once per call.
+    fn is_fresh(&self, margin: Duration) -> bool {
+        let used_for = self.obtained_at.elapsed();
+        used_for + margin.min(self.lifetime / 4) < self.lifetime || used_for < MIN_TOKEN_USE
+    }
+}
+
+/// The least time a token is used before it is renewed (unless the API rejects it).
+const MIN_TOKEN_USE: Duration = Duration::from_secs(1);
 
 struct State {
     grant: Grant,
@@ -44,7 +68,9 @@ struct State {
 }
 
 /// A [`TokenSource`] that renews OAuth 2.0 access tokens at Atlassian's token endpoint shortly
-/// before they expire. Concurrent requests share one renewal: the others wait for it.
+/// before they expire. Concurrent requests share one renewal: the others wait for it and use its
+/// token. A token that lives less than four renewal margins is renewed when a quarter of its
+/// life is left, so short-lived tokens are never renewed per call.
 ///
 /// ```no_run
 /// use atlassian_csm::{Client, Credentials, OAuthTokenSource};
@@ -118,10 +144,7 @@ impl OAuthTokenSource {
     /// Starts with an access token you already have, valid for `expires_in`.
     pub fn with_access_token(self, token: impl Into<Secret>, expires_in: Duration) -> Self {
         let state = State {
-            current: Some(Current {
-                token: token.into(),
-                expires_at: Instant::now() + expires_in,
-            }),
+            current: Some(Current::new(token.into(), expires_in)),
             ..self.state.into_inner()
         };
         Self {
@@ -136,7 +159,8 @@ impl OAuthTokenSource {
         self
     }
 
-    /// How long before expiry a token is renewed (default 60 s).
+    /// How long before expiry a token is renewed (default 60 s; a token that lives less than four
+    /// times this is renewed when a quarter of its life is left).
     pub fn renew_before(mut self, margin: Duration) -> Self {
         self.renew_before = margin;
         self
@@ -157,10 +181,6 @@ impl OAuthTokenSource {
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
         self.http = http;
         self
-    }
-
-    fn is_fresh(&self, current: &Current) -> bool {
-        Instant::now() + self.renew_before < current.expires_at
     }
 
     async fn renew(&self, state: &mut State) -> Result<Secret, Error> {
@@ -191,8 +211,19 @@ impl OAuthTokenSource {
                     e.without_url()
                 ),
             })?;
+        // The endpoint's words are kept bounded, and with none of the secrets the form carried
+        // (or the token it replaces), should it echo them.
+        let mut secrets = Secrets::none();
+        secrets.add(self.client_secret.expose());
+        if let Grant::RefreshToken(token) = &state.grant {
+            secrets.add(token.expose());
+        }
+        if let Some(current) = &state.current {
+            secrets.add(current.token.expose());
+        }
         let status = response.status();
         if let Some(location) = redirect_location(status, response.headers()) {
+            let location = secrets.keep(&location, 1024);
             // Never followed: the form holds the client secret and the refresh token.
             return Err(Error::Auth {
                 message: format!(
@@ -209,12 +240,15 @@ impl OAuthTokenSource {
             return Err(Error::Auth {
                 message: format!(
                     "the token endpoint answered {status}{}",
-                    token_endpoint_reason(&bytes)
+                    secrets.kept(&token_endpoint_reason(&bytes))
                 ),
             });
         }
         let granted: TokenResponse = serde_json::from_slice(&bytes).map_err(|e| Error::Auth {
-            message: format!("the token endpoint's answer is not a token response: {e}"),
+            message: format!(
+                "the token endpoint's answer is not a token response: {}",
+                secrets.kept(&e.to_string())
+            ),
         })?;
         let expires_in = Duration::from_secs(granted.expires_in.unwrap_or(3600));
         let renewed = RefreshedTokens {
@@ -225,10 +259,7 @@ impl OAuthTokenSource {
         if let Some(rotated) = &renewed.refresh_token {
             state.grant = Grant::RefreshToken(rotated.clone());
         }
-        state.current = Some(Current {
-            token: renewed.access_token.clone(),
-            expires_at: Instant::now() + expires_in,
-        });
+        state.current = Some(Current::new(renewed.access_token.clone(), expires_in));
         tracing::debug!(
             expires_in_s = expires_in.as_secs(),
             "renewed the access token"
@@ -245,7 +276,7 @@ impl TokenSource for OAuthTokenSource {
         Box::pin(async move {
             let mut state = self.state.lock().await;
             match &state.current {
-                Some(current) if self.is_fresh(current) => Ok(current.token.clone()),
+                Some(current) if current.is_fresh(self.renew_before) => Ok(current.token.clone()),
                 _ => self.renew(&mut state).await,
             }
         })
@@ -256,7 +287,9 @@ impl TokenSource for OAuthTokenSource {
             let mut state = self.state.lock().await;
             match &state.current {
                 // Another request already renewed the rejected token: use the new one.
-                Some(current) if current.token != *rejected && self.is_fresh(current) => {
+                Some(current)
+                    if current.token != *rejected && current.is_fresh(self.renew_before) =>
+                {
                     Ok(current.token.clone())
                 }
                 _ => self.renew(&mut state).await,

@@ -1,6 +1,7 @@
 //! The paginated operations as lazy [`Stream`]s: a page is fetched only when the stream is polled
 //! past the previous one, each request goes through the client's retry policy, and the stream
-//! ends exactly after the last page.
+//! ends exactly after the last page. A server's pages are not trusted to end: a cursor seen
+//! before, or more pages than the client's cap, ends the stream with [`Error::Pagination`].
 
 use crate::error::Error;
 use crate::types::{
@@ -9,12 +10,70 @@ use crate::types::{
 };
 use crate::Client;
 use futures::stream::{self, Stream, TryStreamExt};
+use std::collections::HashSet;
+
+/// The most pages one listing fetches unless the client says otherwise.
+pub(crate) const DEFAULT_MAX_PAGES: u64 = 100_000;
 
 /// Where a product listing stands between two pages.
 enum Cursor {
     First,
     Next(String),
+    /// The last page's cursor was given before: the listing ends with this error, after that
+    /// page.
+    Repeated(Error),
     Done,
+}
+
+/// What a listing has fetched: the pages, and the cursors it was given (each may come once).
+struct Fetched {
+    operation: &'static str,
+    pages: u64,
+    max_pages: u64,
+    cursors: HashSet<String>,
+}
+
+impl Fetched {
+    fn new(client: &Client, operation: &'static str) -> Self {
+        Self {
+            operation,
+            pages: 0,
+            max_pages: client.inner.max_pages,
+            cursors: HashSet::new(),
+        }
+    }
+
+    /// Counts the page about to be fetched, or stops at the cap.
+    fn next_page(&mut self) -> Result<(), Error> {
+        if self.pages >= self.max_pages {
+            return Err(self.stopped(format!(
+                "the server has more than {} pages (ClientBuilder::max_pages)",
+                self.max_pages
+            )));
+        }
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// A cursor the server gave, refused if it gave it before.
+    fn cursor(&mut self, cursor: &str) -> Result<(), Error> {
+        if self.cursors.insert(cursor.to_string()) {
+            return Ok(());
+        }
+        Err(self.stopped(format!(
+            "page {} gave a cursor an earlier page gave ({} characters), so its pages would repeat",
+            self.pages,
+            cursor.chars().count()
+        )))
+    }
+
+    fn stopped(&self, reason: String) -> Error {
+        Error::Pagination {
+            operation: self.operation,
+            pages: self.pages,
+            reason,
+        }
+    }
 }
 
 /// Where a customer search stands between two pages.
@@ -37,29 +96,32 @@ impl Client {
         &self,
         limit: Option<i64>,
     ) -> impl Stream<Item = Result<PaginatedProducts, Error>> + Send + '_ {
-        stream::try_unfold(Cursor::First, move |cursor| async move {
-            let mut request = self.get_products();
-            if let Some(limit) = limit {
-                request = request.limit(limit);
-            }
-            let previous = match cursor {
-                Cursor::Done => return Ok(None),
-                Cursor::First => None,
-                Cursor::Next(cursor) => {
-                    request = request.cursor(cursor.as_str());
-                    Some(cursor)
+        let fetched = Fetched::new(self, "get_products");
+        stream::try_unfold(
+            (Cursor::First, fetched),
+            move |(cursor, mut fetched)| async move {
+                let mut request = self.get_products();
+                if let Some(limit) = limit {
+                    request = request.limit(limit);
                 }
-            };
-            let page = request.send().await?.into_inner();
-            // A cursor that does not move would loop forever: treat it as the end.
-            let next = match page.next_page_cursor.as_deref() {
-                Some(next) if !next.is_empty() && Some(next) != previous.as_deref() => {
-                    Cursor::Next(next.to_string())
+                match cursor {
+                    Cursor::Done => return Ok(None),
+                    Cursor::Repeated(error) => return Err(error),
+                    Cursor::First => {}
+                    Cursor::Next(cursor) => request = request.cursor(cursor),
                 }
-                _ => Cursor::Done,
-            };
-            Ok(Some((page, next)))
-        })
+                fetched.next_page()?;
+                let page = request.send().await?.into_inner();
+                let next = match page.next_page_cursor.as_deref() {
+                    Some(next) if !next.is_empty() => match fetched.cursor(next) {
+                        Ok(()) => Cursor::Next(next.to_string()),
+                        Err(error) => Cursor::Repeated(error),
+                    },
+                    _ => Cursor::Done,
+                };
+                Ok(Some((page, (next, fetched))))
+            },
+        )
     }
 
     /// Every product, one at a time, fetched page by page (see [`product_pages`](Self::product_pages)).
@@ -99,29 +161,34 @@ impl Client {
         let search = search
             .try_into()
             .map_err(|error| crate::input::ConversionError::at("body", error));
-        stream::try_unfold(PageNumber::Next(1), move |page_number| {
-            let search = search.clone();
-            async move {
-                let search = search?;
-                let PageNumber::Next(number) = page_number else {
-                    return Ok(None);
-                };
-                let mut request = self.search_by_detail_field().page(number).body(search);
-                if let Some(max_results) = max_results {
-                    request = request.max_results(max_results);
+        let fetched = Fetched::new(self, "search_by_detail_field");
+        stream::try_unfold(
+            (PageNumber::Next(1), fetched),
+            move |(page_number, mut fetched)| {
+                let search = search.clone();
+                async move {
+                    let search = search?;
+                    let PageNumber::Next(number) = page_number else {
+                        return Ok(None);
+                    };
+                    fetched.next_page()?;
+                    let mut request = self.search_by_detail_field().page(number).body(search);
+                    if let Some(max_results) = max_results {
+                        request = request.max_results(max_results);
+                    }
+                    let page = request.send().await?.into_inner();
+                    let page_size = max_results.or(page.max_results).unwrap_or(i64::MAX);
+                    let short = (page.customers.len() as i64) < page_size;
+                    let last = page.is_last.unwrap_or(short) || page.customers.is_empty();
+                    let next = if last {
+                        PageNumber::Done
+                    } else {
+                        PageNumber::Next(number + 1)
+                    };
+                    Ok(Some((page, (next, fetched))))
                 }
-                let page = request.send().await?.into_inner();
-                let page_size = max_results.or(page.max_results).unwrap_or(i64::MAX);
-                let short = (page.customers.len() as i64) < page_size;
-                let last = page.is_last.unwrap_or(short) || page.customers.is_empty();
-                let next = if last {
-                    PageNumber::Done
-                } else {
-                    PageNumber::Next(number + 1)
-                };
-                Ok(Some((page, next)))
-            }
-        })
+            },
+        )
     }
 
     /// Every customer matching the search, one at a time (see

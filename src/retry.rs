@@ -251,6 +251,7 @@ pub(crate) async fn execute(
             {
                 Some(Ok(fresh)) => {
                     tracing::info!(attempt, "401: renewed the token, retrying once");
+                    client.inner.sent_tokens.sent(&fresh);
                     next.headers_mut().insert(AUTHORIZATION, fresh);
                     request = next;
                     continue;
@@ -348,7 +349,7 @@ pub(crate) fn is_safe_to_repeat(method: &Method, headers: &HeaderMap) -> bool {
     matches!(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
-    ) || headers.contains_key(crate::hooks::IDEMPOTENCY_KEY_HEADER)
+    ) || headers.contains_key(crate::headers::IDEMPOTENCY_KEY_HEADER)
 }
 
 /// The server's `Retry-After`: delta-seconds or an HTTP-date (a date in the past means now).
@@ -454,7 +455,7 @@ mod tests {
     #[test]
     fn a_post_is_safe_to_repeat_only_with_an_idempotency_key() {
         let mut keyed = HeaderMap::new();
-        keyed.insert(crate::hooks::IDEMPOTENCY_KEY_HEADER, "k".parse().unwrap());
+        keyed.insert(crate::headers::IDEMPOTENCY_KEY_HEADER, "k".parse().unwrap());
         assert!(is_safe_to_repeat(&Method::POST, &keyed));
         assert!(!is_safe_to_repeat(&Method::POST, &HeaderMap::new()));
         assert!(is_safe_to_repeat(&Method::PUT, &HeaderMap::new()));

@@ -1,6 +1,7 @@
 //! Waiting for the asynchronous task a bulk call starts.
 
 use crate::error::Error;
+use crate::server_text::Secrets;
 use crate::types::{TaskFailure, TaskStatusResponse, TaskStatusResponseStatus};
 use crate::Client;
 use reqwest::StatusCode;
@@ -111,18 +112,21 @@ impl TaskOutcome {
         }
     }
 
-    /// The records that failed, exactly as the server listed them.
+    /// The records that failed, as the server listed them (a secret of the client that a
+    /// failure's text echoed is redacted).
     pub fn failures(&self) -> &[TaskFailure] {
         &self.task().failures
     }
 
-    /// `Ok` with the status when the task finished, [`Error::TaskFailed`] otherwise.
+    /// `Ok` with the status when the task finished, [`Error::TaskFailed`] otherwise (each of
+    /// its texts bounded, as every error's are).
     pub fn into_result(self) -> Result<TaskStatusResponse, Error> {
         match self {
             Self::Finished(task) => Ok(task),
             Self::Failed(task) | Self::Cancelled(task) => Err(Error::TaskFailed {
                 task: Box::new(task),
-            }),
+            }
+            .with_server_text_kept(&Secrets::none())),
         }
     }
 }
@@ -197,7 +201,13 @@ impl<'a> TaskWaiter<'a> {
         let deadline = self.deadline;
         let task_id = self.task_id.clone();
         let last_status = std::sync::Mutex::new(String::from("not polled yet"));
-        match tokio::time::timeout(deadline, self.poll_until_ended(started, &last_status)).await {
+        let secrets = self.client.inner.secrets();
+        let outcome = match tokio::time::timeout(
+            deadline,
+            self.poll_until_ended(started, &last_status),
+        )
+        .await
+        {
             Ok(Some(result)) => result,
             // Out of time, or of delays before the deadline.
             Ok(None) | Err(_) => Err(Error::TaskDeadline {
@@ -205,6 +215,19 @@ impl<'a> TaskWaiter<'a> {
                 last_status: last_status.into_inner().unwrap_or_else(|e| e.into_inner()),
                 waited: started.elapsed(),
             }),
+        };
+        match outcome {
+            // A failure's words are the server's: a secret it echoed is not passed on.
+            Ok(mut outcome) => {
+                let (TaskOutcome::Finished(task)
+                | TaskOutcome::Failed(task)
+                | TaskOutcome::Cancelled(task)) = &mut outcome;
+                for failure in &mut task.failures {
+                    failure.error = failure.error.as_deref().map(|error| secrets.redact(error));
+                }
+                Ok(outcome)
+            }
+            Err(error) => Err(error.with_server_text_kept(&secrets)),
         }
     }
 

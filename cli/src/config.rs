@@ -2,6 +2,7 @@
 //! Credentials are read from the environment only, never from flags (which other users of the
 //! machine can see), and are never printed.
 
+use crate::terminal::tell;
 use atlassian_csm::{Client, Credentials};
 
 /// The flags every command takes.
@@ -39,26 +40,30 @@ const HOW_TO: &str = "set CSM_CLOUD_ID (or --site), and CSM_EMAIL with CSM_API_T
 
 impl Connection {
     /// The client this configuration names. With no site named at all, the fake a `csm mock`
-    /// of this user is serving, if one is (said on standard error).
-    pub async fn client(&self) -> Result<Client, ConfigError> {
+    /// of this user is serving, if one is (said on standard error). A base URL on this
+    /// machine's loopback is taken for such a fake: it needs no credentials (those of the
+    /// environment are sent if set, since the URL was named).
+    ///
+    /// A configuration that cannot make a client is a [`ConfigError`] (exit 3); a site whose
+    /// cloud id cannot be looked up fails as the client says (exit 5 when it cannot be reached).
+    pub async fn client(&self) -> anyhow::Result<Client> {
         let credentials = credentials_from_env()?;
         let named = self.cloud_id.is_some() || self.site.is_some() || self.base_url.is_some();
         if !named {
-            if let Some(base_url) = crate::mock::running_fake() {
-                eprintln!(
-                    "csm: no site configured: using the fake `csm mock` serves at {base_url}"
-                );
-                return Client::builder()
-                    .base_url(base_url)
-                    // The user's credentials are for their site, not for a local fake.
-                    .credentials(Credentials::bearer("fake"))
-                    .build()
-                    .map_err(|e| ConfigError(e.to_string()));
+            let Some(fake) = crate::mock::running_fake() else {
+                return Err(ConfigError(format!("no site configured: {HOW_TO}")).into());
+            };
+            tell!("csm: no site configured: using {}", fake.describe());
+            // The user's credentials are for their site, not for a local fake.
+            return Ok(fake_client(&fake.base_url, None)?);
+        }
+        if let Some(base_url) = self.base_url.as_deref().filter(|url| on_loopback(url)) {
+            if self.cloud_id.is_none() && self.site.is_none() {
+                return Ok(fake_client(base_url, credentials)?);
             }
-            return Err(ConfigError(format!("no site configured: {HOW_TO}")));
         }
         let Some(credentials) = credentials else {
-            return Err(ConfigError(format!("no credentials: {HOW_TO}")));
+            return Err(ConfigError(format!("no credentials: {HOW_TO}")).into());
         };
         let mut builder = Client::builder().credentials(credentials);
         if let Some(cloud_id) = &self.cloud_id {
@@ -70,10 +75,31 @@ impl Connection {
         if let Some(base_url) = &self.base_url {
             builder = builder.base_url(base_url);
         }
-        builder
-            .build_async()
-            .await
-            .map_err(|e| ConfigError(e.to_string()))
+        Ok(builder.build_async().await?)
+    }
+}
+
+/// A client of a fake on this machine, with `credentials` or a placeholder.
+fn fake_client(base_url: &str, credentials: Option<Credentials>) -> Result<Client, ConfigError> {
+    Client::builder()
+        .base_url(base_url)
+        .credentials(credentials.unwrap_or_else(|| Credentials::bearer("fake")))
+        .build()
+        .map_err(|e| ConfigError(e.to_string()))
+}
+
+/// Whether `url` names a host of this machine's loopback (`127.0.0.1`, `[::1]`, `localhost`).
+fn on_loopback(url: &str) -> bool {
+    let Ok(url) = atlassian_csm::reqwest::Url::parse(url) else {
+        return false;
+    };
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
     }
 }
 
@@ -81,6 +107,12 @@ impl Connection {
 /// `CSM_API_TOKEN` (Basic).
 fn credentials_from_env() -> Result<Option<Credentials>, ConfigError> {
     let read = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    for secret in ["CSM_ACCESS_TOKEN", "CSM_API_TOKEN"]
+        .into_iter()
+        .filter_map(read)
+    {
+        crate::terminal::keep_secret(&secret);
+    }
     match (
         read("CSM_ACCESS_TOKEN"),
         read("CSM_EMAIL"),

@@ -18,10 +18,14 @@
 //!
 //! A field the site lacks is created; one it has with another type or other options is reported,
 //! not changed; fields the file does not name are left alone. Running it twice changes nothing.
+//! Every definition is checked before anything is sent; the dry run prints the plan the real run
+//! carries out, and a run that stops half-way says what it created.
 
 use crate::config::Connection;
 use crate::exit;
+use crate::terminal::{say, tell, Shown};
 use anyhow::Context as _;
+use atlassian_csm::bulk::{CustomerDetailFields, RecordValidator};
 use atlassian_csm::types::{CreateDetailFieldRequest, DetailFieldWithConfiguration};
 use atlassian_csm::Client;
 use serde::Deserialize;
@@ -104,6 +108,14 @@ impl Definition {
     }
 }
 
+/// What `fields apply` does with one definition of the file, decided before anything is sent:
+/// the dry run prints this plan, the real run carries it out.
+enum Step {
+    Create(CreateDetailFieldRequest),
+    Unchanged,
+    Differs(String),
+}
+
 /// Runs a `csm fields` command.
 pub async fn run(connection: &Connection, command: FieldsCommand) -> anyhow::Result<ExitCode> {
     let FieldsCommand::Apply { file, dry_run } = command;
@@ -111,58 +123,140 @@ pub async fn run(connection: &Connection, command: FieldsCommand) -> anyhow::Res
         .with_context(|| format!("cannot read {}", file.display()))?;
     let wanted: BTreeMap<Entity, Vec<Definition>> = serde_norway::from_str(&text)
         .with_context(|| format!("{} is not a list of definitions per entity", file.display()))?;
-    // Every definition is checked before anything is sent.
-    let mut requests = Vec::new();
-    for (entity, definitions) in &wanted {
-        for definition in definitions {
-            let request = definition
-                .request()
-                .with_context(|| format!("{entity} field {:?}", definition.name))?;
-            requests.push((*entity, request));
+    // Every definition is checked, as the client would check it, before anything is sent (or
+    // read): one that would be refused stops the command with nothing done.
+    let (requests, invalid) = checked(&wanted);
+    if !invalid.is_empty() {
+        for reason in &invalid {
+            tell!("{}: {}", file.display(), Shown(reason));
         }
+        tell!(
+            "csm: {} of {} definitions are invalid; nothing was sent",
+            invalid.len(),
+            invalid.len() + requests.len()
+        );
+        return Ok(ExitCode::from(exit::INVALID_INPUT));
     }
     let client = connection.client().await?;
-    let mut existing = BTreeMap::new();
-    for entity in wanted.keys() {
-        existing.insert(*entity, fields_of(&client, *entity).await?);
-    }
-    let (mut created, mut unchanged, mut differ) = (0, 0, 0);
-    for (entity, request) in requests {
-        let name = request.name.to_string();
-        let found = existing[&entity]
-            .iter()
-            .find(|field| field.name.trim().eq_ignore_ascii_case(name.trim()));
-        match found {
-            None if dry_run => {
-                created += 1;
-                println!("{entity} {name}: would be created");
-            }
-            None => {
-                create(&client, entity, request)
-                    .await
-                    .with_context(|| format!("creating {entity} field {name:?}"))?;
-                created += 1;
-                println!("{entity} {name}: created");
-            }
-            Some(field) => match difference(field, &request) {
-                None => {
-                    unchanged += 1;
-                    println!("{entity} {name}: unchanged");
+    let plan = plan(&client, requests).await?;
+    let (mut created, mut unchanged, mut differ) = (Vec::new(), 0, 0);
+    let to_create = plan
+        .iter()
+        .filter(|(_, _, step)| matches!(step, Step::Create(_)))
+        .count();
+    for (entity, name, step) in plan {
+        let name = Shown(name);
+        match step {
+            Step::Create(_) if dry_run => say!("{entity} {name}: would be created"),
+            Step::Create(request) => {
+                if let Err(error) = create(&client, entity, request).await {
+                    let done = match created.as_slice() {
+                        [] => "none was created before it".to_string(),
+                        names => format!("{} created before it: {}", names.len(), names.join(", ")),
+                    };
+                    let left = to_create - created.len() - 1;
+                    tell!("csm: creating {entity} field {name} failed; {done}; {left} not sent");
+                    return Err(anyhow::Error::new(error)
+                        .context(format!("creating {entity} field {name}")));
                 }
-                Some(difference) => {
-                    differ += 1;
-                    println!("{entity} {name}: differs, left as is: {difference}");
-                }
-            },
+                say!("{entity} {name}: created");
+                created.push(format!("{entity} {name}"));
+            }
+            Step::Unchanged => {
+                unchanged += 1;
+                say!("{entity} {name}: unchanged");
+            }
+            Step::Differs(difference) => {
+                differ += 1;
+                say!(
+                    "{entity} {name}: differs, left as is: {}",
+                    Shown(&difference)
+                );
+            }
         }
     }
-    let verb = if dry_run { "to create" } else { "created" };
-    println!("{created} {verb}, {unchanged} unchanged, {differ} differ");
+    let (count, verb) = if dry_run {
+        (to_create, "to create")
+    } else {
+        (created.len(), "created")
+    };
+    say!("{count} {verb}, {unchanged} unchanged, {differ} differ");
+    if dry_run {
+        say!("dry run: nothing was sent");
+    }
     Ok(ExitCode::from(if differ > 0 {
         exit::INCOMPLETE
     } else {
         exit::SUCCESS
     }))
+}
+
+type Requests = Vec<(Entity, CreateDetailFieldRequest)>;
+
+/// Every definition as the API's request, checked against the rules the client checks before
+/// sending (names: length, characters, reserved words, unique per entity, case ignored); the
+/// invalid ones, each named with its entity, place and reason.
+fn checked(wanted: &BTreeMap<Entity, Vec<Definition>>) -> (Requests, Vec<String>) {
+    let (mut requests, mut invalid) = (Vec::new(), Vec::new());
+    for (entity, definitions) in wanted {
+        let mut validator = RecordValidator::<CustomerDetailFields>::new();
+        for (index, definition) in definitions.iter().enumerate() {
+            let checked = definition
+                .request()
+                .and_then(|request| validator.check(index, &request).map(|()| request));
+            match checked {
+                Ok(request) => requests.push((*entity, request)),
+                Err(error) => invalid.push(format!(
+                    "{entity} definition {} ({:?}): {}",
+                    index + 1,
+                    definition.name,
+                    reason_of(&error)
+                )),
+            }
+        }
+    }
+    (requests, invalid)
+}
+
+/// What is wrong, without the client's "nothing was sent", which the command says once.
+fn reason_of(error: &atlassian_csm::Error) -> String {
+    match error {
+        atlassian_csm::Error::InvalidInput { field, message } => {
+            let field = field.rsplit('.').next().unwrap_or(field);
+            format!("{field}: {message}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// What to do with each definition, given the site's fields.
+async fn plan(
+    client: &Client,
+    requests: Requests,
+) -> Result<Vec<(Entity, String, Step)>, atlassian_csm::Error> {
+    let mut existing = BTreeMap::new();
+    for (entity, _) in &requests {
+        if !existing.contains_key(entity) {
+            existing.insert(*entity, fields_of(client, *entity).await?);
+        }
+    }
+    Ok(requests
+        .into_iter()
+        .map(|(entity, request)| {
+            let name = request.name.to_string();
+            let found = existing[&entity]
+                .iter()
+                .find(|field| field.name.trim().eq_ignore_ascii_case(name.trim()));
+            let step = match found {
+                None => Step::Create(request),
+                Some(field) => match difference(field, &request) {
+                    None => Step::Unchanged,
+                    Some(difference) => Step::Differs(difference),
+                },
+            };
+            (entity, name, step)
+        })
+        .collect())
 }
 
 /// How the site's field differs from the file's, if it does: its type, or its options (order

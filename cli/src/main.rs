@@ -16,7 +16,9 @@ mod output;
 mod progress;
 mod sync;
 mod tasks;
+mod terminal;
 
+use crate::terminal::tell;
 use clap::{FromArgMatches, Subcommand};
 use generated::{Cli, CliCommand};
 use std::process::ExitCode;
@@ -94,7 +96,7 @@ async fn main() -> ExitCode {
     match run(&connection, &matches).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("csm: {error:#}");
+            tell!("csm: {}", terminal::error_line(&error));
             exit::code_of(&error)
         }
     }

@@ -1,10 +1,12 @@
 //! `csm mock`: the fake CSM API with demo data, so every command can be tried with no account.
 //!
-//! While it serves, a marker file (`csm-mock-<user>.url`, in `$XDG_RUNTIME_DIR` or else the
-//! temporary directory) holds its address; other `csm` commands given no site use it, and say
-//! so. The marker is removed when the fake stops (Ctrl-C or SIGTERM), and ignored if the fake no
-//! longer answers, if it is not on this machine's loopback, or (where the owner can be read) if
-//! another user wrote it. The fake is never sent the user's credentials.
+//! While it serves, a marker file of its own (`csm-mock-<user>-<pid>.url`, in
+//! `$XDG_RUNTIME_DIR` or else the temporary directory) holds its address; other `csm` commands
+//! given no site use the fake of the newest marker that still answers, and say which (and how
+//! many run). Each fake removes only its own marker when it stops (Ctrl-C or SIGTERM), so
+//! several fakes never clobber each other's. A marker is ignored if its fake no longer answers,
+//! if it is not on this machine's loopback, or (where the owner can be read) if another user
+//! wrote it. The fake is never sent the user's credentials.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -54,7 +56,7 @@ pub async fn serve(args: MockArgs) -> anyhow::Result<()> {
         .start()
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{}: {e}", args.port))?;
-    let marker = marker_path();
+    let marker = markers_directory().join(format!("{}{}.url", marker_prefix(), std::process::id()));
     std::fs::write(&marker, fake.base_url())?;
     // Whoever started it may stop reading (a script that read the address): not an error.
     let mut stdout = std::io::stdout();
@@ -65,41 +67,82 @@ pub async fn serve(args: MockArgs) -> anyhow::Result<()> {
     );
     let _ = stdout.flush();
     stopped().await;
-    // Only our own marker: a newer fake may have replaced it.
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(fake.base_url()) {
-        let _ = std::fs::remove_file(&marker);
-    }
+    let _ = std::fs::remove_file(&marker);
     Ok(())
 }
 
-/// The address of the fake a `csm mock` of this user is serving, if its marker is there and it
-/// accepts connections.
-pub fn running_fake() -> Option<String> {
-    let marker = marker_path();
-    if !written_by_this_user(&marker) {
-        return None;
+/// A fake a `csm mock` of this user is serving.
+pub struct RunningFake {
+    /// Its address.
+    pub base_url: String,
+    /// How many such fakes answer (this one is the newest).
+    pub running: usize,
+}
+
+impl RunningFake {
+    /// Which fake, for the line that says it is used.
+    pub fn describe(&self) -> String {
+        match self.running {
+            1 => format!("the fake `csm mock` serves at {}", self.base_url),
+            n => format!(
+                "the newest of the {n} fakes `csm mock` serves, at {} (name another with --base-url)",
+                self.base_url
+            ),
+        }
     }
-    let base_url = std::fs::read_to_string(marker).ok()?;
-    let address = base_url.trim().strip_prefix("http://")?;
-    let address: std::net::SocketAddr = address.parse().ok()?;
+}
+
+/// The newest fake a `csm mock` of this user is serving, if a marker names one that is on this
+/// machine's loopback and accepts connections.
+pub fn running_fake() -> Option<RunningFake> {
+    let prefix = marker_prefix();
+    let mut markers: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(markers_directory())
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.starts_with(&prefix) && name.ends_with(".url")
+        })
+        .filter(|entry| written_by_this_user(&entry.path()))
+        .filter_map(|entry| {
+            let modified = entry.metadata().ok()?.modified().ok()?;
+            let base_url = answering(&std::fs::read_to_string(entry.path()).ok()?)?;
+            Some((modified, base_url))
+        })
+        .collect();
+    markers.sort();
+    let running = markers.len();
+    let (_, base_url) = markers.pop()?;
+    Some(RunningFake { base_url, running })
+}
+
+/// The address a marker holds, if it is on loopback and accepts connections.
+fn answering(marker: &str) -> Option<String> {
+    let base_url = marker.trim();
+    let address: std::net::SocketAddr = base_url.strip_prefix("http://")?.parse().ok()?;
     if !address.ip().is_loopback() {
         return None;
     }
     std::net::TcpStream::connect_timeout(&address, Duration::from_millis(500)).ok()?;
-    Some(base_url.trim().to_string())
+    Some(base_url.to_string())
 }
 
-fn marker_path() -> PathBuf {
+/// `csm-mock-<user>-`: the start of this user's markers.
+fn marker_prefix() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "user".into());
     let user: String = user.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    // The per-user runtime directory, where there is one: no other user can write there.
-    let directory = std::env::var_os("XDG_RUNTIME_DIR")
+    format!("csm-mock-{user}-")
+}
+
+/// The per-user runtime directory, where there is one (no other user can write there), else the
+/// temporary directory.
+fn markers_directory() -> PathBuf {
+    std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .filter(|dir| dir.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    directory.join(format!("csm-mock-{user}.url"))
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// Whether `path` belongs to the user running this process (on Linux, read from `/proc/self`;

@@ -1,6 +1,7 @@
 //! Progress, as a terminal user or a log reader wants it: a live bar when standard output is a
 //! terminal, a plain line every few seconds (and at the end) when it is not.
 
+use crate::terminal::say;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -109,7 +110,7 @@ impl Progress {
                 let ended = done >= *total && last.is_none_or(|(_, shown)| shown < *total);
                 if (due && last.is_none_or(|(_, shown)| shown != done)) || ended {
                     *last = Some((Instant::now(), done));
-                    println!(
+                    say!(
                         "{}{note}",
                         line(done, *total, self.unit, started.elapsed(), eta)
                     );

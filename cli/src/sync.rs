@@ -9,6 +9,7 @@ use crate::exit;
 use crate::import::failures;
 use crate::import::{check, valid_records, waiting, FileArgs, Positions, BAD_ROWS_SHOWN};
 use crate::progress::{duration, Progress};
+use crate::terminal::{say, tell, Shown};
 use atlassian_csm::bulk;
 use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
 use std::collections::BTreeMap;
@@ -146,7 +147,7 @@ async fn sync<E: SyncEndpoint>(
     let format = args.input.format();
     let checked = check::<E>(&args.input.file, format)?;
     if !checked.bad_rows.is_empty() && !args.input.skip_invalid && !args.dry_run {
-        eprintln!(
+        tell!(
             "csm: {} of {} rows are invalid; nothing was sent (--skip-invalid syncs the others)",
             checked.bad_rows.len(),
             checked.rows
@@ -192,8 +193,8 @@ async fn sync<E: SyncEndpoint>(
             let positions = positions.lock();
             let line_of = |index: usize| positions.get(index).map(|(_, line)| *line);
             let (line, message) = in_lines(&field, &message, line_of);
-            eprintln!("{}: {line}: {message}", args.input.file.display());
-            eprintln!("csm: nothing was sent");
+            tell!("{}: {line}: {}", args.input.file.display(), Shown(&message));
+            tell!("csm: nothing was sent");
             return Ok(ExitCode::from(exit::INVALID_INPUT));
         }
         Err(error) => return Err(error.into()),
@@ -214,10 +215,10 @@ async fn sync<E: SyncEndpoint>(
         match failure.row.and_then(|row| positions.get(row)) {
             Some((position, line)) => {
                 if not_synced.len() < BAD_ROWS_SHOWN {
-                    eprintln!(
+                    tell!(
                         "{}: line {line}: {}",
                         args.input.file.display(),
-                        failure.outcome
+                        Shown(&failure.outcome)
                     );
                 }
                 not_synced.insert(*position, failure.outcome.to_string());
@@ -230,7 +231,7 @@ async fn sync<E: SyncEndpoint>(
             .key
             .as_ref()
             .map_or(String::new(), |k| format!("{k}: "));
-        eprintln!("csm: {key}{}", failure.outcome);
+        tell!("csm: {}{}", Shown(&key), Shown(&failure.outcome));
     }
     write_absent(&args, &report)?;
     let mut deletion_refused = report.deletion_refused.clone();
@@ -242,17 +243,17 @@ async fn sync<E: SyncEndpoint>(
         ));
     }
     if let Some(refused) = &deletion_refused {
-        eprintln!("csm: {refused}");
+        tell!("csm: {}", Shown(refused));
     }
     let c = report.counts;
     if c.resent > 0 || c.recovered_requests > 0 {
-        println!(
+        say!(
             "{} sent again unchanged (by age or --full); {} requests of an interrupted run finished",
             c.resent, c.recovered_requests
         );
     }
     let failed = c.failed + checked.bad_rows.len();
-    println!(
+    say!(
         "{} new, {} changed, {} unchanged, {} absent, {} deleted, {failed} failed",
         c.new,
         c.changed + c.resent,
@@ -262,7 +263,7 @@ async fn sync<E: SyncEndpoint>(
     );
     if let Some(path) = &args.input.failures {
         let written = failures::write(&args.input.file, format, path, &not_synced)?;
-        println!("{written} rows written to {}", path.display());
+        say!("{written} rows written to {}", path.display());
     }
     let complete = failed == 0 && deletion_refused.is_none();
     Ok(ExitCode::from(if complete {
@@ -294,7 +295,7 @@ async fn dry_run<E: SyncEndpoint>(
 ) -> anyhow::Result<ExitCode> {
     let plan = job.plan().await?;
     let c = plan.counts;
-    println!(
+    say!(
         "{} rows: {} new, {} changed, {} to send again unchanged, {} unchanged, {} absent, {invalid} invalid",
         c.rows + invalid,
         c.new,
@@ -306,7 +307,7 @@ async fn dry_run<E: SyncEndpoint>(
     let to_send = c.new + c.changed + c.resent;
     match plan.last_pace {
         // The site's own pace, as the last run that sent records saw it.
-        Some(pace) => println!(
+        Some(pace) => say!(
             "{} requests: about {} at the pace of the last run ({pace:.1} records/s)",
             plan.requests,
             duration(to_send as f64 / pace)
@@ -315,7 +316,7 @@ async fn dry_run<E: SyncEndpoint>(
             let rounds = plan
                 .requests
                 .div_ceil(usize::from(args.input.max_in_flight));
-            println!(
+            say!(
                 "{} requests, {} tasks at once: about {} at {} s a task (no earlier run to take the site's pace from)",
                 plan.requests,
                 args.input.max_in_flight,
@@ -325,18 +326,18 @@ async fn dry_run<E: SyncEndpoint>(
         }
     }
     if args.delete_absent {
-        println!("{} absent items would be deleted", plan.deletions);
+        say!("{} absent items would be deleted", plan.deletions);
     }
     if let Some(refused) = &plan.deletion_refused {
-        println!("{refused}");
+        say!("{}", Shown(refused));
     }
     if plan.pending_requests > 0 {
-        println!(
+        say!(
             "{} requests of an interrupted run are pending: the next run sees them to their end first",
             plan.pending_requests
         );
     }
-    println!("dry run: nothing was sent");
+    say!("dry run: nothing was sent");
     let code = if invalid == 0 || args.input.skip_invalid {
         exit::SUCCESS
     } else {
@@ -362,7 +363,7 @@ fn write_absent(args: &SyncArgs, report: &SyncReport) -> anyhow::Result<()> {
         writeln!(file, "{key}")?;
     }
     file.flush()?;
-    println!(
+    say!(
         "{} absent keys written to {}",
         report.absent.len(),
         path.display()

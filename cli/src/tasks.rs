@@ -2,6 +2,7 @@
 
 use crate::config::Connection;
 use crate::exit;
+use crate::terminal::{tell, Shown};
 use atlassian_csm::{PollPolicy, TaskOutcome};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use std::io::IsTerminal;
@@ -40,9 +41,9 @@ pub async fn run(connection: &Connection, command: TasksCommand) -> anyhow::Resu
         .policy(PollPolicy::default().deadline(Duration::from_secs(timeout)))
         .on_progress(|task| {
             let status = task.status.to_string();
-            spinner.set_message(format!("task {id}: {status}"));
+            spinner.set_message(format!("task {id}: {}", Shown(&status)));
             if spinner.is_hidden() && status != last {
-                eprintln!("task {id}: {status}");
+                tell!("task {id}: {}", Shown(&status));
             }
             last = status;
         })

@@ -296,7 +296,7 @@ async fn csm_mock_serves_demo_data_that_other_commands_find() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_fake_found_by_its_marker_never_gets_the_users_credentials() {
     let (fake, dir) = (demo_fake(50).await, scratch());
-    std::fs::write(dir.join("csm-mock-tester.url"), fake.base_url()).unwrap();
+    std::fs::write(dir.join("csm-mock-tester-4242.url"), fake.base_url()).unwrap();
     let mut command = csm(&dir);
     command
         .arg("get-products")
@@ -308,7 +308,11 @@ async fn the_fake_found_by_its_marker_never_gets_the_users_credentials() {
     assert_eq!(sent.as_deref(), Some("Bearer fake"));
 
     // A marker naming another machine is not followed.
-    std::fs::write(dir.join("csm-mock-tester.url"), "http://192.0.2.1:8790").unwrap();
+    std::fs::write(
+        dir.join("csm-mock-tester-4242.url"),
+        "http://192.0.2.1:8790",
+    )
+    .unwrap();
     let mut command = csm(&dir);
     command.arg("get-products").env("USER", "tester");
     let output = run(command).await;

@@ -106,11 +106,16 @@ async fn the_next_refresh_uses_the_rotated_refresh_token() {
         granted("access-3", "refresh-token-3"),
     ])
     .await;
-    let api = ScriptedServer::start(vec![products_page()]).await;
-    // Tokens that expire within the renewal margin are renewed before every request.
+    // The second call's token is refused: it is renewed with the refresh token the first
+    // renewal rotated in.
+    let api = ScriptedServer::start(vec![
+        products_page(),
+        Reply::json(401, json!({"errorMessage": "expired"})),
+        products_page(),
+    ])
+    .await;
     let tokens = OAuthTokenSource::refresh_token("client-id", CLIENT_SECRET, REFRESH_TOKEN)
-        .token_url(&token_server.base_url)
-        .renew_before(Duration::from_secs(7200));
+        .token_url(&token_server.base_url);
     let client = client_with(&api, tokens);
     client.get_products().send().await.unwrap();
     client.get_products().send().await.unwrap();
@@ -118,8 +123,49 @@ async fn the_next_refresh_uses_the_rotated_refresh_token() {
     assert_eq!(body_json(&grants[0])["refresh_token"], REFRESH_TOKEN);
     assert_eq!(body_json(&grants[1])["refresh_token"], "refresh-token-2");
     assert_eq!(
-        api.requests()[1].header("authorization"),
+        api.requests()[2].header("authorization"),
         Some("Bearer access-3")
+    );
+}
+
+/// 200 concurrent calls with tokens that live `lifetime`: how many tokens were asked for, and
+/// how long the calls took.
+async fn renewals_for_concurrent_calls(lifetime: u64) -> (usize, Duration) {
+    let token_server = ScriptedServer::start(vec![Reply::json(
+        200,
+        json!({"access_token": NEW_TOKEN, "expires_in": lifetime, "token_type": "Bearer"}),
+    )])
+    .await;
+    let api = ScriptedServer::start(vec![products_page()]).await;
+    let tokens = OAuthTokenSource::client_credentials("client-id", CLIENT_SECRET)
+        .token_url(&token_server.base_url);
+    let client = client_with(&api, tokens);
+    let started = std::time::Instant::now();
+    let calls: Vec<_> = (0..200)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.get_products().send().await.map(|_| ()) })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(api.requests().len(), 200);
+    (token_server.requests().len(), started.elapsed())
+}
+
+#[tokio::test]
+async fn a_token_shorter_lived_than_the_renewal_margin_is_not_renewed_per_call() {
+    // 30 s against the default margin of 60 s: used until a quarter of its life is left.
+    assert_eq!(renewals_for_concurrent_calls(30).await.0, 1);
+}
+
+#[tokio::test]
+async fn a_token_granted_for_no_time_is_renewed_at_most_once_a_second() {
+    let (renewals, took) = renewals_for_concurrent_calls(0).await;
+    assert!(
+        renewals as u64 <= 1 + took.as_secs(),
+        "{renewals} renewals in {took:?}"
     );
 }
 

@@ -20,6 +20,18 @@
 //! | long Retry-After | a poll answered 429 `Retry-After: 30` | `TaskDeadline` (or the rate limit) within the deadline + 1 s | same |
 //! | lost bulk answer | a keyed submit answered 500, or cut mid-answer | `Unconfirmed`, never `NotSubmitted` | `an_unanswered_submit_is_unconfirmed_not_unsent` |
 //! | refused bulk | 400, or the connection refused | `NotSubmitted` | same |
+//! | non-ASCII header | `.idempotency_key("clé-42")`, `" padded"`, `"ключ"` | `InvalidInput { field: "idempotency-key header" }`, nothing sent (control characters: `InvalidInput` as the request is built); a bearer token or user agent so made: `Config` at build | `edges::a_header_value_that_is_not_visible_ascii_is_refused_before_sending` |
+//! | huge error text | 400 with a 10 MB `errorMessage`; 502 with 3 MB of HTML; 307 to a 50 KB `Location` | `Display` under 8 KiB ending `(cut: the server's text was 10485760 bytes)`; `Debug` bounded too | `edges::a_huge_error_message_is_kept_to_a_few_kib_saying_how_much_was_cut` |
+//! | echoed secrets | the error body (JSON, escaped, or plain text) repeats the Basic header, the API token, a bearer token | `<redacted>` in `Display` and `Debug`, no part of the secret kept | `edges::secrets_a_server_echoes_are_redacted_from_errors` |
+//! | empty bulk | a bulk call with `[]`; a detail record with no operation; an import of nothing | `InvalidInput` naming the array, nothing sent; the import sends nothing | `edges::a_bulk_request_with_no_record_is_refused_before_sending` |
+//! | base URL | a query, an empty query, a fragment, user info, `ftp:`, `file:`, no scheme | `Config` naming what is wrong, user info and query not echoed | `edges::a_base_url_the_request_paths_cannot_be_appended_to_is_refused` |
+//! | cursor cycle | cursors A → B → A, or A → A | every page yielded, then `Pagination` | `edges::cursors_that_cycle_end_the_listing_with_an_error` |
+//! | endless pages | a new cursor on every page; search pages never last | `Pagination { pages: N }` at `max_pages(N)` | `edges::a_listing_that_never_ends_stops_at_the_page_cap` |
+//! | short-lived token | tokens granted for 30 s (margin 60 s), or for 0 s, 200 concurrent calls | one token request (0 s: at most one a second) | `auth::a_token_shorter_lived_than_the_renewal_margin_is_not_renewed_per_call` |
+//!
+//! `csm`'s own edges (escape sequences and echoed tokens in a server's text, several fakes, a
+//! loopback base URL, definitions refused before sending, an unreachable host) are in the CLI's
+//! `tests/edges.rs`.
 
 use crate::support::scripted_server::{Framing, Reply, ScriptedServer};
 use atlassian_csm::{

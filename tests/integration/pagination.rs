@@ -114,15 +114,19 @@ async fn pages_are_fetched_only_when_needed() {
 }
 
 #[tokio::test]
-async fn a_cursor_that_does_not_move_ends_the_stream() {
+async fn a_cursor_that_does_not_move_ends_the_stream_with_an_error_after_its_page() {
     let server = ScriptedServer::start(vec![
         product_page(&["a"], Some("same")),
         product_page(&["b"], Some("same")),
     ])
     .await;
     let client = client_for(&server);
-    let products: Vec<_> = client.products(None).try_collect().await.unwrap();
-    assert_eq!(products.len(), 2);
+    let products: Vec<_> = client.products(None).collect().await;
+    assert_eq!(products.len(), 3, "two products, then the error");
+    assert!(matches!(
+        products[2],
+        Err(atlassian_csm::Error::Pagination { pages: 2, .. })
+    ));
     assert_eq!(server.requests().len(), 2);
 }
 

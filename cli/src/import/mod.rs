@@ -14,6 +14,7 @@ mod shape;
 use crate::config::Connection;
 use crate::exit;
 use crate::progress::{duration, Progress};
+use crate::terminal::{say, tell, Shown};
 use atlassian_csm::bulk::{self, BulkEndpoint, RecordValidator};
 use futures::StreamExt;
 use rows::{Cells, Format, Row};
@@ -256,7 +257,7 @@ where
     let checked = check::<E>(&args.input.file, format)?;
     let (rows_read, records, bad_rows) = (checked.rows, checked.records, checked.bad_rows);
     if !bad_rows.is_empty() && !args.input.skip_invalid && !args.dry_run {
-        eprintln!(
+        tell!(
             "csm: {} of {rows_read} rows are invalid; nothing was sent (--skip-invalid imports the others)",
             bad_rows.len()
         );
@@ -270,16 +271,16 @@ where
         let requests = bulk::requests_for::<E>(records_again);
         let rounds = requests.div_ceil(usize::from(args.input.max_in_flight));
         let seconds = rounds as f64 * args.input.task_seconds;
-        println!(
+        say!(
             "{rows_read} rows: {records} records to import, {} invalid",
             bad_rows.len()
         );
-        println!(
+        say!(
             "{requests} requests ({} records at most each), so {requests} tasks, {} at once",
             E::MAX_RECORDS,
             args.input.max_in_flight
         );
-        println!(
+        say!(
             "estimated time: {} ({rounds} rounds of tasks at {} s a task, --task-seconds)",
             duration(seconds),
             args.input.task_seconds
@@ -287,11 +288,11 @@ where
         // What the same requests take on a site that runs tasks one at a time at the only live
         // pace published (8 minutes per 100 records): the import itself shows the site's own
         // pace as it goes.
-        println!(
+        say!(
             "on a site that runs tasks one at a time at a live site's published pace (8 min per 100 records): {}; the import shows the time left at the site's own pace as it goes",
             duration(records as f64 * LIVE_SECONDS_PER_RECORD)
         );
-        println!("dry run: nothing was sent");
+        say!("dry run: nothing was sent");
         let code = if bad_rows.is_empty() || args.input.skip_invalid {
             exit::SUCCESS
         } else {
@@ -347,7 +348,7 @@ where
     for (position, (_, reason)) in &failed {
         not_imported.insert(*position, reason.clone());
     }
-    println!(
+    say!(
         "{records} records: {succeeded} succeeded, {} failed{}",
         failed.len(),
         if skipped > 0 {
@@ -357,11 +358,15 @@ where
         }
     );
     for (line, reason) in failed.values().take(BAD_ROWS_SHOWN) {
-        eprintln!("{}: line {line}: {reason}", args.input.file.display());
+        tell!(
+            "{}: line {line}: {}",
+            args.input.file.display(),
+            Shown(&reason)
+        );
     }
     if let Some(path) = &args.input.failures {
         let written = failures::write(&args.input.file, format, path, &not_imported)?;
-        println!("{written} rows written to {}", path.display());
+        say!("{written} rows written to {}", path.display());
     }
     let code = if not_imported.is_empty() {
         exit::SUCCESS
@@ -398,13 +403,13 @@ where
         rows_read += 1;
         if let Err(bad) = reader.record(&row) {
             if bad_rows.len() < BAD_ROWS_SHOWN {
-                eprintln!("{}: {bad}", file.display());
+                tell!("{}: {}", file.display(), Shown(&bad));
             }
             bad_rows.insert(position, bad);
         }
     }
     if bad_rows.len() > BAD_ROWS_SHOWN {
-        eprintln!(
+        tell!(
             "… and {} more invalid rows",
             bad_rows.len() - BAD_ROWS_SHOWN
         );
