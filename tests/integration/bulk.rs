@@ -387,16 +387,17 @@ async fn live_paced(factor: u32) -> FakeCsm {
 
 #[tokio::test]
 async fn a_task_queued_behind_four_others_on_a_live_paced_site_succeeds() {
-    // A live site's pace and 30-minute rule, divided by 1,000: each task runs 100 × 4.8 ms, one
-    // at a time, so the fifth ends 2.4 s after it was sent, past the deadline of 1.8 s (30 min
-    // divided alike) counted from the send, but 0.48 s after it started running.
-    let fake = live_paced(1000).await;
+    // A live site's pace and 30-minute rule, divided by 500 (times long enough that a loaded
+    // machine's delays of tens of milliseconds stay small beside them): each task runs
+    // 100 × 9.6 ms, one at a time, so the fifth ends 4.8 s after it was sent, past the deadline
+    // of 3.6 s (30 min divided alike) counted from the send, but 0.96 s after it started running.
+    let fake = live_paced(500).await;
     let client = client_for(&fake);
     let seen = Arc::new(Mutex::new(Vec::<BulkProgress>::new()));
     let log = seen.clone();
     let report = client
         .import_customer_profiles(profiles(500))
-        .task_deadline(Duration::from_millis(1800))
+        .task_deadline(Duration::from_millis(3600))
         .on_progress(move |progress| log.lock().unwrap().push(*progress))
         .await
         .unwrap();
@@ -431,9 +432,9 @@ async fn a_task_queued_behind_four_others_on_a_live_paced_site_succeeds() {
 
 #[tokio::test]
 async fn a_live_paced_import_polls_each_task_a_few_times_and_foretells_its_end() {
-    // A live site's pace divided by 1,000: 100 records run 0.48 s, one task at a time; twelve
+    // A live site's pace divided by 500: 100 records run 0.96 s, one task at a time; twelve
     // tasks, five unfinished at once, with the default settings.
-    let fake = live_paced(1000).await;
+    let fake = live_paced(500).await;
     let client = client_for(&fake);
     let foretold = Arc::new(Mutex::new(None::<(std::time::Instant, Duration)>));
     let seen = foretold.clone();
