@@ -178,44 +178,48 @@ fn main() {
 /// `LANES_MODEL=fast`: 100,000 updates (`LANES_RECORDS`) at the fast model's pace, bulk then
 /// auto, three interleaved pairs; the median ratio.
 fn fast(runtime: &tokio::runtime::Runtime) {
-    let records: usize = std::env::var("LANES_RECORDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
-    let mut ratios = Vec::new();
-    for _ in 0..3 {
+    let records = fast_records();
+    median_of_pairs(|| {
         let bulk = runtime.block_on(run(Lanes::Bulk, 0, records));
         let auto = runtime.block_on(run(Lanes::Auto, 0, records));
         println!("{records} customer detail updates at the fast model's pace");
         show(&bulk, &auto);
-        ratios.push(auto.took.as_secs_f64() / bulk.took.as_secs_f64());
-    }
-    ratios.sort_by(f64::total_cmp);
-    println!("median auto / bulk: {:.3} (of {ratios:.3?})", ratios[1]);
+        auto.took.as_secs_f64() / bulk.took.as_secs_f64()
+    });
 }
 
 /// `LANES_MODEL=fast-profiles`: 100,000 profiles (`LANES_RECORDS`) at the fast model's pace,
 /// bulk then auto, three interleaved pairs; the median ratio (profiles have no direct call, so
 /// `auto` must cost nothing over `bulk`).
 fn fast_profiles(runtime: &tokio::runtime::Runtime) {
-    let records: usize = std::env::var("LANES_RECORDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100_000);
-    let mut ratios = Vec::new();
-    for _ in 0..3 {
+    let records = fast_records();
+    median_of_pairs(|| {
         let (bulk, bulk_polls, _) =
             runtime.block_on(profiles_run(fast_site(), Lanes::Bulk, records));
         let (auto, auto_polls, _) =
             runtime.block_on(profiles_run(fast_site(), Lanes::Auto, records));
+        let ratio = auto.as_secs_f64() / bulk.as_secs_f64();
         println!(
-            "{records} customer profiles at the fast model's pace: bulk {:.2} s ({bulk_polls:.2} polls per task), auto {:.2} s ({auto_polls:.2}): auto / bulk {:.3}",
+            "{records} customer profiles at the fast model's pace: bulk {:.2} s ({bulk_polls:.2} polls per task), auto {:.2} s ({auto_polls:.2}): auto / bulk {ratio:.3}",
             bulk.as_secs_f64(),
             auto.as_secs_f64(),
-            auto.as_secs_f64() / bulk.as_secs_f64()
         );
-        ratios.push(auto.as_secs_f64() / bulk.as_secs_f64());
-    }
+        ratio
+    });
+}
+
+/// The records of a fast-model run: `LANES_RECORDS`, default 100,000.
+fn fast_records() -> usize {
+    std::env::var("LANES_RECORDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000)
+}
+
+/// Runs three interleaved bulk-then-auto pairs (`pair` returns auto / bulk) and prints the
+/// median ratio.
+fn median_of_pairs(mut pair: impl FnMut() -> f64) {
+    let mut ratios: Vec<f64> = (0..3).map(|_| pair()).collect();
     ratios.sort_by(f64::total_cmp);
     println!("median auto / bulk: {:.3} (of {ratios:.3?})", ratios[1]);
 }
