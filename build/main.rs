@@ -9,6 +9,7 @@
 //! with prettyplease and write `$OUT_DIR/csm_client.rs`. The corrected document is written beside it
 //! for the tests. Nothing is read from the network and nothing is written outside `OUT_DIR`.
 
+mod assertions;
 mod builders;
 mod enums;
 mod lenient;
@@ -44,7 +45,8 @@ fn main() {
     // The document the client is generated from, for crates that generate from it too (the
     // typed stubs of `atlassian-csm-mock`): its path reaches their build scripts as
     // `DEP_ATLASSIAN_CSM_GENERATED_SPEC`.
-    let generated_spec = rules::relaxed_for_reading(&spec);
+    let mut generated_spec = rules::relaxed_for_reading(&spec);
+    assertions::without_assertions(&mut generated_spec);
     let generated_spec_path = out_dir.join("csm.generated.json");
     std::fs::write(
         &generated_spec_path,
@@ -82,6 +84,10 @@ fn main() {
         .extend(parse_items(tables::operation_rules(&spec)));
     file.items
         .extend(parse_items(tables::request_limits(&spec)));
+    file.items
+        .extend(parse_items(assertions::request_assertions(&spec)));
+    file.items
+        .extend(parse_items(tables::task_limit_message(&spec)));
     lenient::null_as_default(&mut file);
 
     let code = prettyplease::unparse(&file);

@@ -9,6 +9,13 @@
 //!   every call not given one, the same on every retry.
 //! * An operation answering `TaskSubmitResponse` accepts any 2xx with that body: bulk calls are
 //!   documented as 200 and answered 202.
+//! * An operation lists the `404` the other operations of its path list: the path names a
+//!   resource, and the same unknown `{productId}` is not found by a `DELETE` either (five
+//!   `DELETE`s of the document list none, while the `GET` or `PUT` beside them do).
+//! * An operation that takes a body or query parameters lists `400`, the status the document
+//!   gives every other refused request: 42 of its operations list it, and the six that take a
+//!   body or query and do not (`create-customer`, `search-by-detail-field`…) are refused the same
+//!   way when their input breaks the schema.
 
 use crate::openapi::{resolve, METHODS};
 use serde_json::Value;
@@ -125,14 +132,54 @@ pub fn apply(doc: &mut Value) {
             {
                 make_idempotency_key_optional(parameter);
             }
+            let takes_input = operation.contains_key("requestBody")
+                || operation
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .any(|p| resolve(&snapshot, p)["in"] == "query");
             if let Some(responses) = operation
                 .get_mut("responses")
                 .and_then(Value::as_object_mut)
             {
                 accept_any_success_for_tasks(&snapshot, responses);
+                if takes_input && !responses.contains_key("400") {
+                    if let Some(bad_request) = bad_request(&snapshot) {
+                        responses.insert("400".into(), bad_request);
+                    }
+                }
+            }
+        }
+        let not_found = item
+            .iter()
+            .filter(|(method, _)| METHODS.contains(&method.as_str()))
+            .find_map(|(_, operation)| operation.pointer("/responses/404").cloned());
+        if let Some(not_found) = not_found {
+            for (method, operation) in item.iter_mut() {
+                if let Some(responses) = METHODS
+                    .contains(&method.as_str())
+                    .then(|| operation.get_mut("responses"))
+                    .flatten()
+                    .and_then(Value::as_object_mut)
+                {
+                    if !responses.contains_key("404") {
+                        responses.insert("404".into(), not_found.clone());
+                    }
+                }
             }
         }
     }
+}
+
+/// The document's answer for a refused request: its `BadRequest` response, or the first `400`
+/// an operation lists.
+fn bad_request(doc: &Value) -> Option<Value> {
+    if doc.pointer("/components/responses/BadRequest").is_some() {
+        return Some(serde_json::json!({"$ref": "#/components/responses/BadRequest"}));
+    }
+    crate::openapi::operations(doc)
+        .find_map(|operation| operation.definition.pointer("/responses/400").cloned())
 }
 
 fn is_header(doc: &Value, parameter: &Value, name: &str) -> bool {
@@ -276,6 +323,42 @@ mod tests {
         assert!(
             doc.to_string().contains("maxLength"),
             "the strict document is untouched"
+        );
+    }
+
+    #[test]
+    fn a_path_lists_its_404_for_every_method_and_input_can_be_refused() {
+        let mut doc = json!({
+            "paths": {
+                "/thing/{id}": {
+                    "get": {"operationId": "get-thing", "responses": {"200": {}, "404": {"description": "gone"}}},
+                    "delete": {"operationId": "delete-thing", "responses": {"204": {}}}
+                },
+                "/things": {
+                    "post": {"operationId": "find-things", "requestBody": {}, "responses": {"200": {}}},
+                    "get": {"operationId": "list-things", "parameters": [{"in": "query", "name": "page"}], "responses": {"200": {}}}
+                },
+                "/other": {"get": {"operationId": "get-other", "responses": {"200": {}}}}
+            },
+            "components": {"responses": {"BadRequest": {"description": "bad"}}}
+        });
+        apply(&mut doc);
+        let thing = &doc["paths"]["/thing/{id}"];
+        assert_eq!(
+            thing["delete"]["responses"]["404"],
+            json!({"description": "gone"})
+        );
+        assert!(thing["get"]["responses"].get("400").is_none(), "no input");
+        let bad = json!({"$ref": "#/components/responses/BadRequest"});
+        assert_eq!(doc["paths"]["/things"]["post"]["responses"]["400"], bad);
+        assert_eq!(doc["paths"]["/things"]["get"]["responses"]["400"], bad);
+        let other = doc["paths"]["/other"]["get"]["responses"]
+            .as_object()
+            .unwrap();
+        assert_eq!(
+            other.keys().collect::<Vec<_>>(),
+            ["200"],
+            "nothing to refuse, nothing found"
         );
     }
 

@@ -74,7 +74,8 @@ pub fn operation_rules(spec: &serde_json::Value) -> TokenStream {
 }
 
 /// The limits anywhere in each operation's request body: item counts (`minItems`/`maxItems`),
-/// string lengths (`minLength`/`maxLength`, in characters) and the values of string enums, so
+/// string lengths (`minLength`/`maxLength`, in characters), string `format`s and the values of
+/// string enums, so
 /// they are checked before a request is sent. The generated types carry none (answers are read tolerantly).
 pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
     let mut arms = Vec::new();
@@ -91,6 +92,10 @@ pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
         let entries = limits.iter().map(|limit| {
             let path = &limit.path;
             let kind = match (&limit.allowed, limit.chars) {
+                _ if limit.format.is_some() => {
+                    let format = limit.format.as_deref().unwrap_or_default();
+                    quote!(LimitKind::Format(#format))
+                }
                 (Some(allowed), _) => quote!(LimitKind::OneOf(&[#(#allowed),*])),
                 (None, true) => quote!(LimitKind::Chars),
                 (None, false) => quote!(LimitKind::Items),
@@ -111,6 +116,8 @@ pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
             Chars,
             /// A string that must be one of these values (an enum).
             OneOf(&'static [&'static str]),
+            /// A string in this `format` (`email`, `date-time`, `uuid`…).
+            Format(&'static str),
         }
 
         /// A limit on an array or a string in a request body.
@@ -136,6 +143,28 @@ pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
     }
 }
 
+/// Where the document gives the answer to a bulk call beyond the site's unfinished tasks.
+pub const TASK_LIMIT_EXAMPLE: &str =
+    "/components/responses/BadRequest/content/application~1json/examples/taskLimitReached/value";
+
+/// `TASK_LIMIT_MESSAGE`: the `errorMessage` of that answer (correction 19), which tells the
+/// site's back-pressure from a refusal of the records.
+pub fn task_limit_message(spec: &serde_json::Value) -> TokenStream {
+    let Some(message) = spec
+        .pointer(&format!("{TASK_LIMIT_EXAMPLE}/errorMessage"))
+        .and_then(serde_json::Value::as_str)
+    else {
+        crate::fail(&format!(
+            "the document has no task-limit answer at {TASK_LIMIT_EXAMPLE} (correction 19)"
+        ));
+    };
+    quote! {
+        /// The `errorMessage` of the API's answer to a bulk call beyond the site's unfinished
+        /// tasks, from the document's `BadRequest` example.
+        pub(crate) const TASK_LIMIT_MESSAGE: &str = #message;
+    }
+}
+
 fn option_tokens(value: Option<u64>) -> TokenStream {
     match value {
         Some(value) => {
@@ -152,6 +181,8 @@ struct Limit {
     chars: bool,
     /// The values an enum allows.
     allowed: Option<Vec<String>>,
+    /// The `format` a string has.
+    format: Option<String>,
     min: Option<u64>,
     max: Option<u64>,
 }
@@ -187,8 +218,19 @@ fn collect_limits(
             path: path.clone(),
             chars,
             allowed: None,
+            format: None,
             min,
             max,
+        });
+    }
+    if let (Some("string"), Some(format)) = (schema["type"].as_str(), schema["format"].as_str()) {
+        out.push(Limit {
+            path: path.clone(),
+            chars: true,
+            allowed: None,
+            format: Some(format.to_string()),
+            min: None,
+            max: None,
         });
     }
     if let Some(values) = schema["enum"].as_array() {
@@ -201,6 +243,7 @@ fn collect_limits(
                 path: path.clone(),
                 chars: true,
                 allowed: Some(allowed),
+                format: None,
                 min: None,
                 max: None,
             });

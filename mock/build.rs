@@ -46,11 +46,27 @@ fn operation_table(doc: &serde_json::Value) -> String {
             if !METHODS.contains(&method.as_str()) {
                 continue;
             }
-            let keyed = operation["parameters"]
+            let parameters: Vec<&serde_json::Value> = item["parameters"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .any(|p| p["name"] == "Idempotency-Key");
+                .chain(operation["parameters"].as_array().into_iter().flatten())
+                .map(|p| resolve(doc, p))
+                .collect();
+            let keyed = parameters.iter().any(|p| p["name"] == "Idempotency-Key");
+            let params: String = parameters
+                .iter()
+                .filter(|p| p["in"] == "query" || p["in"] == "header")
+                .map(|p| {
+                    format!(
+                        "Param {{ name: {:?}, location: {:?}, required: {}, schema: {:?} }}, ",
+                        p["name"].as_str().unwrap_or_default(),
+                        p["in"].as_str().unwrap_or_default(),
+                        p["required"].as_bool().unwrap_or(false),
+                        p["schema"].to_string(),
+                    )
+                })
+                .collect();
             let body = operation
                 .pointer("/requestBody/content/application~1json/schema/$ref")
                 .and_then(|r| r.as_str())
@@ -58,17 +74,28 @@ fn operation_table(doc: &serde_json::Value) -> String {
                 .unwrap_or_else(|| "None".into());
             writeln!(
                 rows,
-                "    Operation {{ id: {:?}, method: {:?}, path: {:?}, experimental: {}, idempotency_key: {}, body: {} }},",
+                "    Operation {{ id: {:?}, method: {:?}, path: {:?}, experimental: {}, idempotency_key: {}, body: {}, params: &[{}] }},",
                 operation["operationId"].as_str().unwrap_or_default(),
                 method.to_uppercase(),
                 path,
                 operation["x-experimental"].as_bool().unwrap_or(false),
                 keyed,
                 body,
+                params,
             )
             .unwrap();
             count += 1;
         }
     }
     format!("/// Every operation of the corrected document.\npub(crate) const OPERATIONS: [Operation; {count}] = [\n{rows}];\n")
+}
+
+/// `value`, or what its `$ref` names.
+fn resolve<'a>(doc: &'a serde_json::Value, value: &'a serde_json::Value) -> &'a serde_json::Value {
+    match value["$ref"].as_str() {
+        Some(reference) => doc
+            .pointer(reference.trim_start_matches('#'))
+            .unwrap_or(value),
+        None => value,
+    }
 }

@@ -70,6 +70,7 @@ mod client_builder;
 mod config;
 mod discovery;
 mod error;
+pub mod formats;
 mod generated;
 mod headers;
 mod hooks;

@@ -7,7 +7,7 @@
 //! 1000 detail operations one bulk request may carry across all its customers.
 
 use crate::error::Error;
-use crate::generated::{request_limits, LimitKind};
+use crate::generated::{request_assertions, request_limits, BodyAssertion, Condition, LimitKind};
 use serde_json::Value;
 
 /// Detail operations one `bulk_update_customer_details` request may carry, counted across its
@@ -30,7 +30,8 @@ pub(crate) fn check_request(
     let limits = request_limits(method_name);
     let names = detail_field_names_at(method_name);
     let counts_operations = method_name == "bulk_update_customer_details";
-    if limits.is_empty() && names.is_none() && !counts_operations {
+    let asserts = !request_assertions(method_name).is_empty();
+    if limits.is_empty() && names.is_none() && !counts_operations && !asserts {
         return Ok(());
     }
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
@@ -64,8 +65,18 @@ pub(crate) fn check_value(
             }
             continue;
         }
+        if let LimitKind::Format(format) = limit.kind {
+            for (field, text) in strings_at(value, limit.path, String::new()) {
+                if crate::formats::conforms(format, text) == Some(false) {
+                    return Err(invalid(field, not_in_format(text, format)));
+                }
+            }
+            continue;
+        }
         let counted: Vec<(String, usize)> = match limit.kind {
-            LimitKind::Items | LimitKind::OneOf(_) => arrays_at(value, limit.path, String::new()),
+            LimitKind::Items | LimitKind::OneOf(_) | LimitKind::Format(_) => {
+                arrays_at(value, limit.path, String::new())
+            }
             LimitKind::Chars => strings_at(value, limit.path, String::new())
                 .into_iter()
                 .map(|(field, text)| (field, text.chars().count()))
@@ -90,6 +101,9 @@ pub(crate) fn check_value(
                 return Err(invalid(field, format!("{count} {unit}; at least {min}")));
             }
         }
+    }
+    for assertion in request_assertions(method_name) {
+        check_assertion(value, assertion)?;
     }
     if let Some(path) = detail_field_names_at(method_name) {
         check_detail_field_names(value, path)?;
@@ -133,25 +147,112 @@ fn invalid(field: String, message: String) -> Error {
     Error::InvalidInput { field, message }
 }
 
-/// Every array at `path` in `value`, with its concrete field path and length.
-fn arrays_at(value: &Value, path: &[&str], field: String) -> Vec<(String, usize)> {
-    match path.split_first() {
-        None => match value.as_array() {
-            Some(items) => vec![(field, items.len())],
-            None => Vec::new(),
+/// Why `text` is not in `format`, quoting at most 100 characters of it.
+fn not_in_format(text: &str, format: &str) -> String {
+    let what = match format {
+        "email" => "an email address",
+        "date-time" => "an RFC 3339 date and time",
+        "uuid" => "a UUID",
+        other => other,
+    };
+    let shown: String = text.chars().take(100).collect();
+    let cut = if shown.len() < text.len() { "…" } else { "" };
+    if text.is_empty() {
+        format!("an empty value is not {what} (`format: {format}`)")
+    } else {
+        format!("{shown:?}{cut} is not {what} (`format: {format}`)")
+    }
+}
+
+/// A rule the document states in words (an assertion): every object at its path meets one of
+/// its branches. The error names the missing field when only one would do.
+fn check_assertion(value: &Value, assertion: &BodyAssertion) -> Result<(), Error> {
+    for (field, object) in values_at(value, assertion.path, String::new()) {
+        if !object.is_object() {
+            continue; // the shape is the generated types' business
+        }
+        let holds = assertion
+            .any_of
+            .iter()
+            .any(|branch| branch.iter().all(|condition| meets(object, condition)));
+        if !holds {
+            let named = missing_field(object, assertion.any_of)
+                .map_or(field.clone(), |missing| join(&field, &missing));
+            return Err(invalid(named, assertion.message.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn meets(value: &Value, condition: &Condition) -> bool {
+    match condition {
+        Condition::Required(name) => value.get(*name).is_some_and(|v| !v.is_null()),
+        Condition::OneOf(values) => value.as_str().is_some_and(|text| values.contains(&text)),
+        Condition::Not(inner) => !inner.iter().all(|c| meets(value, c)),
+        Condition::Property(name, inner) => match value.get(*name) {
+            Some(child) => inner.iter().all(|c| meets(child, c)),
+            None => true,
         },
+    }
+}
+
+/// The one field whose absence broke an assertion, when exactly one branch asks for fields and
+/// it asks for one: `payload.email` for "to create a customer, email must be provided".
+fn missing_field(object: &Value, any_of: &[&[Condition]]) -> Option<String> {
+    fn required(value: &Value, conditions: &[Condition], path: &str, out: &mut Vec<String>) {
+        for condition in conditions {
+            match condition {
+                Condition::Required(name) if value.get(*name).is_none_or(Value::is_null) => {
+                    out.push(join(path, name));
+                }
+                Condition::Property(name, inner) => {
+                    if let Some(child) = value.get(*name) {
+                        required(child, inner, &join(path, name), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut asking: Vec<Vec<String>> = any_of
+        .iter()
+        .map(|branch| {
+            let mut missing = Vec::new();
+            required(object, branch, "", &mut missing);
+            missing
+        })
+        .filter(|missing| !missing.is_empty())
+        .collect();
+    match (asking.len(), asking.first().map(Vec::len)) {
+        (1, Some(1)) => asking.pop().and_then(|mut fields| fields.pop()),
+        _ => None,
+    }
+}
+
+/// Every value at `path` in `value`, with its concrete field path (`[]` steps into each item).
+fn values_at<'a>(value: &'a Value, path: &[&str], field: String) -> Vec<(String, &'a Value)> {
+    match path.split_first() {
+        None => vec![(field, value)],
         Some((&"[]", rest)) => value
             .as_array()
             .into_iter()
             .flatten()
             .enumerate()
-            .flat_map(|(index, item)| arrays_at(item, rest, format!("{field}[{index}]")))
+            .flat_map(|(index, item)| values_at(item, rest, format!("{field}[{index}]")))
             .collect(),
         Some((name, rest)) => match value.get(*name) {
-            Some(child) => arrays_at(child, rest, join(&field, name)),
+            Some(child) => values_at(child, rest, join(&field, name)),
             None => Vec::new(),
         },
     }
+}
+
+/// Every array at `path` in `value`, with its concrete field path and length.
+fn arrays_at(value: &Value, path: &[&str], field: String) -> Vec<(String, usize)> {
+    values_at(value, path, field)
+        .into_iter()
+        .filter_map(|(field, value)| value.as_array().map(|items| (field, items.len())))
+        .collect()
 }
 
 fn join(field: &str, name: &str) -> String {
@@ -164,20 +265,10 @@ fn join(field: &str, name: &str) -> String {
 
 /// Every string at `path` in `value`, with its concrete field path.
 fn strings_at<'a>(value: &'a Value, path: &[&str], field: String) -> Vec<(String, &'a str)> {
-    match path.split_first() {
-        None => value.as_str().map(|s| vec![(field, s)]).unwrap_or_default(),
-        Some((&"[]", rest)) => value
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .flat_map(|(index, item)| strings_at(item, rest, format!("{field}[{index}]")))
-            .collect(),
-        Some((name, rest)) => match value.get(*name) {
-            Some(child) => strings_at(child, rest, join(&field, name)),
-            None => Vec::new(),
-        },
-    }
+    values_at(value, path, field)
+        .into_iter()
+        .filter_map(|(field, value)| value.as_str().map(|text| (field, text)))
+        .collect()
 }
 
 /// A detail-field name is 2–255 characters, has none of `? : ; . = “`, is not a reserved word,

@@ -60,6 +60,68 @@ async fn bad_rows_are_listed_with_line_column_and_reason_and_nothing_is_sent() {
     assert!(fake.requests().is_empty(), "nothing reaches the site");
 }
 
+/// Rows a careless export gives: empty, missing and malformed emails, a create without one, an
+/// update with nothing to update, an over-long value. Each breaks a rule of the document.
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_breaking_the_documents_rules_are_each_named_and_nothing_is_sent() {
+    let (fake, dir) = (fake().await, scratch());
+    let long = "x".repeat(256);
+    let rows = [
+        ("UPSERT,ok@example.com,,Fine,Pro", None),
+        (
+            "UPSERT,,,Empty email,Pro",
+            Some("line 3: Either email or customerId is required"),
+        ),
+        (
+            "UPSERT,ada@,,Half,Pro",
+            Some("line 4, column email: \"ada@\" is not an email address"),
+        ),
+        (
+            "UPSERT,not-an-address,,No at,Pro",
+            Some("line 5, column email: \"not-an-address\" is not"),
+        ),
+        (
+            "UPSERT,a b@example.com,,Space,Pro",
+            Some("line 6, column email: \"a b@example.com\" is not"),
+        ),
+        (
+            "UPSERT,ada@example..com,,Dots,Pro",
+            Some("line 7, column email:"),
+        ),
+        (
+            "CREATE,,qm:1:2,By id,Pro",
+            Some("line 8, column email: To create a new customer, email must be provided."),
+        ),
+        (
+            "UPDATE,b@example.com,,,",
+            Some("line 9: At least one of displayName, details"),
+        ),
+        (
+            &format!("UPSERT,c@example.com,,Long,{long}") as &str,
+            Some("line 10, column detail:Plan: "),
+        ),
+        ("UPSERT,ok2@example.com,,Fine too,Free", None),
+    ];
+    let mut text = String::from("operationType,email,customerId,displayName,detail:Plan\n");
+    for (row, _) in &rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    let file = dir.join("careless.csv");
+    std::fs::write(&file, text).unwrap();
+    let output = run(import(&dir, &fake, &file, &[])).await;
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let errors = stderr(&output);
+    for expected in rows.iter().filter_map(|(_, reason)| *reason) {
+        assert!(errors.contains(expected), "{expected:?} not in {errors}");
+    }
+    assert!(
+        errors.contains("8 of 10 rows are invalid; nothing was sent"),
+        "{errors}"
+    );
+    assert!(fake.requests().is_empty(), "nothing reaches the site");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_column_is_refused_before_any_row() {
     let (fake, dir) = (fake().await, scratch());

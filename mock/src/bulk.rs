@@ -36,11 +36,13 @@ pub(crate) fn submit(
     let scoped_key = format!("{operation} {key}");
     let fingerprint = fingerprint(&body);
     if let Some((first_body, task_id)) = state.keys.get(&scoped_key) {
+        // "Reusing the idempotency key with a different request will result in an error": the
+        // document names no status for it, and lists 400 for every bulk operation.
         return if *first_body == fingerprint {
             accepted(task_id)
         } else {
             error(
-                409,
+                400,
                 "This Idempotency-Key was used with a different request body",
             )
         };
@@ -60,7 +62,7 @@ pub(crate) fn submit(
         }
     }
     if crate::tasks::unfinished(state, config, now) >= config.task_limit {
-        return error(400, "Maximum number of tasks reached");
+        return task_limit_reached();
     }
     let id = uuid::Uuid::new_v4().to_string();
     let (starts_at, runs_for) = crate::tasks::schedule(state, config, arrived, &body);
@@ -100,6 +102,18 @@ fn fingerprint(body: &Value) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     body.to_string().hash(&mut hasher);
     hasher.finish()
+}
+
+/// The API's answer to a bulk call beyond the site's unfinished tasks, as the document gives it
+/// (the example of its `BadRequest` answer).
+fn task_limit_reached() -> Reply {
+    let example = crate::validate::document().pointer(
+        "/components/responses/BadRequest/content/application~1json/examples/taskLimitReached/value",
+    );
+    match example {
+        Some(body) => (400, body.clone()),
+        None => error(400, "Maximum number of tasks reached"),
+    }
 }
 
 fn accepted(task_id: &str) -> Reply {
@@ -207,8 +221,9 @@ fn apply(state: &mut State, config: &FakeCsmBuilder, operation: &str, body: &Val
             for record in records(field) {
                 let kind = record["operationType"].as_str().unwrap_or("UPSERT");
                 let payload = &record["payload"];
-                let email = payload["email"].as_str();
-                let id = payload["customerId"].as_str();
+                // An empty value identifies no one (the schema refuses it before this).
+                let email = payload["email"].as_str().filter(|e| !e.is_empty());
+                let id = payload["customerId"].as_str().filter(|id| !id.is_empty());
                 let identity = email.or(id).unwrap_or_default().to_string();
                 let fail = |on: &str, ids: Vec<String>, message: &str| {
                     failure("CUSTOMER", &identity, kind, on, ids, message)

@@ -1,24 +1,9 @@
 //! How a fake behaves: task timing, the task limit, latency, records that fail by rule, faults.
 
+use crate::faults::{Aim, Fault, FaultPlan};
+use crate::server::RecordedRequest;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A fault the fake answers with instead of serving a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Fault {
-    /// `429 Too Many Requests` with this `Retry-After` (whole seconds, rounded up).
-    RateLimited {
-        /// The wait the fake asks for.
-        retry_after: Duration,
-    },
-    /// `503 Service Unavailable`.
-    Unavailable,
-    /// `500 Internal Server Error`.
-    ServerError,
-    /// The connection is cut in the middle of the answer.
-    CutConnection,
-}
 
 /// How fast the site works through bulk tasks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,36 +45,6 @@ impl Pace {
 }
 
 pub(crate) type RecordRule = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
-/// Faults still to come.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct FaultPlan {
-    /// Each entry answers that many of the next requests.
-    pub next: Vec<(Fault, usize)>,
-    /// A fraction of all requests, drawn from a seeded generator.
-    pub fraction: Option<(Fault, f64, u64)>,
-}
-
-impl FaultPlan {
-    /// The fault for the next request, if any.
-    pub fn draw(&mut self) -> Option<Fault> {
-        if let Some((fault, left)) = self.next.first_mut() {
-            let fault = fault.clone();
-            *left -= 1;
-            if *left == 0 {
-                self.next.remove(0);
-            }
-            return Some(fault);
-        }
-        let (fault, fraction, state) = self.fraction.as_mut()?;
-        // xorshift64*: reproducible for a seed, no dependency.
-        *state ^= *state >> 12;
-        *state ^= *state << 25;
-        *state ^= *state >> 27;
-        let draw = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64;
-        (draw < *fraction).then(|| fault.clone())
-    }
-}
 
 /// Configures a [`FakeCsm`](crate::FakeCsm) before it starts.
 ///
@@ -221,9 +176,54 @@ impl FakeCsmBuilder {
 
     /// The next `requests` requests are answered with `fault` (after any faults already planned).
     pub fn fail_next(mut self, requests: usize, fault: Fault) -> Self {
-        if requests > 0 {
-            self.faults.next.push((fault, requests));
-        }
+        self.faults.plan(requests, fault, Aim::Any);
+        self
+    }
+
+    /// The next `requests` requests for `operation` are answered with `fault`; other requests
+    /// are served. `operation` is the document's operation id (`get-products`) or the client's
+    /// method (`get_products`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use atlassian_csm_mock::{Fault, FakeCsm};
+    /// let fake = FakeCsm::builder()
+    ///     .fail_next_for("get-products", 2, Fault::Status(503))
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the document has no such operation (the message names the nearest ones).
+    pub fn fail_next_for(mut self, operation: &str, requests: usize, fault: Fault) -> Self {
+        self.faults.plan(requests, fault, Aim::operation(operation));
+        self
+    }
+
+    /// The next `requests` requests for which `predicate` holds are answered with `fault`. The
+    /// predicate sees the request as [`FakeCsm::requests`](crate::FakeCsm::requests) lists it
+    /// (its status not yet set).
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// use atlassian_csm_mock::{Fault, FakeCsm};
+    /// // The second page of products, whatever its cursor, fails once.
+    /// let fake = FakeCsm::builder()
+    ///     .fail_next_where(1, Fault::CutConnection, |request| request.path.contains("cursor="))
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn fail_next_where(
+        mut self,
+        requests: usize,
+        fault: Fault,
+        predicate: impl Fn(&RecordedRequest) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.faults
+            .plan(requests, fault, Aim::Matching(Arc::new(predicate)));
         self
     }
 

@@ -7,17 +7,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Instant;
 
-/// A status and a JSON body (`Null`: no body).
-pub(crate) type Reply = (u16, Value);
-
-/// A `RestError` answer.
-pub(crate) fn error(status: u16, message: impl Into<String>) -> Reply {
-    let message = message.into();
-    (
-        status,
-        json!({"errorMessage": message, "errors": [message], "statusCode": status}),
-    )
-}
+pub(crate) use crate::reply::{error, Reply};
 
 /// One request, matched and checked.
 pub(crate) struct Call<'a> {

@@ -18,23 +18,34 @@
 //!   associations), organizations and their profiles, products, entitlements, detail-field
 //!   definitions per entity (at most 50 each), CSM requests raised from an intake channel and
 //!   their comments;
-//! * `401` without credentials; `412` without `X-ExperimentalApi: opt-in` on experimental
-//!   operations and without `Idempotency-Key` on bulk ones; `400` with a `RestError` for every
-//!   limit of the document (checked with a JSON Schema validator against the same document the
-//!   client is generated from) and for the rules only a server can check (unknown detail fields
-//!   or options, names taken); `404` for unknown ids;
+//! * it refuses what the API refuses, with the status the document lists for the operation and
+//!   the API's error body (`{"errorMessage": …, "errors": ["BAD_REQUEST"], "statusCode": 400}`:
+//!   `errors` holds error keys, as a live site sends them): `401` without credentials; `412`
+//!   without `X-ExperimentalApi: opt-in` on experimental operations and without
+//!   `Idempotency-Key` on bulk ones; `400` for a body, a query parameter (`page=abc`,
+//!   `limit=null`) or a header (an empty or over-long `Idempotency-Key`) that breaks the
+//!   document, checked with a JSON Schema validator against the same document the client is
+//!   generated from: every limit, every `format` (checked as the client checks them), and the
+//!   rules the document states in words (an email or a customer id to identify a customer, an
+//!   email to create one…); `400` too for the rules only a server can check (unknown detail
+//!   fields or options, names taken); `404` for unknown ids; `405` with `Allow` for a method no
+//!   operation of the path serves;
 //! * bulk calls answer `202 {id, statusUrl}`; their tasks go `NOT_STARTED` → `IN_PROGRESS` →
 //!   `FINISHED` on the fake's clock (from the request's arrival), apply every record while
-//!   `IN_PROGRESS` and list the records that failed once `FINISHED`; at
-//!   most 5 unfinished tasks (`400 Maximum number of tasks reached`); the same key with the same
-//!   body answers the same task, with another body `409`; results expire after the retention;
+//!   `IN_PROGRESS` and list the records that failed once `FINISHED` (a record is reported
+//!   succeeded only when it was stored); at most 5 unfinished tasks (`400 Maximum number of
+//!   tasks reached`); the same key with the same body answers the same task, with another body
+//!   `400` (the document names no status for it and lists `400` for every bulk operation);
+//!   results expire after the retention;
 //! * products page by `nextPageCursor`, customer searches by `page`/`isLast`.
 //!
 //! [`FakeCsmBuilder`] sets task timing, the [`Pace`] (tasks side by side, or one at a time at a
 //! live site's 4.8 s a record), [`RateLimits`] with their headers, a live site's quirks (tasks
 //! that end `FAILED` although they wrote, searches that find new customers late), the task
-//! limit, latency, records that fail by rule and faults; [`FakeCsm::requests`] lists what was received; [`FakeCsm::state`] reads and changes
-//! what the site holds. For one exact answer, [`stubs`] has progenitor's typed httpmock `when`/
+//! limit, latency, records that fail by rule and faults: for the next requests of any kind, of one
+//! operation ([`FakeCsmBuilder::fail_next_for`]) or matching a predicate
+//! ([`FakeCsmBuilder::fail_next_where`]); [`FakeCsm::requests`] lists what was received, each
+//! with its operation; [`FakeCsm::state`] reads and changes what the site holds. For one exact answer, [`stubs`] has progenitor's typed httpmock `when`/
 //! `then` per operation. As a server: `cargo run -p atlassian-csm-mock -- --port 8080 --seed-demo`.
 
 #![warn(missing_docs)]
@@ -42,8 +53,11 @@
 mod bulk;
 mod config;
 mod demo;
+mod faults;
 mod handlers;
 mod limiter;
+mod params;
+mod reply;
 mod routes;
 mod rules;
 mod server;
@@ -51,7 +65,8 @@ mod state;
 mod tasks;
 mod validate;
 
-pub use config::{FakeCsmBuilder, Fault, Pace};
+pub use config::{FakeCsmBuilder, Pace};
+pub use faults::Fault;
 pub use limiter::RateLimits;
 pub use server::RecordedRequest;
 pub use state::{
@@ -167,14 +182,36 @@ impl FakeCsm {
 
     /// Answers the next `requests` requests with `fault`.
     pub fn fail_next(&self, requests: usize, fault: Fault) {
-        if requests > 0 {
-            self.shared
-                .faults
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .next
-                .push((fault, requests));
-        }
+        self.plan_fault(requests, fault, faults::Aim::Any);
+    }
+
+    /// Answers the next `requests` requests for `operation` with `fault`, as
+    /// [`FakeCsmBuilder::fail_next_for`] does.
+    ///
+    /// # Panics
+    ///
+    /// When the document has no such operation.
+    pub fn fail_next_for(&self, operation: &str, requests: usize, fault: Fault) {
+        self.plan_fault(requests, fault, faults::Aim::operation(operation));
+    }
+
+    /// Answers the next `requests` requests `predicate` holds for with `fault`, as
+    /// [`FakeCsmBuilder::fail_next_where`] does.
+    pub fn fail_next_where(
+        &self,
+        requests: usize,
+        fault: Fault,
+        predicate: impl Fn(&RecordedRequest) -> bool + Send + Sync + 'static,
+    ) {
+        self.plan_fault(requests, fault, faults::Aim::Matching(Arc::new(predicate)));
+    }
+
+    fn plan_fault(&self, requests: usize, fault: Fault, aim: faults::Aim) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .plan(requests, fault, aim);
     }
 }
 

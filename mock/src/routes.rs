@@ -17,6 +17,19 @@ pub(crate) struct Operation {
     pub idempotency_key: bool,
     /// The `$ref` of its JSON body's schema.
     pub body: Option<&'static str>,
+    /// Its query and header parameters.
+    pub params: &'static [Param],
+}
+
+/// A query or header parameter of an operation.
+#[derive(Debug)]
+pub(crate) struct Param {
+    pub name: &'static str,
+    /// `query` or `header`.
+    pub location: &'static str,
+    pub required: bool,
+    /// Its schema, as JSON.
+    pub schema: &'static str,
 }
 
 include!(concat!(env!("OUT_DIR"), "/operations.rs"));
@@ -30,37 +43,49 @@ pub(crate) struct Matched {
 
 /// The operation `method path` is for; literal segments win over parameters.
 pub(crate) fn find(method: &str, path: &str) -> Option<Matched> {
-    let segments: Vec<&str> = path.split('/').collect();
-    OPERATIONS
-        .iter()
-        .filter(|op| op.method == method)
-        .filter_map(|op| {
-            let template: Vec<&str> = op.path.split('/').collect();
-            if template.len() != segments.len() {
-                return None;
-            }
-            let mut params = HashMap::new();
-            let mut literals = 0;
-            for (expected, actual) in template.iter().zip(&segments) {
-                match expected.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                    Some(name) if !actual.is_empty() => {
-                        params.insert(name, percent_decode(actual)?);
-                    }
-                    Some(_) => return None,
-                    None if expected == actual => literals += 1,
-                    None => return None,
-                }
-            }
-            Some((
-                literals,
-                Matched {
-                    operation: op,
-                    params,
-                },
-            ))
-        })
+    matching(path)
+        .filter(|(_, matched)| matched.operation.method == method)
         .max_by_key(|(literals, _)| *literals)
         .map(|(_, matched)| matched)
+}
+
+/// The methods the operations serving `path` answer (empty: no operation serves it), for the
+/// `Allow` header of a `405`.
+pub(crate) fn methods_for(path: &str) -> Vec<&'static str> {
+    let mut methods: Vec<&'static str> = matching(path).map(|(_, m)| m.operation.method).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
+}
+
+/// Every operation whose path template `path` fits, with how many literal segments it matched.
+fn matching(path: &str) -> impl Iterator<Item = (usize, Matched)> + '_ {
+    let segments: Vec<&str> = path.split('/').collect();
+    OPERATIONS.iter().filter_map(move |op| {
+        let template: Vec<&str> = op.path.split('/').collect();
+        if template.len() != segments.len() {
+            return None;
+        }
+        let mut params = HashMap::new();
+        let mut literals = 0;
+        for (expected, actual) in template.iter().zip(&segments) {
+            match expected.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) if !actual.is_empty() => {
+                    params.insert(name, percent_decode(actual)?);
+                }
+                Some(_) => return None,
+                None if expected == actual => literals += 1,
+                None => return None,
+            }
+        }
+        Some((
+            literals,
+            Matched {
+                operation: op,
+                params,
+            },
+        ))
+    })
 }
 
 /// `%XX` decoding of one path segment; `None` when it is not UTF-8.
@@ -97,6 +122,9 @@ mod tests {
         let matched = find("GET", "/api/v1/customer/account/qm:1:2").unwrap();
         assert_eq!(matched.params["customerId"], "qm:1:2");
         assert!(find("GET", "/api/v1/nothing").is_none());
+        assert!(find("PATCH", "/api/v1/product/p-1").is_none());
+        assert_eq!(methods_for("/api/v1/product/p-1"), ["DELETE", "GET", "PUT"]);
+        assert!(methods_for("/api/v1/nothing").is_empty());
         assert_eq!(OPERATIONS.len(), 54);
     }
 }

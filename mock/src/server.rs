@@ -1,7 +1,8 @@
 //! The HTTP side: every request is logged, delayed, faulted, matched to its operation, checked
 //! (credentials, required headers, body schema) and answered.
 
-use crate::config::{FakeCsmBuilder, Fault, FaultPlan};
+use crate::config::FakeCsmBuilder;
+use crate::faults::{Fault, FaultPlan};
 use crate::handlers::{error, Call, Reply};
 use crate::state::State;
 use axum::body::{Body, Bytes};
@@ -9,7 +10,6 @@ use axum::extract::{DefaultBodyLimit, State as Shared_};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -29,6 +29,9 @@ pub struct RecordedRequest {
     pub method: String,
     /// The path and query exactly as sent (still percent-encoded).
     pub path: String,
+    /// The document's id of the operation the request is for (`get-products`), when one serves
+    /// its method and path.
+    pub operation: Option<String>,
     /// Header names lower case, in the order received.
     pub headers: Vec<(String, String)>,
     /// The body.
@@ -92,6 +95,8 @@ async fn handle(
                 (n.as_str().to_string(), value)
             })
             .collect(),
+        operation: crate::routes::find(method.as_str(), uri.path())
+            .map(|matched| matched.operation.id.to_string()),
         body: body.to_vec(),
         status: 0,
         received_at: arrived,
@@ -104,7 +109,7 @@ async fn handle(
         .faults
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .draw();
+        .draw(&recorded);
     let decision = limit(&shared, &method, &uri, &body, arrived);
     let mut response = match (fault, decision.as_ref().and_then(|d| d.refused)) {
         (Some(fault), _) => fault_response(fault),
@@ -116,6 +121,12 @@ async fn handle(
             json_response(status, body)
         }
     };
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let allowed = crate::routes::methods_for(uri.path()).join(", ");
+        if let Ok(value) = allowed.parse() {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+    }
     for (name, value) in decision.map(|d| d.headers).unwrap_or_default() {
         if let Ok(value) = value.parse() {
             response.headers_mut().insert(name, value);
@@ -186,6 +197,10 @@ fn fault_response(fault: Fault) -> Response {
         }
         Fault::Unavailable => json_response(503, error(503, "Service unavailable").1),
         Fault::ServerError => json_response(500, error(500, "Internal server error").1),
+        Fault::Status(status) => {
+            let (status, body) = error(status, format!("The fake answered {status} as planned"));
+            json_response(status, body)
+        }
         Fault::CutConnection => {
             // A body that stops half-way: the connection is closed with the answer unfinished.
             let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
@@ -211,6 +226,16 @@ async fn answer(
     arrived: Instant,
 ) -> Reply {
     let Some(matched) = crate::routes::find(method.as_str(), uri.path()) else {
+        let allowed = crate::routes::methods_for(uri.path());
+        if !allowed.is_empty() {
+            return error(
+                405,
+                format!(
+                    "{method} is not allowed here; allowed: {}",
+                    allowed.join(", ")
+                ),
+            );
+        }
         return error(404, format!("No operation serves {method} {}", uri.path()));
     };
     let operation = matched.operation;
@@ -224,18 +249,18 @@ async fn answer(
             "This API is experimental: send the header X-ExperimentalApi: opt-in",
         );
     }
-    let key = header("idempotency-key").unwrap_or_default().to_string();
-    if operation.idempotency_key {
-        if key.is_empty() {
-            return error(412, "The Idempotency-Key header is required");
-        }
-        if key.chars().count() > 100 {
-            return error(
-                400,
-                "The Idempotency-Key header has more than 100 characters",
-            );
-        }
+    if let Err(refused) = crate::params::headers(operation, headers) {
+        return refused;
     }
+    let key = header("idempotency-key").map(str::to_string);
+    if operation.idempotency_key && key.is_none() {
+        return error(412, "The Idempotency-Key header is required");
+    }
+    let key = key.unwrap_or_default();
+    let query = match crate::params::query(operation, uri) {
+        Ok(query) => query,
+        Err(refused) => return refused,
+    };
     let body = match operation.body {
         None => Value::Null,
         Some(schema) => {
@@ -244,18 +269,11 @@ async fn answer(
             };
             let problems = crate::validate::problems(schema, &value);
             if !problems.is_empty() {
-                let message = problems[0].clone();
-                return (
-                    400,
-                    serde_json::json!({"errorMessage": message, "errors": problems, "statusCode": 400}),
-                );
+                return crate::reply::invalid(&problems);
             }
             value
         }
     };
-    let query: HashMap<String, String> = axum::extract::Query::try_from_uri(uri)
-        .map(|q: axum::extract::Query<HashMap<String, String>>| q.0)
-        .unwrap_or_default();
     if operation.idempotency_key && !shared.config.bulk_latency.is_zero() {
         tokio::time::sleep(shared.config.bulk_latency).await;
     }

@@ -1,5 +1,8 @@
 //! Request bodies checked against the corrected document's schemas (every documented limit:
-//! required fields, item counts, string lengths, enum values), with a JSON Schema validator.
+//! required fields, item counts, string lengths, enum values, `format`s, and the rules the
+//! document states in words, which its corrections write as assertions), with a JSON Schema
+//! validator. Formats are checked as the client checks them (`atlassian_csm::formats`), so the
+//! two never disagree on what an email address is.
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -33,7 +36,8 @@ pub(crate) fn problems(reference: &'static str, body: &Value) -> Vec<String> {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         *validators.entry(reference).or_insert_with(|| {
-            let validator = jsonschema::validator_for(&schema_for(reference))
+            let validator = validator_options()
+                .build(&schema_for(reference))
                 .expect("the document's schemas compile");
             // One per request schema for the life of the process.
             Box::leak(Box::new(validator))
@@ -49,5 +53,39 @@ pub(crate) fn problems(reference: &'static str, body: &Value) -> Vec<String> {
                 format!("{path}: {error}")
             }
         })
+        .collect()
+}
+
+/// A validator that checks `format` too, with the client's own checks for the formats it knows.
+pub(crate) fn validator_options() -> jsonschema::ValidationOptions<'static> {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .with_format("email", atlassian_csm::formats::is_email)
+        .with_format("date-time", atlassian_csm::formats::is_date_time)
+        .with_format("uuid", atlassian_csm::formats::is_uuid)
+}
+
+/// Every way `value` breaks `schema` (a parameter's, as JSON), as messages.
+pub(crate) fn value_problems(schema: &'static str, value: &Value) -> Vec<String> {
+    static VALIDATORS: OnceLock<Mutex<HashMap<&'static str, &'static jsonschema::Validator>>> =
+        OnceLock::new();
+    let validator = {
+        let mut validators = VALIDATORS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *validators.entry(schema).or_insert_with(|| {
+            let parsed: Value = serde_json::from_str(schema).unwrap_or(Value::Null);
+            let whole = json!({"allOf": [parsed], "components": document()["components"]});
+            let validator = validator_options()
+                .build(&whole)
+                .expect("the document's parameter schemas compile");
+            // One per parameter schema for the life of the process.
+            Box::leak(Box::new(validator))
+        })
+    };
+    validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
         .collect()
 }

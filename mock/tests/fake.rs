@@ -82,7 +82,9 @@ async fn the_same_key_and_body_give_the_same_task_and_another_body_is_refused() 
     let other = types::BulkManageCustomerProfilesRequest::builder()
         .customer_profiles(vec![profile("grace@example.com")]);
     let error = submit(other).await.unwrap_err();
-    assert_eq!(error.status().map(|s| s.as_u16()), Some(409), "{error}");
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(400), "{error}");
+    assert!(error.to_string().contains("Idempotency-Key"), "{error}");
+    assert_eq!(fake.state(|site| site.tasks.len()), 1, "no second task");
 }
 
 #[tokio::test]
@@ -181,6 +183,8 @@ async fn a_sixth_unfinished_task_is_refused() {
                 error.error_message.as_deref(),
                 Some("Maximum number of tasks reached")
             );
+            // The shape a live site sends: `errors` holds the error key.
+            assert_eq!(error.errors, ["BAD_REQUEST"]);
         }
         other => panic!("{other:?}"),
     }
@@ -376,6 +380,84 @@ async fn faults_are_served_and_every_request_is_logged() {
     fake.fail_next(1, Fault::ServerError);
     let error = client.get_products().send().await.unwrap_err();
     assert_eq!(error.status().map(|s| s.as_u16()), Some(500));
+}
+
+#[tokio::test]
+async fn faults_aimed_at_an_operation_or_a_predicate_meet_only_those_requests() {
+    let fake = FakeCsm::builder()
+        .seed_demo(true)
+        .fail_next_for("get-products", 2, Fault::Status(503))
+        .start()
+        .await
+        .unwrap();
+    let client = atlassian_csm::Client::builder()
+        .base_url(fake.base_url())
+        .credentials(Credentials::bearer("t"))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap();
+    // Other operations are served while the aimed faults wait for theirs.
+    client.get_all_customer_details().send().await.unwrap();
+    for _ in 0..2 {
+        let error = client.get_products().send().await.unwrap_err();
+        assert_eq!(error.status().map(|s| s.as_u16()), Some(503), "{error}");
+        match &error {
+            Error::Api {
+                error: Some(body), ..
+            } => {
+                assert_eq!(body.errors, ["SERVICE_UNAVAILABLE"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    client.get_products().send().await.unwrap();
+
+    // The client's method name works too; a predicate sees the request as the log shows it.
+    fake.fail_next_for("get_customer", 1, Fault::ServerError);
+    fake.fail_next_where(1, Fault::Status(429), |request| {
+        request.method == "GET" && request.path.contains("limit=1")
+    });
+    client.get_products().send().await.unwrap();
+    let limited = client.get_products().limit(1).send().await.unwrap_err();
+    assert_eq!(limited.status().map(|s| s.as_u16()), Some(429));
+    client.get_products().limit(1).send().await.unwrap();
+    let customer = fake.state(|site| site.customers.keys().next().unwrap().clone());
+    let error = client
+        .get_customer()
+        .customer_id(&customer)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().map(|s| s.as_u16()), Some(500));
+
+    let log = fake.requests();
+    let operations: Vec<_> = log
+        .iter()
+        .map(|r| r.operation.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        operations,
+        [
+            "get-all-customer-details",
+            "get-products",
+            "get-products",
+            "get-products",
+            "get-products",
+            "get-products",
+            "get-products",
+            "get-customer"
+        ]
+    );
+    assert_eq!(
+        log.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [200, 503, 503, 200, 200, 429, 200, 500]
+    );
+}
+
+#[test]
+#[should_panic(expected = "no operation \"get-productz\" in the document")]
+fn a_fault_aimed_at_an_operation_the_document_lacks_is_refused() {
+    let _ = FakeCsm::builder().fail_next_for("get-productz", 1, Fault::ServerError);
 }
 
 #[tokio::test]

@@ -463,17 +463,18 @@ fn idempotency_key<E: BulkEndpoint>(namespace: &str, records: &[E::Record]) -> S
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &name).to_string()
 }
 
-/// Whether the API refused a submit because the site has too many unfinished tasks.
+/// Whether the API refused a submit because the site has too many unfinished tasks: a `400`
+/// whose message holds the document's (correction 19), case aside.
 pub(crate) fn is_task_limit(error: &Error) -> bool {
     match error {
         Error::Api {
             status,
             error: Some(body),
             ..
-        } if status.as_u16() == 400 => body
-            .error_message
-            .as_deref()
-            .is_some_and(|m| m.to_lowercase().contains("maximum number of tasks")),
+        } if status.as_u16() == 400 => body.error_message.as_deref().is_some_and(|m| {
+            m.to_lowercase()
+                .contains(&crate::generated::TASK_LIMIT_MESSAGE.to_lowercase())
+        }),
         _ => false,
     }
 }

@@ -17,6 +17,7 @@ mod hostile;
 mod limits;
 mod pagination;
 mod requests;
+mod rules;
 mod streaming;
 #[cfg(feature = "sync")]
 mod sync;

@@ -46,8 +46,13 @@ pub fn example(schema: &'static Value) -> Value {
     if let Some(example) = schema.get("example") {
         return example.clone();
     }
+    // An object with properties is assembled from them: its `allOf` holds only the rules the
+    // document states in words (assertions), which examples meet by their own values.
+    let composed = schema.get("properties").is_none();
     if let Some(first) = schema["allOf"].as_array().and_then(|all| all.first()) {
-        return example(first);
+        if composed {
+            return example(first);
+        }
     }
     if let Some(first) = schema["oneOf"].as_array().and_then(|all| all.first()) {
         return example(first);
@@ -57,6 +62,7 @@ pub fn example(schema: &'static Value) -> Value {
         Some("string") => match schema["enum"].as_array() {
             Some(values) => values[0].clone(),
             None if schema["format"] == "date-time" => "2025-01-15T11:12:13Z".into(),
+            None if schema["format"] == "email" => "ada@example.com".into(),
             None => "text".into(),
         },
         Some("integer") | Some("number") => 1.into(),
