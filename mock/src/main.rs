@@ -8,7 +8,7 @@
 use atlassian_csm_mock::FakeCsm;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: atlassian-csm-mock [--port PORT] [--seed-demo] [--task-ms MS]
+const USAGE: &str = "usage: atlassian-csm-mock [--print-document] [--port PORT] [--seed-demo] [--task-ms MS]
                           [--submit-ms MS] [--task-limit TASKS] [--pace-live FACTOR]
                           [--rate-limits FACTOR] [--search-delay-ms MS]
                           [--failed-although-written EVERY]
@@ -18,6 +18,8 @@ port; the first line printed names it). Any Authorization header is accepted; ex
 operations need X-ExperimentalApi: opt-in and bulk operations an Idempotency-Key, as on a
 real site.
 
+  --print-document    print the corrected OpenAPI document the fake checks requests against
+                      (for a property-based tester) and exit
   --task-ms MS        a bulk task ends MS ms after its request arrived (default 50)
   --submit-ms MS      bulk submits are answered after MS ms (default 0)
   --task-limit TASKS  unfinished tasks allowed at once (default 5)
@@ -43,6 +45,10 @@ async fn main() -> ExitCode {
                 }
             },
             "--seed-demo" => builder = builder.seed_demo(true),
+            "--print-document" => {
+                println!("{}", atlassian_csm_mock::DOCUMENT.trim_end());
+                return ExitCode::SUCCESS;
+            }
             "--pace-live" => match args.next().and_then(|f| f.parse().ok()) {
                 Some(factor) => {
                     builder = builder.pace(atlassian_csm_mock::Pace::live_scaled(factor))

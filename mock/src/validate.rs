@@ -12,11 +12,7 @@ use std::sync::{Mutex, OnceLock};
 pub(crate) fn document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        serde_json::from_str(include_str!(concat!(
-            env!("OUT_DIR"),
-            "/csm.corrected.json"
-        )))
-        .expect("the corrected document is JSON")
+        serde_json::from_str(crate::DOCUMENT).expect("the corrected document is JSON")
     })
 }
 

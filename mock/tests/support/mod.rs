@@ -6,7 +6,7 @@
 use atlassian_csm_mock::{CsmRequest, FakeCsm};
 use serde_json::{json, Value};
 
-pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/csm.corrected.json"));
+pub const DOCUMENT: &str = atlassian_csm_mock::DOCUMENT;
 
 pub fn document() -> Value {
     serde_json::from_str(DOCUMENT).unwrap()
