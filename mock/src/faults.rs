@@ -19,7 +19,8 @@ pub enum Fault {
     /// `500 Internal Server Error`.
     ServerError,
     /// Any status, with the API's error body (`errors` holds the status's key, e.g.
-    /// `SERVICE_UNAVAILABLE` for `Fault::Status(503)`).
+    /// `SERVICE_UNAVAILABLE` for `Fault::Status(503)`). A number that is no HTTP status (outside
+    /// 100–999) is answered `500`.
     Status(u16),
     /// The connection is cut in the middle of the answer.
     CutConnection,

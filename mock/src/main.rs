@@ -8,7 +8,8 @@
 use atlassian_csm_mock::FakeCsm;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: atlassian-csm-mock [--print-document] [--port PORT] [--seed-demo] [--task-ms MS]
+const USAGE: &str =
+    "usage: atlassian-csm-mock [--print-document] [--port PORT] [--seed-demo] [--task-ms MS]
                           [--submit-ms MS] [--task-limit TASKS] [--pace-live FACTOR]
                           [--rate-limits FACTOR] [--search-delay-ms MS]
                           [--failed-although-written EVERY]
