@@ -21,6 +21,11 @@ pub struct Connection {
     /// never printed.
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// How import, sync, fields apply and tasks wait report: `json` prints one summary object
+    /// (counts, failures file, duration, exit code) as the last line of standard output, the
+    /// lines for people going to standard error.
+    #[arg(long, global = true, value_enum, default_value_t = crate::summary::OutputFormat::Text)]
+    pub output: crate::summary::OutputFormat,
 }
 
 /// A configuration that cannot make a client (exit code 3).

@@ -126,6 +126,8 @@ pub async fn run(connection: &Connection, command: FieldsCommand) -> anyhow::Res
     // Every definition is checked, as the client would check it, before anything is sent (or
     // read): one that would be refused stops the command with nothing done.
     let (requests, invalid) = checked(&wanted);
+    crate::summary::set("definitions", invalid.len() + requests.len());
+    crate::summary::set("invalid", invalid.len());
     if !invalid.is_empty() {
         for reason in &invalid {
             tell!("{}: {}", file.display(), Shown(reason));
@@ -156,6 +158,8 @@ pub async fn run(connection: &Connection, command: FieldsCommand) -> anyhow::Res
                     };
                     let left = to_create - created.len() - 1;
                     tell!("csm: creating {entity} field {name} failed; {done}; {left} not sent");
+                    crate::summary::set("created", created.len());
+                    crate::summary::set("not_sent", left);
                     return Err(anyhow::Error::new(error)
                         .context(format!("creating {entity} field {name}")));
                 }
@@ -180,6 +184,10 @@ pub async fn run(connection: &Connection, command: FieldsCommand) -> anyhow::Res
     } else {
         (created.len(), "created")
     };
+    crate::summary::set("dry_run", dry_run);
+    crate::summary::set(if dry_run { "to_create" } else { "created" }, count);
+    crate::summary::set("unchanged", unchanged);
+    crate::summary::set("differ", differ);
     say!("{count} {verb}, {unchanged} unchanged, {differ} differ");
     if dry_run {
         say!("dry run: nothing was sent");

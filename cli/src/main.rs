@@ -14,6 +14,7 @@ mod import;
 mod mock;
 mod output;
 mod progress;
+mod summary;
 mod sync;
 mod tasks;
 mod terminal;
@@ -93,13 +94,24 @@ async fn main() -> ExitCode {
             .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
             .init();
     }
-    match run(&connection, &matches).await {
-        Ok(code) => code,
+    summary::report_as(connection.output);
+    let started = std::time::Instant::now();
+    let (code, error) = match run(&connection, &matches).await {
+        Ok(code) => (code, None),
         Err(error) => {
-            tell!("csm: {}", terminal::error_line(&error));
-            exit::code_of(&error)
+            let line = terminal::error_line(&error);
+            tell!("csm: {line}");
+            (exit::code_of(&error), Some(line))
         }
+    };
+    if let Some(command) = summary::reports(&matches).filter(|_| summary::json()) {
+        let number = (0..=u8::MAX)
+            .find(|n| ExitCode::from(*n) == code)
+            .unwrap_or(exit::API_FAILED);
+        output::JsonOutput { pretty: false }
+            .print(&summary::object(command, started, number, error.as_deref()));
     }
+    code
 }
 
 async fn run(

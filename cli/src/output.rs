@@ -6,7 +6,8 @@ use std::io::{IsTerminal, Write};
 
 /// The output of the generated commands.
 pub struct JsonOutput {
-    pretty: bool,
+    /// Indented, for people.
+    pub pretty: bool,
 }
 
 impl JsonOutput {

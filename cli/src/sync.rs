@@ -253,6 +253,21 @@ async fn sync<E: SyncEndpoint>(
         );
     }
     let failed = c.failed + checked.bad_rows.len();
+    for (key, value) in [
+        ("new", c.new),
+        ("changed", c.changed + c.resent),
+        ("unchanged", c.unchanged),
+        ("absent", c.absent),
+        ("deleted", c.deleted),
+        ("failed", failed),
+        ("invalid", checked.bad_rows.len()),
+        ("recovered_requests", c.recovered_requests),
+    ] {
+        crate::summary::set(key, value);
+    }
+    if let Some(refused) = &deletion_refused {
+        crate::summary::set("deletion_refused", refused);
+    }
     say!(
         "{} new, {} changed, {} unchanged, {} absent, {} deleted, {failed} failed",
         c.new,
@@ -263,6 +278,8 @@ async fn sync<E: SyncEndpoint>(
     );
     if let Some(path) = &args.input.failures {
         let written = failures::write(&args.input.file, format, path, &not_synced)?;
+        crate::summary::set("failures_file", path.display().to_string());
+        crate::summary::set("failures_written", written);
         say!("{written} rows written to {}", path.display());
     }
     let complete = failed == 0 && deletion_refused.is_none();

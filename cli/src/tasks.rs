@@ -50,7 +50,15 @@ pub async fn run(connection: &Connection, command: TasksCommand) -> anyhow::Resu
         .await;
     spinner.finish_and_clear();
     let outcome = outcome?;
-    crate::output::JsonOutput::for_stdout().print(outcome.task());
+    let task = outcome.task();
+    crate::summary::set("task_id", &id);
+    crate::summary::set("status", task.status.to_string());
+    crate::summary::set("failures", task.failures.len());
+    if crate::summary::json() {
+        crate::summary::set("task", task);
+    } else {
+        crate::output::JsonOutput::for_stdout().print(task);
+    }
     Ok(ExitCode::from(match outcome {
         TaskOutcome::Finished(_) => exit::SUCCESS,
         _ => exit::INCOMPLETE,

@@ -66,11 +66,18 @@ impl<T: fmt::Display> fmt::Display for Shown<T> {
     }
 }
 
-/// Prints a line on standard output, cleaned (see the module's doc).
+/// Prints a line on standard output, cleaned (see the module's doc); on standard error when the
+/// run reports as JSON (`--output json`), whose standard output holds the summary alone.
 macro_rules! say {
-    ($($arg:tt)*) => {
-        println!("{}", $crate::terminal::clean(&format!($($arg)*), true))
-    };
+    ($($arg:tt)*) => {{
+        let text = format!($($arg)*);
+        let line = $crate::terminal::clean(&text, true);
+        if $crate::summary::json() {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }};
 }
 
 /// Prints a line on standard error, cleaned (see the module's doc).

@@ -133,6 +133,12 @@ impl FileArgs {
 
 /// Runs `csm import`.
 pub async fn run(connection: &Connection, args: ImportArgs) -> anyhow::Result<ExitCode> {
+    use clap::ValueEnum;
+    if let Some(entity) = args.entity.to_possible_value() {
+        crate::summary::set("entity", entity.get_name());
+    }
+    crate::summary::set("file", args.input.file.display().to_string());
+    crate::summary::set("dry_run", args.dry_run);
     match args.entity {
         Entity::CustomerProfiles => import::<bulk::CustomerProfiles>(connection, args).await,
         Entity::CustomerAccounts => import::<bulk::CustomerAccounts>(connection, args).await,
@@ -256,6 +262,9 @@ where
     // 1. Every row checked first.
     let checked = check::<E>(&args.input.file, format)?;
     let (rows_read, records, bad_rows) = (checked.rows, checked.records, checked.bad_rows);
+    crate::summary::set("rows", rows_read);
+    crate::summary::set("records", records);
+    crate::summary::set("invalid", bad_rows.len());
     if !bad_rows.is_empty() && !args.input.skip_invalid && !args.dry_run {
         tell!(
             "csm: {} of {rows_read} rows are invalid; nothing was sent (--skip-invalid imports the others)",
@@ -348,6 +357,9 @@ where
     for (position, (_, reason)) in &failed {
         not_imported.insert(*position, reason.clone());
     }
+    crate::summary::set("succeeded", succeeded);
+    crate::summary::set("failed", failed.len());
+    crate::summary::set("invalid_skipped", skipped);
     say!(
         "{records} records: {succeeded} succeeded, {} failed{}",
         failed.len(),
@@ -366,6 +378,8 @@ where
     }
     if let Some(path) = &args.input.failures {
         let written = failures::write(&args.input.file, format, path, &not_imported)?;
+        crate::summary::set("failures_file", path.display().to_string());
+        crate::summary::set("failures_written", written);
         say!("{written} rows written to {}", path.display());
     }
     let code = if not_imported.is_empty() {

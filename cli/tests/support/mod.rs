@@ -24,7 +24,8 @@ pub fn scratch() -> PathBuf {
     dir
 }
 
-/// `csm` with no configuration from the environment it runs in, `TMPDIR` set to `dir`.
+/// `csm` with no configuration from the environment it runs in (no `CSM_*` variable, its
+/// configuration directory under `dir`), `TMPDIR` set to `dir`.
 pub fn csm(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_csm"));
     for name in [
@@ -34,12 +35,14 @@ pub fn csm(dir: &Path) -> Command {
         "CSM_EMAIL",
         "CSM_API_TOKEN",
         "CSM_ACCESS_TOKEN",
+        "CSM_PROFILE",
     ] {
         command.env_remove(name);
     }
     command
         .env("TMPDIR", dir)
         .env("XDG_RUNTIME_DIR", dir)
+        .env("XDG_CONFIG_HOME", dir.join("config"))
         .current_dir(dir);
     command
 }
