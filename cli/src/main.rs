@@ -40,6 +40,16 @@ enum Command {
     Fields(fields::FieldsCommand),
     /// Serve a fake CSM site with demo data on 127.0.0.1, to try every command with no account.
     Mock(mock::MockArgs),
+    /// Print the completion script for a shell: `csm completions bash >
+    /// ~/.local/share/bash-completion/completions/csm`, `csm completions zsh > ~/.zfunc/_csm`,
+    /// `csm completions fish > ~/.config/fish/completions/csm.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `csm man > ~/.local/share/man/man1/csm.1`.
+    Man,
 }
 
 fn command() -> clap::Command {
@@ -108,8 +118,12 @@ async fn main() -> ExitCode {
         let number = (0..=u8::MAX)
             .find(|n| ExitCode::from(*n) == code)
             .unwrap_or(exit::API_FAILED);
-        output::JsonOutput { pretty: false }
-            .print(&summary::object(command, started, number, error.as_deref()));
+        output::JsonOutput { pretty: false }.print(&summary::object(
+            command,
+            started,
+            number,
+            error.as_deref(),
+        ));
     }
     code
 }
@@ -134,5 +148,23 @@ async fn run(
         Command::Sync(args) => sync::run(connection, args).await,
         Command::Tasks(command) => tasks::run(connection, command).await,
         Command::Fields(command) => fields::run(connection, command).await,
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut self::command(), "csm", &mut script);
+            print_all(&script);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(self::command()).render(&mut page)?;
+            print_all(&page);
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Writes `bytes` to standard output; a closed pipe (`csm man | head`) is not an error.
+fn print_all(bytes: &[u8]) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(bytes);
 }

@@ -71,9 +71,7 @@ pub fn reports(matches: &clap::ArgMatches) -> Option<&'static str> {
         Some(("fields", sub)) if matches!(sub.subcommand(), Some(("apply", _))) => {
             Some("fields apply")
         }
-        Some(("tasks", sub)) if matches!(sub.subcommand(), Some(("wait", _))) => {
-            Some("tasks wait")
-        }
+        Some(("tasks", sub)) if matches!(sub.subcommand(), Some(("wait", _))) => Some("tasks wait"),
         _ => None,
     }
 }
