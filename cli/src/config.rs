@@ -8,6 +8,11 @@ use atlassian_csm::{Client, Credentials};
 /// The flags every command takes.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Connection {
+    /// A site named in the configuration file (`$XDG_CONFIG_HOME/csm/config.toml`,
+    /// `[profile.NAME]`): its cloud id or site, email and `token_command`. Flags and variables
+    /// naming a site override its values.
+    #[arg(long, global = true, env = "CSM_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
     /// The site's cloud id.
     #[arg(long, global = true, env = "CSM_CLOUD_ID", value_name = "ID")]
     pub cloud_id: Option<String>,
@@ -41,7 +46,8 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 const HOW_TO: &str = "set CSM_CLOUD_ID (or --site), and CSM_EMAIL with CSM_API_TOKEN or \
-                      CSM_ACCESS_TOKEN; or start the fake with `csm mock`";
+                      CSM_ACCESS_TOKEN; or name a profile of the configuration file \
+                      (--profile); or start the fake with `csm mock`";
 
 impl Connection {
     /// The client this configuration names. With no site named at all, the fake a `csm mock`
@@ -52,7 +58,28 @@ impl Connection {
     /// A configuration that cannot make a client is a [`ConfigError`] (exit 3); a site whose
     /// cloud id cannot be looked up fails as the client says (exit 5 when it cannot be reached).
     pub async fn client(&self) -> anyhow::Result<Client> {
-        let credentials = credentials_from_env()?;
+        match &self.profile {
+            Some(name) => {
+                let profile = crate::profile::load(name)?;
+                let credentials = match (profile.token(name)?, &profile.email) {
+                    (Some(token), Some(email)) => Some(Credentials::basic(email, token)),
+                    (Some(token), None) => Some(Credentials::bearer(token)),
+                    (None, _) => credentials_from_env()?,
+                };
+                let named = Self {
+                    profile: None,
+                    cloud_id: self.cloud_id.clone().or(profile.cloud_id),
+                    site: self.site.clone().or(profile.site),
+                    base_url: self.base_url.clone().or(profile.base_url),
+                    ..self.clone()
+                };
+                named.client_with(credentials).await
+            }
+            None => self.client_with(credentials_from_env()?).await,
+        }
+    }
+
+    async fn client_with(&self, credentials: Option<Credentials>) -> anyhow::Result<Client> {
         let named = self.cloud_id.is_some() || self.site.is_some() || self.base_url.is_some();
         if !named {
             let Some(fake) = crate::mock::running_fake() else {

@@ -13,6 +13,7 @@ mod generated;
 mod import;
 mod mock;
 mod output;
+mod profile;
 mod progress;
 mod summary;
 mod sync;
@@ -62,8 +63,10 @@ fn command() -> clap::Command {
             "The command line for the Atlassian CSM REST API: every operation as a command, \
              imports from CSV or JSON Lines, detail fields from a file, and a fake site.\n\n\
              Configuration: CSM_CLOUD_ID (or --site / CSM_SITE), and CSM_EMAIL with \
-             CSM_API_TOKEN (Basic) or CSM_ACCESS_TOKEN (bearer). Credentials are read from the \
-             environment only and never printed. With no site configured, commands use the fake \
+             CSM_API_TOKEN (Basic) or CSM_ACCESS_TOKEN (bearer); or a profile \
+             (--profile / CSM_PROFILE) of $XDG_CONFIG_HOME/csm/config.toml naming the site, the \
+             email and a token_command whose output is the token. Credentials are never read \
+             from flags nor kept in the file, and never printed. With no site configured, commands use the fake \
              `csm mock` serves, if it runs.",
         )
         .after_help(exit::HELP)

@@ -163,3 +163,139 @@ fn completions_name_every_command_and_bash_reads_its_script() {
         "{page}"
     );
 }
+
+/// Writes the configuration file `csm` under `dir` reads, with `mode`.
+fn config(dir: &std::path::Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = dir.join("config").join("csm");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("config.toml");
+    std::fs::write(&file, text).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_names_the_site_and_its_token_command_gives_the_token() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    config(
+        &dir,
+        &format!(
+            "[profile.prod]\nbase_url = \"{}\"\nemail = \"admin@acme.example\"\n\
+             token_command = \"printf 'api-token-1234\\\\n'\"\n\n\
+             [profile.oauth]\nbase_url = \"{}\"\ntoken_command = \"echo access-5678\"\n",
+            fake.base_url(),
+            fake.base_url()
+        ),
+        0o600,
+    );
+    let output = run({
+        let mut command = csm(&dir);
+        command.args(["--profile", "prod", "get-products"]);
+        command
+    })
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let output = run({
+        let mut command = csm(&dir);
+        command.env("CSM_PROFILE", "oauth").arg("get-products");
+        command
+    })
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let sent: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").unwrap().to_string())
+        .collect();
+    let basic = format!("Basic {}", base64_of("admin@acme.example:api-token-1234"));
+    assert_eq!(sent, [basic, "Bearer access-5678".to_string()]);
+
+    let output = run({
+        let mut command = csm(&dir);
+        command.args(["--profile", "staging", "get-products"]);
+        command
+    })
+    .await;
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("no profile \"staging\""),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("it has: oauth, prod"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_others_can_write_a_secret_in_clear_or_a_failing_command_is_refused() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    let profile = |extra: &str| {
+        format!(
+            "[profile.prod]\nbase_url = \"{}\"\n{extra}\n",
+            fake.base_url()
+        )
+    };
+    let attempt = || {
+        let mut command = csm(&dir);
+        command.args(["--profile", "prod", "get-products"]);
+        run(command)
+    };
+    config(&dir, &profile("token_command = \"echo t-1234\""), 0o666);
+    let output = attempt().await;
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("can be written by others"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("chmod go-w"),
+        "{}",
+        stderr(&output)
+    );
+
+    config(&dir, &profile("api_token = \"plain-secret-999\""), 0o600);
+    let output = attempt().await;
+    assert_eq!(output.status.code(), Some(3));
+    let errors = stderr(&output);
+    assert!(
+        errors.contains("keeps a secret in clear (api_token)"),
+        "{errors}"
+    );
+    assert!(!errors.contains("plain-secret-999"), "{errors}");
+
+    config(&dir, &profile("token_command = \"exit 7\""), 0o600);
+    let output = attempt().await;
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("its token_command failed"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(fake.requests().is_empty(), "nothing was sent");
+}
+
+/// Standard base64, for the expected Basic header.
+fn base64_of(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in text.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
