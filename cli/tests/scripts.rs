@@ -24,7 +24,7 @@ fn summary(output: &std::process::Output) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn import_sync_fields_and_tasks_each_end_with_one_json_summary() {
     let (fake, dir) = (demo_fake(20).await, scratch());
-    let file = customers_csv(&dir, 30, |i| if i == 7 { "Gold" } else { "Pro" });
+    customers_csv(&dir, 30, |i| if i == 7 { "Gold" } else { "Pro" });
     let json = |args: &[&str]| {
         let mut command = csm_at(&dir, fake.base_url());
         command.args(["--output", "json"]).args(args);
