@@ -10,6 +10,7 @@ mod config;
 mod exit;
 mod fields;
 mod generated;
+mod help;
 mod import;
 mod mock;
 mod output;
@@ -83,7 +84,8 @@ fn command_name(operation: CliCommand) -> String {
     operation.operation_id().replace('_', "-")
 }
 
-/// An operation's command: its summary in lists, its whole description in `--help`.
+/// An operation's command: its summary in lists, its whole description in `--help`, as plain
+/// text, every flag described (see [`help`]).
 fn operation_command(operation: CliCommand) -> clap::Command {
     let command = Cli::<output::JsonOutput>::get_command(operation).name(command_name(operation));
     let text = command
@@ -91,7 +93,10 @@ fn operation_command(operation: CliCommand) -> clap::Command {
         .map(|a| a.to_string())
         .unwrap_or_default();
     let summary = text.lines().next().unwrap_or_default().to_string();
-    command.about(summary).long_about(text)
+    help::polish(
+        command.about(summary).long_about(text),
+        operation.operation_id(),
+    )
 }
 
 #[tokio::main]

@@ -299,3 +299,30 @@ fn base64_of(text: &str) -> String {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_example_csm_help_import_shows_is_a_valid_file() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    let help = csm(&dir).args(["help", "import"]).output().unwrap();
+    let help = stdout(&help);
+    let example: Vec<&str> = help
+        .lines()
+        .skip_while(|line| !line.starts_with("Example: customers.csv"))
+        .skip(1)
+        .map(str::trim)
+        .skip_while(|line| line.is_empty())
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert!(example.len() >= 2, "{help}");
+    std::fs::write(dir.join("customers.csv"), example.join("\n") + "\n").unwrap();
+    let mut command = csm_at(&dir, fake.base_url());
+    command.args(["import", "customer-profiles", "customers.csv", "--dry-run"]);
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("0 invalid"), "{}", stdout(&output));
+}

@@ -59,7 +59,12 @@ pub enum Entity {
     detail values; several values in one cell are separated by |. Without an operationType \
     column, records are upserts where the endpoint has them. JSON Lines files hold one record per \
     line as the API writes it.\n\nExit code 0 when every record succeeded, 1 when some did not, \
-    3 when rows are invalid (nothing is sent)."
+    3 when rows are invalid (nothing is sent).\n\nExample: customers.csv\n\n  \
+    email,displayName,detail:Plan,associateOrganizations.organizationIds\n  \
+    ada@example.com,Ada Lovelace,Pro,12|14\n  \
+    grace@example.com,Grace Hopper,Free,\n\n  \
+    csm import customer-profiles customers.csv --dry-run\n  \
+    csm import customer-profiles customers.csv --journal import.journal --failures failed.csv"
 )]
 pub struct ImportArgs {
     /// What the file holds.
