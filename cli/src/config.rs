@@ -22,10 +22,11 @@ pub struct Connection {
     /// Another API root, e.g. the fake's `http://127.0.0.1:8790`.
     #[arg(long, global = true, env = "CSM_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
-    /// Print what the client does (requests, retries, waits) on standard error. Credentials are
-    /// never printed.
-    #[arg(long, short, global = true)]
-    pub verbose: bool,
+    /// Print each request on standard error, one line per attempt: method, path, status,
+    /// duration, what comes next (a retry and why) and the rate limit left; with -vv the
+    /// transport's detail too (connections, the client's waits). Credentials are never printed.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// How import, sync, fields apply and tasks wait report: `json` prints one summary object
     /// (counts, failures file, duration, exit code) as the last line of standard output, the
     /// lines for people going to standard error.

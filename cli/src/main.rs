@@ -106,12 +106,7 @@ async fn main() -> ExitCode {
         Ok(connection) => connection,
         Err(error) => error.exit(),
     };
-    if connection.verbose {
-        tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_max_level(tracing_subscriber::filter::LevelFilter::DEBUG)
-            .init();
-    }
+    verbose(connection.verbose);
     summary::report_as(connection.output);
     let started = std::time::Instant::now();
     let (code, error) = match run(&connection, &matches).await {
@@ -175,4 +170,40 @@ async fn run(
 fn print_all(bytes: &[u8]) {
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(bytes);
+}
+
+/// `-v`: one line per attempt and the client's notices ([`terminal::Lines`]); `-vv`: everything
+/// the client and the transport say.
+fn verbose(level: u8) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    match level {
+        0 => {}
+        1 => {
+            let targets = Targets::new()
+                .with_target("atlassian_csm::attempt", LevelFilter::DEBUG)
+                .with_target("atlassian_csm", LevelFilter::INFO);
+            tracing_subscriber::registry()
+                .with(terminal::Lines)
+                .with(targets)
+                .init();
+        }
+        _ => {
+            let targets = Targets::new()
+                .with_target("atlassian_csm", LevelFilter::DEBUG)
+                .with_target("reqwest", LevelFilter::DEBUG)
+                .with_target("hyper_util", LevelFilter::DEBUG);
+            let lines = tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal())
+                .without_time()
+                .compact();
+            tracing_subscriber::registry()
+                .with(lines)
+                .with(targets)
+                .init();
+        }
+    }
 }

@@ -89,6 +89,39 @@ macro_rules! tell {
 
 pub(crate) use {say, tell};
 
+/// The client's events as `-v` shows them: one line each on standard error, the message then its
+/// other fields (`attempt=2 delay_ms=250`), cleaned as every line is.
+pub struct Lines;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Lines {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Fields(String, Vec<String>);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                } else {
+                    self.1.push(format!("{}={value:?}", field.name()));
+                }
+            }
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "message" {
+                    self.0 = value.to_string();
+                } else {
+                    self.1.push(format!("{}={value}", field.name()));
+                }
+            }
+        }
+        let mut fields = Fields(String::new(), Vec::new());
+        event.record(&mut fields);
+        let mut line = format!("csm: {}", fields.0);
+        if !fields.1.is_empty() {
+            line.push_str(&format!(" ({})", fields.1.join(" ")));
+        }
+        tell!("{line}");
+    }
+}
+
 /// An error and its causes on one line, each said once (an error that names its cause in its
 /// own message is not followed by it again), shown as [`Shown`] shows server text.
 pub fn error_line(error: &anyhow::Error) -> String {

@@ -326,3 +326,49 @@ async fn the_example_csm_help_import_shows_is_a_valid_file() {
     );
     assert!(stdout(&output).contains("0 invalid"), "{}", stdout(&output));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verbose_shows_each_attempt_and_never_a_credential() {
+    let fake = atlassian_csm_mock::FakeCsm::builder()
+        .seed_demo(true)
+        .fail_next_for("get-products", 1, atlassian_csm_mock::Fault::Status(503))
+        .start()
+        .await
+        .unwrap();
+    let dir = scratch();
+    let mut command = csm_at(&dir, fake.base_url());
+    command.args(["-v", "get-products", "--limit", "2"]);
+    let output = run(command).await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines = stderr(&output);
+    let attempts: Vec<&str> = lines.lines().filter(|l| l.contains("(attempt ")).collect();
+    assert_eq!(attempts.len(), 2, "{lines}");
+    assert!(
+        attempts[0].starts_with(
+            "csm: GET /api/v1/product?limit=2 (attempt 1) → 503 Service Unavailable in "
+        ),
+        "{lines}"
+    );
+    assert!(attempts[0].contains("retrying in "), "{lines}");
+    assert!(attempts[1].contains("(attempt 2) → 200 OK"), "{lines}");
+    assert!(attempts[1].ends_with("; done"), "{lines}");
+    assert!(!lines.contains("test-token"), "{lines}");
+    assert!(
+        !lines.contains("hyper_util"),
+        "-v is about requests: {lines}"
+    );
+    assert!(
+        !lines.contains('\u{1b}'),
+        "no colour off a terminal: {lines}"
+    );
+
+    let mut command = csm_at(&dir, fake.base_url());
+    command.args(["-vv", "get-products"]);
+    let output = run(command).await;
+    let lines = stderr(&output);
+    assert!(
+        lines.contains("connecting to 127.0.0.1"),
+        "-vv shows the transport: {lines}"
+    );
+    assert!(!lines.contains("test-token"), "{lines}");
+}
