@@ -162,6 +162,11 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// The import was stopped ([`StopHandle::stop`](crate::bulk::StopHandle::stop)) before this
+    /// record was sent: nothing was sent for it.
+    #[error("the import was stopped before this record was sent; nothing was sent for it")]
+    Stopped,
+
     /// A bulk import's journal could not be read or written, or is not this import's (another
     /// endpoint, namespace or input).
     #[error("import journal {}: {message}", path.display())]
@@ -339,6 +344,7 @@ impl Error {
     pub(crate) fn provably_not_processed(&self) -> bool {
         match self {
             Self::Config(_) | Self::InvalidInput { .. } | Self::Auth { .. } => true,
+            Self::Stopped => true,
             Self::RateLimited { .. } | Self::Redirected { .. } => true,
             Self::Api { status, .. } => status.is_client_error(),
             Self::Transport { source, .. } => source.is_connect(),

@@ -12,6 +12,7 @@ mod fields;
 mod generated;
 mod help;
 mod import;
+mod interrupt;
 mod mock;
 mod output;
 mod profile;

@@ -52,6 +52,7 @@ pub struct BulkImport<'a, E: BulkEndpoint> {
     journal: Option<PathBuf>,
     observer: Option<Arc<dyn RequestObserver>>,
     lanes: Lanes,
+    stop: super::StopHandle,
 }
 
 impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
@@ -67,6 +68,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             max_in_flight: 5,
             task_deadline: Duration::from_secs(30 * 60),
             key_namespace: String::new(),
+            stop: super::StopHandle::default(),
             on_progress: None,
             journal: None,
             observer: None,
@@ -159,6 +161,12 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
         self.run_stream(None)
     }
 
+    /// A handle that stops this import gracefully: no new request is sent, those sent are seen
+    /// to their end (see [`StopHandle`](super::StopHandle)).
+    pub fn stop_handle(&self) -> super::StopHandle {
+        self.stop.clone()
+    }
+
     fn run_stream(
         self,
         known_total: Option<usize>,
@@ -173,6 +181,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             journal,
             observer,
             lanes,
+            stop,
         } = self;
         let journal = match &journal {
             Some(path) => match Journal::open(path, E::METHOD_NAME, &key_namespace) {
@@ -190,6 +199,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             journal,
             observer,
             lanes,
+            stop,
         };
         planner::results::<E>(client, source, settings).boxed()
     }
@@ -208,14 +218,33 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             requests: Vec::new(),
             unmatched_failures: Vec::new(),
         };
+        let stop = import.stop.clone();
+        let mut told = vec![false; total];
         let mut results = std::pin::pin!(import.run_stream(Some(total)));
         while let Some(result) = results.next().await {
             let result = result?;
             for (index, outcome) in result.records {
+                told[index] = true;
                 report.records[index] = outcome;
             }
             report.unmatched_failures.extend(result.unmatched_failures);
             report.requests.extend(result.request);
+        }
+        // A record no result named was never read: the import was stopped before it. (A record
+        // is reported succeeded only when its task said so.)
+        for (outcome, _) in report
+            .records
+            .iter_mut()
+            .zip(&told)
+            .filter(|(_, told)| !**told)
+        {
+            *outcome = if stop.is_stopped() {
+                RecordOutcome::NotSubmitted(Arc::new(Error::Stopped))
+            } else {
+                RecordOutcome::Unconfirmed(Arc::new(Error::Config(
+                    "the import ended without an outcome for this record".into(),
+                )))
+            };
         }
         report
             .requests

@@ -34,6 +34,7 @@ mod planner;
 mod queue;
 mod report;
 mod run;
+mod stop;
 mod validate;
 
 pub use endpoints::{
@@ -45,6 +46,7 @@ pub use import::BulkImport;
 pub use lanes::Lanes;
 pub use plan::requests_for;
 pub use report::{BulkProgress, BulkReport, BulkRequest, BulkResult, RecordOutcome};
+pub use stop::StopHandle;
 pub use validate::RecordValidator;
 
 #[cfg(feature = "sync")]

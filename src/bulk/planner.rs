@@ -91,7 +91,12 @@ impl<'a, E: BulkEndpoint> Planner<'a, E> {
     }
 
     async fn read_one(&mut self) {
-        let Some(record) = self.source.next().await else {
+        // Stopped: no more records are read; those packed are planned, and left unsent.
+        let next = match self.run.stop.is_stopped() {
+            true => None,
+            false => self.source.next().await,
+        };
+        let Some(record) = next else {
             self.exhausted = true;
             let packer = std::mem::replace(&mut self.packer, Packer::new(1, None));
             for chunk in packer.finish() {

@@ -31,6 +31,8 @@ pub(crate) struct Settings<'a> {
     pub journal: Option<Journal>,
     pub observer: Option<Arc<dyn RequestObserver>>,
     pub lanes: Lanes,
+    /// Asked to stop: nothing new is sent.
+    pub stop: super::StopHandle,
 }
 
 impl<'r> Run<'r> {
@@ -44,6 +46,7 @@ impl<'r> Run<'r> {
             journal: settings.journal,
             observer: settings.observer,
             direct: DirectLane::new(settings.lanes, max_in_flight),
+            stop: settings.stop,
             task_deadline: settings.task_deadline,
             queue_deadline: settings
                 .task_deadline
@@ -96,6 +99,8 @@ pub(super) struct Run<'r> {
     waiting_tasks: AtomicUsize,
     /// When the import sent its first request.
     first_sent: std::sync::OnceLock<Instant>,
+    /// Asked to stop: nothing new is sent.
+    pub(super) stop: super::StopHandle,
 }
 
 impl Run<'_> {
@@ -164,6 +169,11 @@ impl Run<'_> {
                 unmatched_failures: Vec::new(),
             }),
             Planned::Request { number, chunk } => self.request::<E>(number, chunk).await,
+            Planned::Direct { index, .. } if self.stop.is_stopped() => self.finish(BulkResult {
+                request: None,
+                records: vec![(index, RecordOutcome::NotSubmitted(Arc::new(Error::Stopped)))],
+                unmatched_failures: Vec::new(),
+            }),
             Planned::Direct {
                 index,
                 record,
@@ -254,6 +264,13 @@ impl Run<'_> {
         };
         let (task_id, sent_at) = match known.and_then(|known| known.task_id) {
             Some(task_id) => (task_id, Instant::now()),
+            // Stopped: a request not sent yet is not sent (one a previous run sent is polled).
+            None if self.stop.is_stopped() => {
+                return self.finish(all(
+                    request,
+                    RecordOutcome::NotSubmitted(Arc::new(Error::Stopped)),
+                ));
+            }
             None => match self.submit::<E>(&mut request, &records).await {
                 Ok((task_id, sent_at)) => {
                     self.append(Event::Submitted {
@@ -326,6 +343,11 @@ impl Run<'_> {
             self.budget.ready().await;
             if let Some(refusal) = self.budget.refusal() {
                 return Err(refusal);
+            }
+            // Stopped while the site pushed back: the attempts so far were refused, so nothing
+            // of this request was done.
+            if self.stop.is_stopped() && request.refusals > 0 {
+                return Err(Error::Stopped);
             }
             let sent_at = Instant::now();
             self.first_sent.get_or_init(|| sent_at);

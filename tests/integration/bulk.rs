@@ -596,3 +596,67 @@ async fn auto_sends_through_both_lanes_while_the_site_is_slow_and_each_record_on
         requests.len()
     );
 }
+
+#[tokio::test]
+async fn a_stopped_import_sends_nothing_new_sees_what_it_sent_to_the_end_and_resumes() {
+    let mock =
+        start(FakeCsm::builder().task_timing(Duration::ZERO, Duration::from_millis(150))).await;
+    let client = client_for(&mock);
+    let journal = std::env::temp_dir().join(format!("stop-{}.journal", uuid::Uuid::new_v4()));
+    let import = client
+        .import_customer_profiles(profiles(500))
+        .max_in_flight(2)
+        .journal(&journal);
+    let stop = import.stop_handle();
+    let asked = stop.clone();
+    let report = import
+        .on_progress(move |progress| {
+            if progress.submitted_records >= 100 {
+                asked.stop();
+            }
+        })
+        .await
+        .unwrap();
+    assert!(stop.is_stopped());
+    let succeeded = report.succeeded();
+    let stopped = report
+        .records
+        .iter()
+        .filter(|o| matches!(o, RecordOutcome::NotSubmitted(e) if matches!(**e, Error::Stopped)))
+        .count();
+    assert!((100..500).contains(&succeeded), "{succeeded}");
+    assert_eq!(
+        succeeded + stopped,
+        500,
+        "every record succeeded or was not sent"
+    );
+    assert_eq!(
+        submits(&mock, 202) * 100,
+        succeeded,
+        "each request sent was seen to its end; none sent after the stop"
+    );
+    assert_eq!(submits(&mock, 400), 0);
+
+    // Resumed from the journal: only the records not sent go, each once.
+    let before = mock.requests().len();
+    let report = client
+        .import_customer_profiles(profiles(500))
+        .max_in_flight(2)
+        .journal(&journal)
+        .await
+        .unwrap();
+    assert!(report.all_succeeded());
+    let sent_again: usize = mock.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| {
+            r.json().unwrap()["customerProfiles"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert_eq!(sent_again, stopped);
+    assert_eq!(mock.state(|site| site.customers.len()), 500);
+    let _ = std::fs::remove_file(&journal);
+}

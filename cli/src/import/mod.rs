@@ -7,7 +7,9 @@
 //! 3. The file is read again as the import goes (memory does not grow with it), with progress.
 //! 4. `--failures FILE` gets every row that did not succeed, unchanged, with the reason added.
 
+mod check;
 pub(crate) mod failures;
+mod interrupted;
 pub(crate) mod rows;
 mod shape;
 
@@ -15,10 +17,10 @@ use crate::config::Connection;
 use crate::exit;
 use crate::progress::{duration, Progress};
 use crate::terminal::{say, tell, Shown};
-use atlassian_csm::bulk::{self, BulkEndpoint, RecordValidator};
+use atlassian_csm::bulk::{self, BulkEndpoint};
+pub(crate) use check::{check, valid_records, BadRow, Positions};
 use futures::StreamExt;
-use rows::{Cells, Format, Row};
-use shape::Shape;
+use rows::Format;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -162,99 +164,6 @@ pub async fn run(connection: &Connection, args: ImportArgs) -> anyhow::Result<Ex
     }
 }
 
-/// A row that cannot be imported.
-pub struct BadRow {
-    pub line: u64,
-    pub column: Option<String>,
-    pub reason: String,
-}
-
-impl std::fmt::Display for BadRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}", self.line)?;
-        if let Some(column) = &self.column {
-            write!(f, ", column {column}")?;
-        }
-        write!(f, ": {}", self.reason)
-    }
-}
-
-/// Rows made into records of `E`, checked as the import checks them.
-struct Reader<E: BulkEndpoint> {
-    format: Format,
-    shape: Option<Shape>,
-    validator: RecordValidator<E>,
-    /// Records made so far (the index the import knows a record by).
-    records: usize,
-}
-
-impl<E: BulkEndpoint> Reader<E>
-where
-    E::Record: serde::de::DeserializeOwned,
-{
-    fn new(format: Format, headers: Option<&csv::StringRecord>) -> anyhow::Result<Self> {
-        let shape = match headers {
-            Some(headers) => {
-                let headers: Vec<String> = headers.iter().map(str::to_string).collect();
-                let shape = Shape::new(E::METHOD_NAME, E::ARRAY_FIELD, &headers).map_err(|e| {
-                    atlassian_csm::Error::InvalidInput {
-                        field: "header".into(),
-                        message: e,
-                    }
-                })?;
-                Some(shape)
-            }
-            None => None,
-        };
-        Ok(Self {
-            format,
-            shape,
-            validator: RecordValidator::new(),
-            records: 0,
-        })
-    }
-
-    /// The record `row` makes (counted, to be imported), or why it cannot be imported.
-    fn record(&mut self, row: &Row) -> Result<E::Record, BadRow> {
-        let bad = |column: Option<String>, reason: String| BadRow {
-            line: row.line,
-            column,
-            reason,
-        };
-        let cells = row.cells.fields();
-        let value = match (&row.cells, &self.shape) {
-            (Cells::Csv(_), Some(shape)) => shape
-                .record(&cells)
-                .map_err(|e| bad(Some(e.column), e.reason))?,
-            (Cells::Json(line), _) => {
-                serde_json::from_str(line).map_err(|e| bad(None, format!("not JSON: {e}")))?
-            }
-            (Cells::Csv(_), None) => unreachable!("a CSV file has a header"),
-        };
-        let column = |path: &str| match (&self.shape, self.format) {
-            (Some(shape), Format::Csv) => shape.column_of(path, &cells),
-            _ => (!path.is_empty() && path != ".").then(|| path.to_string()),
-        };
-        let record: E::Record = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            bad(column(&path), e.into_inner().to_string())
-        })?;
-        let index = self.records;
-        if let Err(error) = self.validator.check(index, &record) {
-            let (field, message) = match error {
-                atlassian_csm::Error::InvalidInput { field, message } => (field, message),
-                other => (String::new(), other.to_string()),
-            };
-            let prefix = format!("{}[{index}]", E::ARRAY_FIELD);
-            let path = field.strip_prefix(&prefix).unwrap_or(&field);
-            let path = path.strip_prefix('.').unwrap_or(path);
-            return Err(bad(column(path), message));
-        }
-        self.records += 1;
-        Ok(record)
-    }
-}
-
 async fn import<E: BulkEndpoint>(
     connection: &Connection,
     args: ImportArgs,
@@ -332,16 +241,51 @@ where
             )
         });
     if let Some(journal) = &args.journal {
+        if let Some(found) = crate::interrupt::journal_summary(journal) {
+            tell!("csm: {found}");
+        }
         import = import.journal(journal);
     }
+    let stop = import.stop_handle();
+    let under_way = args.input.max_in_flight;
+    let keeps = match &args.journal {
+        Some(journal) => format!(" and written to {}", journal.display()),
+        None => String::new(),
+    };
+    let interrupts = crate::interrupt::Interrupts::listen(move || {
+        stop.stop();
+        tell!(
+            "csm: interrupted: no new request is sent; the requests under way (at most \
+             {under_way}) are seen to their end{keeps}. Ctrl-C again to stop now."
+        );
+    });
     let mut results = import.stream();
     // Failed records by their position in the file: their line, and why.
     let mut failed: BTreeMap<usize, (u64, String)> = BTreeMap::new();
     let mut succeeded = 0;
-    while let Some(result) = results.next().await {
+    let mut stopped_now = false;
+    let mut outcomes = interrupted::Outcomes::default();
+    loop {
+        let next = tokio::select! {
+            next = results.next() => next,
+            () = interrupts.second() => {
+                stopped_now = true;
+                break;
+            }
+        };
+        let Some(result) = next else { break };
         let result = result?;
         let positions = positions.lock();
         for (index, outcome) in result.records {
+            match &outcome {
+                atlassian_csm::RecordOutcome::NotSubmitted(error)
+                    if matches!(**error, atlassian_csm::Error::Stopped) =>
+                {
+                    outcomes.not_sent += 1;
+                }
+                atlassian_csm::RecordOutcome::Unconfirmed(_) => outcomes.unconfirmed += 1,
+                _ => {}
+            }
             if matches!(outcome, atlassian_csm::RecordOutcome::Succeeded) {
                 succeeded += 1;
             } else {
@@ -352,6 +296,12 @@ where
     }
     drop(results);
     progress.finish();
+    if interrupts.interrupted() {
+        outcomes.records = records;
+        outcomes.succeeded = succeeded;
+        outcomes.stopped_now = stopped_now;
+        return interrupted::report(&args, &outcomes, &failed, &bad_rows);
+    }
 
     // 4. What did not succeed.
     let mut not_imported: BTreeMap<usize, String> = bad_rows
@@ -393,94 +343,6 @@ where
         exit::INCOMPLETE
     };
     Ok(ExitCode::from(code))
-}
-
-/// What checking every row of a file found.
-pub(crate) struct Checked {
-    /// Rows read.
-    pub rows: usize,
-    /// Valid records.
-    pub records: usize,
-    /// The invalid rows, by position in the file.
-    pub bad_rows: BTreeMap<usize, BadRow>,
-}
-
-/// Checks every row of `file` as a record of `E`, printing the first bad rows.
-pub(crate) fn check<E: BulkEndpoint>(
-    file: &std::path::Path,
-    format: Format,
-) -> anyhow::Result<Checked>
-where
-    E::Record: serde::de::DeserializeOwned,
-{
-    let rows = rows::open(file, format)?;
-    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
-    let mut bad_rows: BTreeMap<usize, BadRow> = BTreeMap::new();
-    let mut rows_read = 0;
-    for (position, row) in rows.enumerate() {
-        let row = row?;
-        rows_read += 1;
-        if let Err(bad) = reader.record(&row) {
-            if bad_rows.len() < BAD_ROWS_SHOWN {
-                tell!("{}: {}", file.display(), Shown(&bad));
-            }
-            bad_rows.insert(position, bad);
-        }
-    }
-    if bad_rows.len() > BAD_ROWS_SHOWN {
-        tell!(
-            "… and {} more invalid rows",
-            bad_rows.len() - BAD_ROWS_SHOWN
-        );
-    }
-    Ok(Checked {
-        rows: rows_read,
-        records: reader.records,
-        bad_rows,
-    })
-}
-
-/// The position in the file, and the line, of each record, by the index the import or sync
-/// gives it (the order the records are read in).
-pub(crate) struct Positions(std::sync::Mutex<Vec<(usize, u64)>>);
-
-impl Positions {
-    pub fn with_capacity(records: usize) -> Self {
-        Self(std::sync::Mutex::new(Vec::with_capacity(records)))
-    }
-
-    /// The records of `rows` (position, line, record), each noted as it is read.
-    pub fn track<'p, R>(
-        &'p self,
-        rows: impl Iterator<Item = (usize, u64, R)> + Send + 'p,
-    ) -> impl Iterator<Item = R> + Send + 'p {
-        rows.map(move |(position, line, record)| {
-            self.lock().push((position, line));
-            record
-        })
-    }
-
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, u64)>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// The records of the file's valid rows, read as they are asked for, each with the row's position
-/// and line.
-pub(crate) fn valid_records<E: BulkEndpoint>(
-    file: &std::path::Path,
-    format: Format,
-) -> anyhow::Result<impl Iterator<Item = (usize, u64, E::Record)> + Send>
-where
-    E::Record: serde::de::DeserializeOwned,
-{
-    let rows = rows::open(file, format)?;
-    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
-    Ok(rows.enumerate().filter_map(move |(position, row)| {
-        let row = row.ok()?;
-        let record = reader.record(&row).ok()?;
-        Some((position, row.line, record))
-    }))
 }
 
 /// `4 tasks waiting their turn`, or nothing when none waits.

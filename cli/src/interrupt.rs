@@ -1,0 +1,166 @@
+//! Ctrl-C during an import, said plainly: the first stops sending (the requests under way are
+//! seen to their end, and the journal written); the second stops at once. Either way the command
+//! prints what was done and the exact command that resumes.
+
+use crate::terminal::tell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// The exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
+
+/// Ctrl-C, counted.
+#[derive(Clone)]
+pub struct Interrupts {
+    count: Arc<AtomicUsize>,
+    second: Arc<Notify>,
+}
+
+impl Interrupts {
+    /// Listens for Ctrl-C from now on: the first runs `first` (asks the import to stop sending,
+    /// says so), the second wakes [`second`](Self::second).
+    pub fn listen(first: impl FnOnce() + Send + 'static) -> Self {
+        let interrupts = Self {
+            count: Arc::new(AtomicUsize::new(0)),
+            second: Arc::new(Notify::new()),
+        };
+        let listening = interrupts.clone();
+        tokio::spawn(async move {
+            let mut first = Some(first);
+            while tokio::signal::ctrl_c().await.is_ok() {
+                let count = listening.count.fetch_add(1, Ordering::SeqCst) + 1;
+                if let Some(first) = first.take() {
+                    first();
+                } else {
+                    tell!("csm: stopping now");
+                    listening.second.notify_one();
+                }
+                if count >= 2 {
+                    break;
+                }
+            }
+        });
+        interrupts
+    }
+
+    /// Whether Ctrl-C was pressed.
+    pub fn interrupted(&self) -> bool {
+        self.count.load(Ordering::SeqCst) > 0
+    }
+
+    /// Resolves at the second Ctrl-C.
+    pub async fn second(&self) {
+        self.second.notified().await;
+    }
+}
+
+/// This run's command line, quoted for a POSIX shell, to be run again as it is.
+pub fn command_line() -> String {
+    let quote = |arg: String| {
+        let plain = !arg.is_empty()
+            && arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
+        if plain {
+            arg
+        } else {
+            format!("'{}'", arg.replace('\'', r"'\''"))
+        }
+    };
+    let mut args = std::env::args();
+    let program = args.next().map(|p| {
+        std::path::Path::new(&p)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or(p)
+    });
+    program
+        .into_iter()
+        .chain(args)
+        .map(quote)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What a journal holds, said before an import resumes from it (the journal's lines are
+/// documented JSON: `planned`, `submitted`, `ended` events per request).
+pub fn journal_summary(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (mut planned, mut submitted, mut ended) = (
+        std::collections::BTreeMap::new(),
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    for line in text.lines() {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let request = event["request"].as_u64();
+        match (event["event"].as_str(), request) {
+            (Some("planned"), Some(request)) => {
+                let records = event["records"].as_array().map_or(0, Vec::len);
+                planned.insert(request, records);
+            }
+            (Some("submitted"), Some(request)) => {
+                submitted.insert(request);
+            }
+            (Some("ended"), Some(request)) => {
+                ended.insert(request);
+            }
+            _ => {}
+        }
+    }
+    if planned.is_empty() {
+        return None;
+    }
+    let records_of = |requests: &dyn Fn(&u64) -> bool| -> usize {
+        planned
+            .iter()
+            .filter(|(request, _)| requests(request))
+            .map(|(_, records)| records)
+            .sum()
+    };
+    let done = records_of(&|r| ended.contains(r));
+    let running = records_of(&|r| submitted.contains(r) && !ended.contains(r));
+    let unsent = records_of(&|r| !submitted.contains(r) && !ended.contains(r));
+    Some(format!(
+        "resuming from {}: {} requests ended ({done} records, not sent again), {} started and not \
+         seen ended ({running} records, their tasks polled by id), {} planned and not sent \
+         ({unsent} records, sent now under the same keys); the rest of the file is sent",
+        path.display(),
+        ended.len(),
+        submitted.difference(&ended).count(),
+        planned.len() - submitted.union(&ended).count(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_is_summed_up_by_what_its_requests_became() {
+        let path = std::env::temp_dir().join(format!("j-{}.jsonl", std::process::id()));
+        std::fs::write(
+            &path,
+            "{\"event\":\"start\",\"endpoint\":\"e\",\"namespace\":\"\"}\n\
+             {\"event\":\"planned\",\"request\":0,\"key\":\"a\",\"records\":[0,1]}\n\
+             {\"event\":\"planned\",\"request\":1,\"key\":\"b\",\"records\":[2,3,4]}\n\
+             {\"event\":\"planned\",\"request\":2,\"key\":\"c\",\"records\":[5]}\n\
+             {\"event\":\"submitted\",\"request\":0,\"task_id\":\"t0\"}\n\
+             {\"event\":\"submitted\",\"request\":1,\"task_id\":\"t1\"}\n\
+             {\"event\":\"ended\",\"request\":0,\"status\":\"FINISHED\",\"failures\":[]}\n",
+        )
+        .unwrap();
+        let said = journal_summary(&path).unwrap();
+        assert!(said.contains("1 requests ended (2 records"), "{said}");
+        assert!(
+            said.contains("1 started and not seen ended (3 records"),
+            "{said}"
+        );
+        assert!(said.contains("1 planned and not sent (1 records"), "{said}");
+        std::fs::remove_file(&path).unwrap();
+        assert!(journal_summary(&path).is_none());
+    }
+}
