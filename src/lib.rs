@@ -62,6 +62,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attempt_log;
 mod auth;
 mod body;
 pub mod bulk;

@@ -211,7 +211,7 @@ pub(crate) async fn execute(
     loop {
         attempt += 1;
         let next = request.try_clone();
-        let sent = AttemptLine::of(&request, attempt);
+        let sent = crate::attempt_log::AttemptLine::of(&request, attempt);
         let result = match attempt_once(client, request).await {
             Attempt::Done(result) => result,
             Attempt::TooLarge(cut) => {
@@ -254,7 +254,7 @@ pub(crate) async fn execute(
                 .await
             {
                 Some(Ok(fresh)) => {
-                    done("retrying once with a renewed token");
+                    done("again once, with a renewed token");
                     tracing::info!(attempt, "401: renewed the token, retrying once");
                     client.inner.sent_tokens.sent(&fresh);
                     next.headers_mut().insert(AUTHORIZATION, fresh);
@@ -296,7 +296,7 @@ pub(crate) async fn execute(
                 return (result, attempt);
             }
             Verdict::RetryAfter(delay) => {
-                done(&format!("retrying in {} ms: {outcome}", delay.as_millis()));
+                done(&format!("retry in {} ms: {outcome}", delay.as_millis()));
                 tracing::warn!(
                     attempt,
                     delay_ms = delay.as_millis() as u64,
@@ -311,66 +311,6 @@ pub(crate) async fn execute(
                 request = next;
             }
         }
-    }
-}
-
-/// One attempt as `-v` shows it (`atlassian_csm::attempt` events at debug level): method, path,
-/// status or failure, duration, what comes next and the rate-limit headroom. The URL carries no
-/// credential (the builder refuses user info), and no header is logged.
-struct AttemptLine {
-    method: reqwest::Method,
-    path: String,
-    attempt: u32,
-    started: std::time::Instant,
-}
-
-impl AttemptLine {
-    fn of(request: &reqwest::Request, attempt: u32) -> Self {
-        let url = request.url();
-        let path = match url.query() {
-            Some(query) => format!("{}?{query}", url.path()),
-            None => url.path().to_string(),
-        };
-        Self {
-            method: request.method().clone(),
-            path,
-            attempt,
-            started: std::time::Instant::now(),
-        }
-    }
-
-    fn log(&self, result: &Result<&reqwest::Response, &reqwest::Error>, then: &str) {
-        if !tracing::enabled!(target: "atlassian_csm::attempt", tracing::Level::DEBUG) {
-            return;
-        }
-        let answer = match result {
-            Ok(response) => response.status().to_string(),
-            Err(error) if error.is_timeout() => "no answer (timed out)".to_string(),
-            Err(error) if error.is_connect() => "no answer (could not connect)".to_string(),
-            Err(error) if error.is_body() || error.is_decode() => {
-                "no answer (the answer was cut)".to_string()
-            }
-            Err(_) => "no answer (transport error)".to_string(),
-        };
-        let headroom = match result {
-            Ok(response) => {
-                let limits = crate::RateLimit::from_headers(response.headers());
-                match (limits.remaining, limits.limit) {
-                    (Some(left), Some(limit)) => format!("{left}/{limit} left"),
-                    (Some(left), None) => format!("{left} left"),
-                    _ => "-".to_string(),
-                }
-            }
-            Err(_) => "-".to_string(),
-        };
-        tracing::debug!(
-            target: "atlassian_csm::attempt",
-            "{} {} (attempt {}) → {answer} in {} ms; rate limit {headroom}; {then}",
-            self.method,
-            self.path,
-            self.attempt,
-            self.started.elapsed().as_millis(),
-        );
     }
 }
 

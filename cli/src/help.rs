@@ -10,17 +10,7 @@ use std::sync::OnceLock;
 /// Where the API reference lives: the document's relative links are from its pages.
 const REFERENCE: &str = "https://developer.atlassian.com/cloud/customer-service-management/rest/";
 
-/// The document the commands are generated from.
-fn document() -> &'static Value {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        serde_json::from_str(include_str!(concat!(
-            env!("OUT_DIR"),
-            "/csm.generated.json"
-        )))
-        .expect("the build script copied the document")
-    })
-}
+use crate::document::document;
 
 /// `customer-id`, `customerId`, `customer_id` → `customerid`.
 fn key(name: &str) -> String {

@@ -7,6 +7,7 @@
 
 mod body;
 mod config;
+mod document;
 mod exit;
 mod fields;
 mod generated;

@@ -349,7 +349,7 @@ async fn verbose_shows_each_attempt_and_never_a_credential() {
         ),
         "{lines}"
     );
-    assert!(attempts[0].contains("retrying in "), "{lines}");
+    assert!(attempts[0].contains("; retry in "), "{lines}");
     assert!(attempts[1].contains("(attempt 2) → 200 OK"), "{lines}");
     assert!(attempts[1].ends_with("; done"), "{lines}");
     assert!(!lines.contains("test-token"), "{lines}");

@@ -24,22 +24,7 @@ pub(crate) fn schema_for(reference: &str) -> Value {
 
 /// Every way `body` breaks the schema at `reference`, as `path: message` lines.
 pub(crate) fn problems(reference: &'static str, body: &Value) -> Vec<String> {
-    static VALIDATORS: OnceLock<Mutex<HashMap<&'static str, &'static jsonschema::Validator>>> =
-        OnceLock::new();
-    let validator = {
-        let mut validators = VALIDATORS
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        *validators.entry(reference).or_insert_with(|| {
-            let validator = validator_options()
-                .build(&schema_for(reference))
-                .expect("the document's schemas compile");
-            // One per request schema for the life of the process.
-            Box::leak(Box::new(validator))
-        })
-    };
-    validator
+    cached(reference, || schema_for(reference))
         .iter_errors(body)
         .map(|error| {
             let path = error.instance_path().to_string();
@@ -63,25 +48,29 @@ pub(crate) fn validator_options() -> jsonschema::ValidationOptions<'static> {
 
 /// Every way `value` breaks `schema` (a parameter's, as JSON), as messages.
 pub(crate) fn value_problems(schema: &'static str, value: &Value) -> Vec<String> {
+    cached(schema, || {
+        let parsed: Value = serde_json::from_str(schema).unwrap_or(Value::Null);
+        json!({"allOf": [parsed], "components": document()["components"]})
+    })
+    .iter_errors(value)
+    .map(|e| e.to_string())
+    .collect()
+}
+
+/// The validator of the schema `whole` builds, compiled once per `name` for the life of the
+/// process (there is one per request and parameter schema of the document).
+fn cached(name: &'static str, whole: impl FnOnce() -> Value) -> &'static jsonschema::Validator {
     static VALIDATORS: OnceLock<Mutex<HashMap<&'static str, &'static jsonschema::Validator>>> =
         OnceLock::new();
-    let validator = {
-        let mut validators = VALIDATORS
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        *validators.entry(schema).or_insert_with(|| {
-            let parsed: Value = serde_json::from_str(schema).unwrap_or(Value::Null);
-            let whole = json!({"allOf": [parsed], "components": document()["components"]});
-            let validator = validator_options()
-                .build(&whole)
-                .expect("the document's parameter schemas compile");
-            // One per parameter schema for the life of the process.
-            Box::leak(Box::new(validator))
-        })
-    };
+    let mut validators = VALIDATORS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let validator: &&'static jsonschema::Validator = validators.entry(name).or_insert_with(|| {
+        let validator = validator_options()
+            .build(&whole())
+            .expect("the document's schemas compile");
+        Box::leak(Box::new(validator))
+    });
     validator
-        .iter_errors(value)
-        .map(|e| e.to_string())
-        .collect()
 }

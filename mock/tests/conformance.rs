@@ -33,35 +33,6 @@ fn is_valid(doc: &Value, schema: &Value, body: &Value) -> bool {
     validator.is_valid(body)
 }
 
-/// A request with exactly these headers.
-async fn send(
-    fake: &FakeCsm,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> (u16, Value) {
-    let mut request = http().request(
-        method.parse().unwrap(),
-        format!("{}{path}", fake.base_url()),
-    );
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"))
-    };
-    (status, body)
-}
-
 const ALL_HEADERS: [(&str, &str); 3] = [
     ("authorization", "Bearer t"),
     ("x-experimentalapi", "opt-in"),

@@ -1,7 +1,8 @@
 //! One back-off for all the requests of an import: the site's budget (its rate limit, its 5
 //! unfinished tasks) is shared by all of them, so when one request is told to wait, none is sent
-//! until the wait is over.
+//! until the wait is over; and the answer that says the site's tasks are all taken.
 
+use crate::error::Error;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -94,6 +95,22 @@ impl Budget {
     /// A submission was accepted: the next refusal starts the pauses over.
     pub fn accepted(&self) {
         self.state.lock().unwrap().next_pause = FIRST_PAUSE;
+    }
+}
+
+/// Whether the API refused a submit because the site has too many unfinished tasks: a `400`
+/// whose message holds the document's (correction 19), case aside.
+pub(crate) fn is_task_limit(error: &Error) -> bool {
+    match error {
+        Error::Api {
+            status,
+            error: Some(body),
+            ..
+        } if status.as_u16() == 400 => body.error_message.as_deref().is_some_and(|m| {
+            m.to_lowercase()
+                .contains(&crate::generated::TASK_LIMIT_MESSAGE.to_lowercase())
+        }),
+        _ => false,
     }
 }
 

@@ -50,8 +50,8 @@ pub use stop::StopHandle;
 pub use validate::RecordValidator;
 
 #[cfg(feature = "sync")]
+pub(crate) use budget::is_task_limit;
+#[cfg(feature = "sync")]
 pub(crate) use import::converted;
 #[cfg(feature = "sync")]
 pub(crate) use report::outcomes;
-#[cfg(feature = "sync")]
-pub(crate) use run::is_task_limit;

@@ -1,7 +1,7 @@
 //! The run shared by the requests of an import: submit under the shared budget, wait, report,
 //! journal; and the records sent through the direct lane.
 
-use super::budget::Budget;
+use super::budget::{is_task_limit, Budget};
 use super::endpoints::BulkEndpoint;
 use super::estimate::TaskTimes;
 use super::journal::{Event, Journal};
@@ -483,20 +483,4 @@ fn idempotency_key<E: BulkEndpoint>(namespace: &str, records: &[E::Record]) -> S
     let mut name = format!("{}\n{namespace}\n", E::METHOD_NAME).into_bytes();
     serde_json::to_writer(&mut name, records).expect("records serialize");
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, &name).to_string()
-}
-
-/// Whether the API refused a submit because the site has too many unfinished tasks: a `400`
-/// whose message holds the document's (correction 19), case aside.
-pub(crate) fn is_task_limit(error: &Error) -> bool {
-    match error {
-        Error::Api {
-            status,
-            error: Some(body),
-            ..
-        } if status.as_u16() == 400 => body.error_message.as_deref().is_some_and(|m| {
-            m.to_lowercase()
-                .contains(&crate::generated::TASK_LIMIT_MESSAGE.to_lowercase())
-        }),
-        _ => false,
-    }
 }

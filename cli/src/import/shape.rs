@@ -13,19 +13,8 @@
 //!   has them).
 
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
 
-/// The document the client is generated from.
-fn document() -> &'static Value {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(|| {
-        serde_json::from_str(include_str!(concat!(
-            env!("OUT_DIR"),
-            "/csm.generated.json"
-        )))
-        .expect("the build script copied the document")
-    })
-}
+use crate::document::document;
 
 /// `schema`, or the schema its `$ref` names.
 fn resolve(schema: &Value) -> &Value {

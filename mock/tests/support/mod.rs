@@ -141,15 +141,32 @@ pub fn parameter(name: &str, path: &str, site: &Site, known: bool) -> String {
     }
 }
 
+/// A request with credentials, the experimental opt-in and a new idempotency key.
 pub async fn call(fake: &FakeCsm, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let mut request = http()
-        .request(
-            method.parse().unwrap(),
-            format!("{}{path}", fake.base_url()),
-        )
-        .header("authorization", "Bearer t")
-        .header("x-experimentalapi", "opt-in")
-        .header("idempotency-key", uuid::Uuid::new_v4().to_string());
+    let key = uuid::Uuid::new_v4().to_string();
+    let headers = [
+        ("authorization", "Bearer t"),
+        ("x-experimentalapi", "opt-in"),
+        ("idempotency-key", key.as_str()),
+    ];
+    send(fake, method, path, &headers, body).await
+}
+
+/// A request with exactly these headers.
+pub async fn send(
+    fake: &FakeCsm,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = http().request(
+        method.parse().unwrap(),
+        format!("{}{path}", fake.base_url()),
+    );
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     if let Some(body) = body {
         request = request.json(body);
     }
@@ -159,8 +176,7 @@ pub async fn call(fake: &FakeCsm, method: &str, path: &str, body: Option<&Value>
     let body = if text.is_empty() {
         Value::Null
     } else {
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{method} {path}: not JSON ({e}): {text}"))
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"))
     };
     (status, body)
 }
