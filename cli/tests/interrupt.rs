@@ -171,13 +171,11 @@ async fn a_second_ctrl_c_stops_at_once_and_the_journal_keeps_the_task_under_way(
     assert!(text.contains("0 of 200 records succeeded"), "{text}");
     assert_eq!(submits(&fake).len(), 1);
 
-    // A resumed run says the journal holds a task to poll (here against a site that cannot be
-    // reached: what it says comes first).
-    let mut command = csm(&dir);
-    command
-        .args(args.split(' '))
-        .env("CSM_BASE_URL", "http://127.0.0.1:9")
-        .env("CSM_ACCESS_TOKEN", "t");
+    // A resumed run says the journal holds a task to poll (here against another site, which
+    // does not know the task: what the run says of its journal comes first).
+    let elsewhere = demo_fake(20).await;
+    let mut command = csm_at(&dir, elsewhere.base_url());
+    command.args(args.split(' '));
     let said = stderr(&run(command).await);
     assert!(
         said.contains("1 started and not seen ended (100 records, their tasks polled by id)"),
