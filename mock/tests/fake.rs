@@ -6,6 +6,16 @@ use atlassian_csm_mock::{Entity, FakeCsm, Fault};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+/// A client of `fake` that makes one attempt per call, so each fault is seen as it is served.
+fn never_retrying(fake: &FakeCsm) -> atlassian_csm::Client {
+    atlassian_csm::Client::builder()
+        .base_url(fake.base_url())
+        .credentials(Credentials::bearer("t"))
+        .retry_policy(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
 fn profile(email: &str) -> types::BulkManageCustomerProfileOperation {
     serde_json::from_value(json!({
         "operationType": "UPSERT",
@@ -368,12 +378,7 @@ async fn faults_are_served_and_every_request_is_logged() {
     );
 
     fake.fail_next(1, Fault::CutConnection);
-    let client = atlassian_csm::Client::builder()
-        .base_url(fake.base_url())
-        .credentials(Credentials::bearer("t"))
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap();
+    let client = never_retrying(&fake);
     let cut = client.get_products().send().await.unwrap_err();
     assert!(matches!(cut, Error::Transport { .. }), "{cut:?}");
 
@@ -390,12 +395,7 @@ async fn faults_aimed_at_an_operation_or_a_predicate_meet_only_those_requests() 
         .start()
         .await
         .unwrap();
-    let client = atlassian_csm::Client::builder()
-        .base_url(fake.base_url())
-        .credentials(Credentials::bearer("t"))
-        .retry_policy(RetryPolicy::never())
-        .build()
-        .unwrap();
+    let client = never_retrying(&fake);
     // Other operations are served while the aimed faults wait for theirs.
     client.get_all_customer_details().send().await.unwrap();
     for _ in 0..2 {
@@ -525,12 +525,7 @@ async fn a_seeded_fraction_of_requests_fails_the_same_way_every_time() {
             .start()
             .await
             .unwrap();
-        let client = atlassian_csm::Client::builder()
-            .base_url(fake.base_url())
-            .credentials(Credentials::bearer("t"))
-            .retry_policy(RetryPolicy::never())
-            .build()
-            .unwrap();
+        let client = never_retrying(&fake);
         let mut failed = Vec::new();
         for _ in 0..40 {
             failed.push(client.get_products().send().await.is_err());

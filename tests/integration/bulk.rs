@@ -138,13 +138,6 @@ async fn at_most_max_in_flight_tasks_are_unfinished_and_refusals_are_resubmitted
     assert!(report.all_succeeded());
     assert_eq!(submits(&mock, 202), 8, "each request accepted exactly once");
     let refused = submits(&mock, 400);
-    let t0 = mock.requests()[0].received_at;
-    let statuses: Vec<String> = mock
-        .requests()
-        .iter()
-        .map(|r| format!("{} {} {:?}", r.method, r.status, r.received_at - t0))
-        .collect();
-    eprintln!("DBG {statuses:?} {}", mock.requests().len());
     assert!(refused > 0, "the site's limit pushed back");
     assert_eq!(
         report.requests.iter().map(|r| r.refusals).sum::<usize>(),
