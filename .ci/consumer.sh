@@ -4,12 +4,13 @@
 # the fake.
 # Usage: .ci/consumer.sh WORKDIR   (run from the repository root, after `cargo package`)
 set -euo pipefail
-root=$(pwd)
 work=$1
-version=$(cargo metadata --format-version 1 --no-deps --locked |
-  python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="atlassian-csm"))')
-package="$root/target/package/atlassian-csm-$version"
-mock="$root/target/package/atlassian-csm-mock-$version"
+metadata=$(cargo metadata --format-version 1 --no-deps --locked)
+version=$(echo "$metadata" | python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="atlassian-csm"))')
+# Where cargo put the packages: `target/` unless CARGO_TARGET_DIR or a config moves it.
+target_dir=$(echo "$metadata" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+package="$target_dir/package/atlassian-csm-$version"
+mock="$target_dir/package/atlassian-csm-mock-$version"
 for unpacked in "$package" "$mock"; do
   test -f "$unpacked/Cargo.toml" || { echo "no unpacked package at $unpacked: run cargo package first" >&2; exit 1; }
 done
@@ -45,4 +46,4 @@ atlassian-csm-mock = { path = "$mock" }
 [workspace]
 TOML
 cd "$consumer"
-CARGO_TARGET_DIR="$root/target" env -u CSM_CLOUD_ID cargo run --quiet --bin quickstart
+CARGO_TARGET_DIR="$target_dir" env -u CSM_CLOUD_ID cargo run --quiet --bin quickstart

@@ -5,6 +5,7 @@
 #   bash benches/build_times.sh [--clean]    # --clean also times a build from scratch
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 now() { date +%s.%N; }
 seconds() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 
@@ -14,7 +15,7 @@ if [ "${1:-}" = "--clean" ]; then
 fi
 cargo build --quiet
 
-script=$(ls -t target/debug/build/atlassian-csm-*/build-script-build | head -n 1)
+script=$(ls -t "$target_dir"/debug/build/atlassian-csm-*/build-script-build | head -n 1)
 out=$(mktemp -d)
 runs=()
 for _ in 1 2 3 4 5; do
@@ -30,5 +31,5 @@ cp "$spec" "$spec.bak"
 trap 'mv "$spec.bak" "$spec"' EXIT
 sed -i '0,/"description": "Returns a customer, including their details./s//"description": "Returns a customer (edited), including their details./' "$spec"
 start=$(now); cargo build --quiet; echo "rebuild after a spec edit:    $(seconds "$start" "$(now)") s"
-grep -q "Returns a customer (edited)" target/debug/build/atlassian-csm-*/out/csm_client.rs \
+grep -q "Returns a customer (edited)" "$target_dir"/debug/build/atlassian-csm-*/out/csm_client.rs \
   && echo "the edit reached the generated rustdoc"

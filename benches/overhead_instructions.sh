@@ -6,9 +6,10 @@
 #   bash benches/overhead_instructions.sh [CALLS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 calls=${1:-2000}
 cargo bench --bench overhead --no-run --quiet 2>/dev/null
-binary=$(ls -t target/release/deps/overhead-* | grep -v '\.d$' | head -n 1)
+binary=$(ls -t "$target_dir"/release/deps/overhead-* | grep -v '\.d$' | head -n 1)
 count() {
   OVERHEAD_ONLY=$1 OVERHEAD_CALLS=$2 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
     "$binary" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'

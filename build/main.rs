@@ -10,6 +10,8 @@
 //! for the tests. Nothing is read from the network and nothing is written outside `OUT_DIR`.
 
 mod assertions;
+mod builder_model;
+mod builder_tokens;
 mod builders;
 mod enums;
 mod lenient;

@@ -5,10 +5,10 @@
 //! got no answer, a typed error) so the final error keeps what the generated code alone would
 //! lose, such as the status of a response whose body is not JSON.
 
+use crate::config::ClientConfig;
 use crate::error::Error;
 use crate::server_text::excerpt;
 use crate::types::RestError;
-use crate::Client;
 use progenitor_client::Error as GeneratedError;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
@@ -48,14 +48,14 @@ pub(crate) fn record(update: impl FnOnce(&mut CallRecord)) {
 /// `E` is the error body the operation declares (`RestError`, another schema, or `()` for none):
 /// any of them becomes an [`Error`] that keeps the status, the headers and the body.
 pub(crate) async fn send<T, E: serde::Serialize>(
-    client: &Client,
+    config: &ClientConfig,
     operation: &'static str,
     call: impl Future<Output = Result<T, GeneratedError<E>>>,
 ) -> Result<T, Error> {
-    let overall = client.inner.call_timeout;
+    let overall = config.call_timeout;
     let start = CallRecord {
         operation,
-        attempt_timeout: client.inner.attempt_timeout,
+        attempt_timeout: config.attempt_timeout,
         ..CallRecord::default()
     };
     // Boxed once, so the generated call's large state is not copied by the wrappers around it.
@@ -82,7 +82,7 @@ pub(crate) async fn send<T, E: serde::Serialize>(
         },
         Ok(Err(error)) => Err(into_error(operation, error, record).await),
     };
-    result.map_err(|error| error.with_server_text_kept(&client.inner.secrets()))
+    result.map_err(|error| error.with_server_text_kept(&config.secrets()))
 }
 
 /// Turns what the generated call returned into an [`Error`], with what its attempts recorded.
@@ -159,4 +159,12 @@ fn rest_error_or_excerpt(value: serde_json::Value) -> (Option<RestError>, Option
         }
     }
     (None, Some(excerpt(value.to_string().as_bytes())))
+}
+
+/// A refusal made before sending (a limit, a header, a token that could not be had): kept as the
+/// call's error, so `send()` returns the crate's [`Error`] itself, not progenitor's text of it.
+pub(crate) fn refuse<E>(error: Error) -> GeneratedError<E> {
+    let message = error.to_string();
+    record(|call| call.error = Some(error));
+    GeneratedError::Custom(message)
 }

@@ -4,7 +4,7 @@ use crate::auth::Credentials;
 use crate::config::ClientConfig;
 use crate::discovery;
 use crate::error::Error;
-use crate::retry::RetryPolicy;
+use crate::retry_policy::RetryPolicy;
 use crate::Client;
 use std::time::Duration;
 
@@ -362,11 +362,11 @@ impl Client {
 
     /// The base URL every request path is appended to.
     pub fn base_url(&self) -> &str {
-        &self.baseurl
+        progenitor_client::ClientInfo::baseurl(self)
     }
 
     /// The client's configuration (credentials are redacted in its `Debug` output).
     pub fn config(&self) -> &ClientConfig {
-        &self.inner
+        progenitor_client::ClientInfo::inner(self)
     }
 }

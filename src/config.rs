@@ -1,7 +1,7 @@
 //! The configuration every request of a [`Client`](crate::Client) reads: what the hooks need.
 
 use crate::auth::Credentials;
-use crate::retry::RetryPolicy;
+use crate::retry_policy::RetryPolicy;
 use crate::server_text::Secrets;
 use reqwest::header::HeaderValue;
 use std::time::Duration;

@@ -3,7 +3,8 @@
 //! so a key or a token with non-ASCII characters would otherwise be sent as raw bytes that each
 //! proxy and server reads its own way.
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use std::time::{Duration, SystemTime};
 
 /// `X-ExperimentalApi`: experimental operations answer 412 without `opt-in`.
 pub(crate) const EXPERIMENTAL_HEADER: HeaderName = HeaderName::from_static("x-experimentalapi");
@@ -62,9 +63,45 @@ pub(crate) fn new_idempotency_key() -> HeaderValue {
     HeaderValue::from_str(text).expect("a UUID is a valid header value")
 }
 
+/// The server's `Retry-After`: delta-seconds or an HTTP-date (a date in the past means now).
+pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let at = SystemTime::from(date);
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::refusal;
+    use super::*;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(RETRY_AFTER, retry_after.parse().unwrap());
+        map
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(
+            retry_after(&headers("7"), now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(&headers("Sun, 06 Nov 1994 08:49:47 GMT"), now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            retry_after(&headers("Sun, 06 Nov 1994 08:49:00 GMT"), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&headers("soon"), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
 
     #[test]
     fn only_visible_ascii_with_inner_spaces_passes() {

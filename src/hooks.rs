@@ -5,13 +5,13 @@
 //! Which operation needs which header is read from the spec at build time (`operation_rules`), so
 //! a new operation needs no line here.
 
-use crate::call::record;
+use crate::call::refuse;
 use crate::config::ClientConfig;
 use crate::generated::operation_rules;
 use crate::headers::{self, EXPERIMENTAL_HEADER, IDEMPOTENCY_KEY_HEADER};
 use crate::limits;
 use crate::Client;
-use progenitor_client::{ClientHooks, Error, OperationInfo};
+use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use tracing::Instrument as _;
 
@@ -28,7 +28,7 @@ impl ClientHooks<ClientConfig> for Client {
             limits::check_request(
                 info.operation_id,
                 body,
-                self.inner.allow_unknown_enum_values,
+                self.inner().allow_unknown_enum_values,
             )
             .map_err(refuse)?;
         }
@@ -38,16 +38,16 @@ impl ClientHooks<ClientConfig> for Client {
                 info.operation_id
             ))));
         };
-        let authorization = match &self.inner.fixed_authorization {
+        let authorization = match &self.inner().fixed_authorization {
             Some(value) => value.clone(),
             None => {
                 let renewed = self
-                    .inner
+                    .inner()
                     .credentials
                     .authorization()
                     .await
                     .map_err(refuse)?;
-                self.inner.sent_tokens.sent(&renewed);
+                self.inner().sent_tokens.sent(&renewed);
                 renewed
             }
         };
@@ -84,19 +84,12 @@ impl ClientHooks<ClientConfig> for Client {
             status = tracing::field::Empty,
         );
         async {
-            let (result, attempts) = crate::retry::execute(self, request).await;
+            let (result, attempts) =
+                crate::retry::execute(self.client(), self.inner(), request).await;
             tracing::Span::current().record("attempts", attempts);
             result
         }
         .instrument(span)
         .await
     }
-}
-
-/// Stops a call before it is sent: the typed error is kept in the call's record (the generated
-/// code can only carry a message), and `send()` returns it.
-pub(crate) fn refuse<E>(error: crate::Error) -> Error<E> {
-    let message = error.to_string();
-    record(|call| call.error = Some(error));
-    Error::Custom(message)
 }

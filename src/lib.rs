@@ -84,6 +84,7 @@ mod pagination;
 mod path;
 mod rate_limit;
 mod retry;
+mod retry_policy;
 mod server_text;
 #[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
@@ -99,7 +100,7 @@ pub use generated::{builder, types, Client, ResponseValue};
 pub use oauth::{OAuthTokenSource, RefreshedTokens};
 pub use open_enum::UnknownValue;
 pub use rate_limit::{QuotaLeft, QuotaPolicy, RateLimit, RateLimitExt};
-pub use retry::RetryPolicy;
+pub use retry_policy::RetryPolicy;
 pub use tasks::{PollPolicy, TaskOutcome, TaskWaiter};
 
 /// The HTTP client this crate is built on, to pass a configured one to

@@ -38,7 +38,7 @@ impl Fetched {
         Self {
             operation,
             pages: 0,
-            max_pages: client.inner.max_pages,
+            max_pages: client.config().max_pages,
             cursors: HashSet::new(),
         }
     }

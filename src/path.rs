@@ -19,7 +19,7 @@ pub(crate) fn segment<E>(
     value: &str,
 ) -> Result<String, progenitor_client::Error<E>> {
     if matches!(value, "" | "." | "..") {
-        return Err(crate::hooks::refuse(Error::InvalidInput {
+        return Err(crate::call::refuse(Error::InvalidInput {
             field: name.to_string(),
             message: format!(
                 "{value:?} is not an id: a path parameter may not be empty, `.` or `..`"

@@ -97,7 +97,7 @@ impl RateLimit {
             near_limit: either("x-ratelimit-nearlimit", "x-beta-ratelimit-nearlimit")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             reason: either("ratelimit-reason", "x-beta-ratelimit-reason").map(str::to_string),
-            retry_after: crate::retry::retry_after(headers, SystemTime::now()),
+            retry_after: crate::headers::retry_after(headers, SystemTime::now()),
             policies,
             quotas,
         }

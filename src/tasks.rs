@@ -201,7 +201,7 @@ impl<'a> TaskWaiter<'a> {
         let deadline = self.deadline;
         let task_id = self.task_id.clone();
         let last_status = std::sync::Mutex::new(String::from("not polled yet"));
-        let secrets = self.client.inner.secrets();
+        let secrets = self.client.config().secrets();
         let outcome = match tokio::time::timeout(
             deadline,
             self.poll_until_ended(started, &last_status),

@@ -2,6 +2,7 @@
 //! Credentials are read from the environment only, never from flags (which other users of the
 //! machine can see), and are never printed.
 
+use crate::exit::ConfigError;
 use crate::terminal::tell;
 use atlassian_csm::{Client, Credentials};
 
@@ -33,18 +34,6 @@ pub struct Connection {
     #[arg(long, global = true, value_enum, default_value_t = crate::summary::OutputFormat::Text)]
     pub output: crate::summary::OutputFormat,
 }
-
-/// A configuration that cannot make a client (exit code 3).
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 const HOW_TO: &str = "set CSM_CLOUD_ID (or --site), and CSM_EMAIL with CSM_API_TOKEN or \
                       CSM_ACCESS_TOKEN; or name a profile of the configuration file \

@@ -3,6 +3,18 @@
 use atlassian_csm::Error;
 use std::process::ExitCode;
 
+/// A configuration that cannot make a client (exit code 3).
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 /// Every record imported, every call answered with success.
 pub const SUCCESS: u8 = 0;
 /// The command ran, but not everything succeeded: records of an import failed, a task ended
@@ -34,7 +46,7 @@ pub fn code_of(error: &anyhow::Error) -> ExitCode {
         if let Some(error) = cause.downcast_ref::<Error>() {
             return ExitCode::from(code_of_client_error(error));
         }
-        if cause.is::<crate::config::ConfigError>()
+        if cause.is::<ConfigError>()
             || cause.is::<serde_json::Error>()
             || cause.is::<std::io::Error>()
             || cause.is::<csv::Error>()

@@ -18,7 +18,7 @@
 //! `email`, bearer without); or the environment gives it as without a profile. A file others can
 //! write is refused: whoever can write it chooses the command that is run.
 
-use crate::config::ConfigError;
+use crate::exit::ConfigError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;

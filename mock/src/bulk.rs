@@ -4,23 +4,20 @@
 //! One job, the bulk calls; a little longer than 500 lines because the rules that apply each
 //! entity's records read best side by side.
 
+use crate::call::strings;
 use crate::config::FakeCsmBuilder;
-use crate::handlers::{
-    add_field, apply_customer_profile, apply_organization_profile, error, link_members,
-    link_memberships, strings, Reply,
+use crate::records::{
+    add_field, apply_customer_profile, apply_organization_profile, link_members, link_memberships,
 };
+use crate::reply::{error, Reply};
 use crate::rules::set_values;
 use crate::state::{self, Customer, Details, Entity, Organization, State, Task};
+use crate::tasks::timestamp;
 use serde_json::{json, Value};
 use std::time::Instant;
 
 /// Detail operations one customer-details request may carry, counted across its customers.
 const MAX_DETAIL_OPERATIONS: usize = 1000;
-
-/// The API's time format.
-pub(crate) fn timestamp() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
 
 /// Accepts a bulk call that arrived at `arrived`: a new task (its clock starts then), the task its
 /// key already started, or a refusal.

@@ -1,7 +1,7 @@
 //! How a fake behaves: task timing, the task limit, latency, records that fail by rule, faults.
 
 use crate::faults::{Aim, Fault, FaultPlan};
-use crate::server::RecordedRequest;
+use crate::recorded::RecordedRequest;
 use std::sync::Arc;
 use std::time::Duration;
 

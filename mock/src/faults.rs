@@ -1,7 +1,7 @@
 //! Faults the fake answers with instead of serving a request: the next requests of any kind, of
 //! one operation, or matching a predicate over the request; or a seeded fraction of all.
 
-use crate::server::RecordedRequest;
+use crate::recorded::RecordedRequest;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -51,12 +51,15 @@
 #![warn(missing_docs)]
 
 mod bulk;
+mod call;
 mod config;
 mod demo;
 mod faults;
 mod handlers;
 mod limiter;
 mod params;
+mod recorded;
+mod records;
 mod reply;
 mod routes;
 mod rules;
@@ -68,7 +71,7 @@ mod validate;
 pub use config::{FakeCsmBuilder, Pace};
 pub use faults::Fault;
 pub use limiter::RateLimits;
-pub use server::RecordedRequest;
+pub use recorded::RecordedRequest;
 pub use state::{
     Comment, CsmRequest, Customer, Details, Entitlement, Entity, FieldDefinition, Organization,
     Product, State, Task,

@@ -1,11 +1,15 @@
 //! The tasks' clock: when a task runs at the site's pace, which unfinished tasks count against
 //! the site's limit, and how a task's status reads.
 
-use crate::bulk::timestamp;
 use crate::config::{FakeCsmBuilder, Pace};
 use crate::state::{State, Task};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+/// The API's time format.
+pub(crate) fn timestamp() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
 
 /// When a task whose request arrived at `arrived` with `body` starts, and how long it runs: side
 /// by side at a fast pace; at a live one, after the task before it in the site's queue, for its

@@ -1,5 +1,8 @@
 //! The fake as a user's tests use it: the client against it, the API's answers and rules, tasks
 //! on the fake's clock, faults, the request log and the state.
+//!
+//! Longer than 500 lines: the fake's user-facing surface, case by case; one file so that a user
+//! looking for how to use the fake reads it in one place.
 
 use atlassian_csm::{types, Credentials, Error, RecordOutcome, RetryPolicy, TaskOutcome};
 use atlassian_csm_mock::{Entity, FakeCsm, Fault};

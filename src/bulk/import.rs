@@ -52,7 +52,7 @@ pub struct BulkImport<'a, E: BulkEndpoint> {
     journal: Option<PathBuf>,
     observer: Option<Arc<dyn RequestObserver>>,
     lanes: Lanes,
-    stop: super::StopHandle,
+    stop: super::stop::StopHandle,
 }
 
 impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
@@ -68,7 +68,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             max_in_flight: 5,
             task_deadline: Duration::from_secs(30 * 60),
             key_namespace: String::new(),
-            stop: super::StopHandle::default(),
+            stop: super::stop::StopHandle::default(),
             on_progress: None,
             journal: None,
             observer: None,
@@ -162,8 +162,8 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
     }
 
     /// A handle that stops this import gracefully: no new request is sent, those sent are seen
-    /// to their end (see [`StopHandle`](super::StopHandle)).
-    pub fn stop_handle(&self) -> super::StopHandle {
+    /// to their end (see [`StopHandle`](super::stop::StopHandle)).
+    pub fn stop_handle(&self) -> super::stop::StopHandle {
         self.stop.clone()
     }
 

@@ -120,7 +120,7 @@ impl<R> Packer<R> {
 ///     .collect();
 /// assert_eq!(requests_for::<CustomerProfiles>(&records), 3); // 100, 100 and 50
 /// ```
-pub fn requests_for<E: super::BulkEndpoint>(
+pub fn requests_for<E: super::endpoints::BulkEndpoint>(
     records: impl IntoIterator<Item = impl std::borrow::Borrow<E::Record>>,
 ) -> usize {
     let mut packer = Packer::new(E::MAX_RECORDS, E::MAX_WEIGHT);

@@ -32,7 +32,7 @@ pub(crate) struct Settings<'a> {
     pub observer: Option<Arc<dyn RequestObserver>>,
     pub lanes: Lanes,
     /// Asked to stop: nothing new is sent.
-    pub stop: super::StopHandle,
+    pub stop: super::stop::StopHandle,
 }
 
 impl<'r> Run<'r> {
@@ -100,7 +100,7 @@ pub(super) struct Run<'r> {
     /// When the import sent its first request.
     first_sent: std::sync::OnceLock<Instant>,
     /// Asked to stop: nothing new is sent.
-    pub(super) stop: super::StopHandle,
+    pub(super) stop: super::stop::StopHandle,
 }
 
 impl Run<'_> {

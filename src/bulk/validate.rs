@@ -1,6 +1,6 @@
 //! Checking records before they are sent, one at a time, as an import reads them.
 
-use super::BulkEndpoint;
+use super::endpoints::BulkEndpoint;
 use crate::error::Error;
 use crate::Client;
 use std::collections::HashMap;

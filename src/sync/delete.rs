@@ -2,10 +2,10 @@
 //! endpoint, accounts and organizations through their delete calls.
 
 use super::entity::Deletion;
+use super::entity::SyncEndpoint;
 use super::job::{now, on_state, Job, Tracked};
 use super::report::{StateKey, SyncFailure, SyncReport};
 use super::send::Sender;
-use super::SyncEndpoint;
 use crate::bulk::RecordOutcome;
 use crate::error::Error;
 use futures::stream::{self, StreamExt};

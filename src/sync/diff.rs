@@ -1,11 +1,11 @@
 //! The local pass: the whole input read, keyed, fingerprinted and compared with the state, with
 //! nothing sent; what left the source, and whether it may be deleted.
 
+use super::entity::SyncEndpoint;
 use super::entity::{Deletion, Item};
 use super::job::{on_state, Job, Source, Tracked};
 use super::report::{StateKey, SyncCounts, SyncFailure, SyncProgress};
 use super::state::State;
-use super::SyncEndpoint;
 use crate::bulk::{RecordOutcome, RecordValidator};
 use crate::error::Error;
 use futures::stream::StreamExt;

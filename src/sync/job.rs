@@ -2,9 +2,10 @@
 //! a request carries, and work on the state off the async threads.
 
 use super::entity::Item;
+use super::entity::SyncEndpoint;
 use super::report::{StateKey, SyncReport};
+use super::settings::{Options, ProgressCallback, Settings};
 use super::state::State;
-use super::{Options, ProgressCallback, SyncEndpoint, SyncImport};
 use crate::bulk::BulkEndpoint;
 use crate::error::Error;
 use crate::Client;
@@ -91,9 +92,9 @@ impl<E: SyncEndpoint> Drop for Job<'_, E> {
 pub(super) type Source<'a, E> = BoxStream<'a, Result<<E as BulkEndpoint>::Record, Error>>;
 
 pub(super) async fn open<'a, E: SyncEndpoint>(
-    settings: SyncImport<'a, E>,
+    settings: Settings<'a, E>,
 ) -> Result<(Job<'a, E>, Source<'a, E>), Error> {
-    let SyncImport {
+    let Settings {
         client,
         source,
         state,

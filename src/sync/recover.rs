@@ -1,9 +1,9 @@
 //! The requests an interrupted run left in flight, seen to their end before anything else: polled
 //! by their task id, or sent again under their key with their body.
 
+use super::entity::SyncEndpoint;
 use super::job::{confirmed_items, count_deleted, now, on_state, removed, Job, Tracked};
 use super::report::{SyncFailure, SyncReport};
-use super::SyncEndpoint;
 use crate::bulk::{self, BulkRequest, RecordOutcome};
 use crate::error::Error;
 use crate::Client;

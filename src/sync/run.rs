@@ -3,17 +3,18 @@
 
 use super::delete::delete_absent;
 use super::diff::{absent_items, deletion_decision, local_pass};
+use super::entity::SyncEndpoint;
 use super::job::{now, on_state, open, PAGE};
 use super::recover::recover;
 use super::report::{SyncPlan, SyncReport};
 use super::send::{todo_stream, Sender};
+use super::settings::Settings;
 use super::state::{RunCounts, State};
-use super::{SyncEndpoint, SyncImport};
 use crate::bulk::{self};
 use crate::error::Error;
 
 /// [`SyncImport::plan`].
-pub(super) async fn plan<E: SyncEndpoint>(settings: SyncImport<'_, E>) -> Result<SyncPlan, Error> {
+pub(super) async fn plan<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<SyncPlan, Error> {
     let (job, source) = open(settings).await?;
     let diff = local_pass(&job, source).await?;
     let absent = absent_items::<E>(&job, &diff).await?;
@@ -69,9 +70,7 @@ fn todo_records<'s, E: SyncEndpoint>(
 }
 
 /// [`SyncImport`]'s run.
-pub(super) async fn sync<E: SyncEndpoint>(
-    settings: SyncImport<'_, E>,
-) -> Result<SyncReport, Error> {
+pub(super) async fn sync<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<SyncReport, Error> {
     let (job, source) = open(settings).await?;
     let diff = local_pass(&job, source).await?;
     let absent = absent_items::<E>(&job, &diff).await?;

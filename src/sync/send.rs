@@ -2,12 +2,12 @@
 //! and with the task it started, and what each finished request confirmed written in one
 //! transaction.
 
+use super::entity::SyncEndpoint;
 use super::job::{
     confirmed_items, count_deleted, now, on_state, removed, Job, Shared, Tracked, PAGE,
 };
 use super::report::{SyncFailure, SyncProgress, SyncReport};
 use super::state::PendingItem;
-use super::SyncEndpoint;
 use crate::bulk::observer::RequestObserver;
 use crate::bulk::{BulkImport, RecordOutcome};
 use crate::error::Error;

@@ -32,6 +32,9 @@
 //! `csm`'s own edges (escape sequences and echoed tokens in a server's text, several fakes, a
 //! loopback base URL, definitions refused before sending, an unreachable host) are in the CLI's
 //! `tests/edges.rs`.
+//!
+//! Longer than 500 lines on purpose: each hostile server is written out in the test that meets it,
+//! so what it sends is read beside what the client must make of it.
 
 use crate::support::scripted_server::{Framing, Reply, ScriptedServer};
 use atlassian_csm::{

@@ -1,6 +1,9 @@
 //! Syncs against the fake: only what changed is sent, the state holds only what succeeded, an
 //! interrupted run is finished without a write under two keys, one sync per state at a time,
 //! deletions within their threshold, duplicate keys refused, and records re-sent by age.
+//!
+//! Longer than 500 lines: fifteen scenarios of a sync's whole life (state, interruption, locks,
+//! deletions), each run twice or more against one fake; they share the helpers at the top.
 
 use atlassian_csm::sync::SyncReport;
 use atlassian_csm::types::{self, BulkManageCustomerProfileOperation as Profile};

@@ -173,8 +173,9 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// Writes the scratch crate under `scratch` and runs its tests; `Ok(false)` when one fails.
-pub fn run(root: &Path, scratch: &Path) -> Result<bool, String> {
+/// Writes the scratch crate under `scratch` and runs its tests, built in `target` (the
+/// workspace's target directory); `Ok(false)` when one fails.
+pub fn run(root: &Path, scratch: &Path, target: &Path) -> Result<bool, String> {
     let vendored: Value =
         serde_json::from_str(&crate::read(&root.join(crate::spec_file::SPEC_FILE))?)
             .map_err(|e| format!("spec/ is not JSON: {e}"))?;
@@ -210,12 +211,11 @@ pub fn run(root: &Path, scratch: &Path) -> Result<bool, String> {
     )?;
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target = root.join("target");
     eprintln!("future-spec: the client generated from the future document, against a mock");
     let status = Command::new(&cargo)
         .args(["test", "--quiet", "--test", "future_client"])
         .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TARGET_DIR", target)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
@@ -233,7 +233,7 @@ pub fn run(root: &Path, scratch: &Path) -> Result<bool, String> {
             "contract::coverage",
         ])
         .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TARGET_DIR", target)
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     let text = String::from_utf8_lossy(&output.stdout).into_owned()

@@ -138,6 +138,15 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The workspace's target directory as cargo reports it: `target/` unless `CARGO_TARGET_DIR` or a
+/// cargo config moves it.
+fn target_dir(root: &Path) -> Result<PathBuf, String> {
+    checks::metadata(root)?["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata names no target directory".to_string())
+}
+
 fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
@@ -330,8 +339,9 @@ fn check_msrv(options: &Options) -> Result<ExitCode, String> {
 }
 
 fn future_spec(options: &Options) -> Result<ExitCode, String> {
-    let scratch = options.root.join("target").join("future-spec");
-    Ok(if future::run(&options.root, &scratch)? {
+    let target = target_dir(&options.root)?;
+    let scratch = target.join("future-spec");
+    Ok(if future::run(&options.root, &scratch, &target)? {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -4,10 +4,12 @@
 
 use super::rows::{self, Cells, Format, Row};
 use super::shape::Shape;
-use super::BAD_ROWS_SHOWN;
 use crate::terminal::{tell, Shown};
 use atlassian_csm::bulk::{BulkEndpoint, RecordValidator};
 use std::collections::BTreeMap;
+
+/// Bad rows printed before the rest are only counted.
+pub(crate) const BAD_ROWS_SHOWN: usize = 50;
 
 /// A row that cannot be imported.
 pub struct BadRow {

@@ -18,7 +18,7 @@ use crate::exit;
 use crate::progress::{duration, Progress};
 use crate::terminal::{say, tell, Shown};
 use atlassian_csm::bulk::{self, BulkEndpoint};
-pub(crate) use check::{check, valid_records, BadRow, Positions};
+pub(crate) use check::{check, valid_records, BadRow, Positions, BAD_ROWS_SHOWN};
 use futures::StreamExt;
 use rows::Format;
 use std::collections::BTreeMap;
@@ -28,9 +28,6 @@ use std::process::ExitCode;
 /// A record's time in a bulk task at the only live pace published: 8 minutes per 100 records,
 /// one task at a time.
 const LIVE_SECONDS_PER_RECORD: f64 = 4.8;
-
-/// Bad rows printed before the rest are only counted.
-pub(crate) const BAD_ROWS_SHOWN: usize = 50;
 
 /// The bulk entities.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]

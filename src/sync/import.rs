@@ -1,0 +1,213 @@
+//! [`SyncImport`]: a sync being set up, and the `Client` methods that begin one.
+
+use super::entity::SyncEndpoint;
+use super::report::{SyncPlan, SyncProgress, SyncReport};
+use super::run;
+use super::settings::{Options, Settings};
+use crate::bulk::{
+    CustomerAccounts, CustomerDetails, CustomerProfiles, OrganizationDetails, OrganizationProfiles,
+    Organizations,
+};
+use crate::error::Error;
+use crate::Client;
+use futures::stream::{self, Stream};
+use std::future::{Future, IntoFuture};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A sync, configured with its builder methods, then awaited (for a [`SyncReport`]) or
+/// [planned](Self::plan). See the [module](crate::sync) docs.
+#[must_use = "a sync does nothing until awaited or planned"]
+pub struct SyncImport<'a, E: SyncEndpoint> {
+    settings: Settings<'a, E>,
+}
+
+impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
+    fn new<S, R>(client: &'a Client, records: S) -> Self
+    where
+        S: Stream<Item = R> + Send + 'a,
+        R: TryInto<E::Record>,
+        R::Error: std::fmt::Display + 'static,
+    {
+        Self {
+            settings: Settings {
+                client,
+                source: crate::bulk::converted::<E, _, _>(records),
+                state: None,
+                options: Options {
+                    max_age: None,
+                    full: false,
+                    delete_absent: false,
+                    max_delete_fraction: 0.10,
+                    skip_invalid: false,
+                    max_in_flight: 5,
+                    task_deadline: Duration::from_secs(30 * 60),
+                    lanes: crate::bulk::Lanes::default(),
+                },
+                on_progress: None,
+            },
+        }
+    }
+
+    /// The state file (created if missing): required.
+    pub fn state(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.state = Some(path.into());
+        self
+    }
+
+    /// Sends again records confirmed longer ago than `age`, each between half of it and all of
+    /// it after it was confirmed, spread by key over runs (default: never).
+    pub fn max_age(mut self, age: Duration) -> Self {
+        self.settings.options.max_age = Some(age);
+        self
+    }
+
+    /// Sends every record, changed or not, and refreshes the state (default `false`).
+    pub fn full(mut self, full: bool) -> Self {
+        self.settings.options.full = full;
+        self
+    }
+
+    /// Deletes on the site the items the state holds and the input does not, where the API can
+    /// (see the [module](crate::sync) docs), unless more than
+    /// [`max_delete_fraction`](Self::max_delete_fraction) of the state would go (default
+    /// `false`: they are only reported).
+    pub fn delete_absent(mut self, delete: bool) -> Self {
+        self.settings.options.delete_absent = delete;
+        self
+    }
+
+    /// The largest share of the state's items one run may delete, from 0 to 1 (default 0.10).
+    pub fn max_delete_fraction(mut self, fraction: f64) -> Self {
+        // Not a number allows nothing: a share that compares false with everything must not
+        // let every deletion through.
+        self.settings.options.max_delete_fraction = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
+        self
+    }
+
+    /// Sends the valid records when some are invalid (each invalid one is a failure of the
+    /// report); by default an invalid record fails the sync before anything is sent.
+    pub fn skip_invalid(mut self, skip: bool) -> Self {
+        self.settings.options.skip_invalid = skip;
+        self
+    }
+
+    /// At most this many tasks unfinished at once (default 5, the API's limit per site).
+    pub fn max_in_flight(mut self, tasks: usize) -> Self {
+        self.settings.options.max_in_flight = tasks.max(1);
+        self
+    }
+
+    /// Which calls the records go through (see [`Lanes`](crate::bulk::Lanes); default `Auto`).
+    pub fn lanes(mut self, lanes: crate::bulk::Lanes) -> Self {
+        self.settings.options.lanes = lanes;
+        self
+    }
+
+    /// How long to wait for one task (default 30 min).
+    pub fn task_deadline(mut self, deadline: Duration) -> Self {
+        self.settings.options.task_deadline = deadline;
+        self
+    }
+
+    /// Called as rows are read and as records sent finish.
+    pub fn on_progress(
+        mut self,
+        callback: impl Fn(&SyncProgress) + Send + std::marker::Sync + 'a,
+    ) -> Self {
+        self.settings.on_progress = Some(Arc::new(callback));
+        self
+    }
+
+    /// What a run would do: reads the input and compares it with the state; sends nothing and
+    /// changes nothing in the state.
+    pub async fn plan(self) -> Result<SyncPlan, Error> {
+        run::plan(self.settings).await
+    }
+}
+
+impl<'a, E: SyncEndpoint> IntoFuture for SyncImport<'a, E> {
+    type Output = Result<SyncReport, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    /// Runs the sync (see the [module](crate::sync) docs).
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(run::sync(self.settings))
+    }
+}
+
+impl Client {
+    /// A sync through the endpoint `E`, of records from any iterator; see the [`sync`](crate::sync)
+    /// module and the `sync_*` methods, which name each endpoint's record type.
+    pub fn sync<'a, E, R>(
+        &'a self,
+        records: impl IntoIterator<Item = R, IntoIter: Send + 'a>,
+    ) -> SyncImport<'a, E>
+    where
+        E: SyncEndpoint,
+        R: TryInto<E::Record> + Send,
+        R::Error: std::fmt::Display + 'static,
+    {
+        SyncImport::new(self, stream::iter(records))
+    }
+
+    /// A sync whose records come from a `Stream`, through the endpoint `E`.
+    pub fn sync_stream<'a, E, R>(
+        &'a self,
+        records: impl Stream<Item = R> + Send + 'a,
+    ) -> SyncImport<'a, E>
+    where
+        E: SyncEndpoint,
+        R: TryInto<E::Record>,
+        R::Error: std::fmt::Display + 'static,
+    {
+        SyncImport::new(self, records)
+    }
+}
+
+/// The `sync_*` methods: one per endpoint a sync supports, naming its record type.
+macro_rules! syncs {
+    ($($(#[$doc:meta])* $method:ident: $endpoint:ident, $record:ident;)*) => {
+        impl Client {
+            $(
+                $(#[$doc])*
+                ///
+                #[doc = concat!(
+                    "Each record is a [`", stringify!($record), "`](crate::types::", stringify!($record),
+                    ") or its builder; see the [`sync`](crate::sync) module."
+                )]
+                pub fn $method<'a, R>(
+                    &'a self,
+                    records: impl IntoIterator<Item = R, IntoIter: Send + 'a>,
+                ) -> SyncImport<'a, $endpoint>
+                where
+                    R: TryInto<crate::types::$record> + Send,
+                    R::Error: std::fmt::Display + 'static,
+                {
+                    self.sync(records)
+                }
+            )*
+        }
+    };
+}
+
+syncs! {
+    /// Syncs customer profiles: sends the new and changed ones (100 per request).
+    sync_customer_profiles: CustomerProfiles, BulkManageCustomerProfileOperation;
+    /// Syncs customer accounts (50 per request); absent ones known by id can be deleted.
+    sync_customer_accounts: CustomerAccounts, BulkCustomerAccountOperationRequest;
+    /// Syncs customers' detail values, field by field; absent ones can be cleared.
+    sync_customer_details: CustomerDetails, BulkCustomerDetailFieldOperation;
+    /// Syncs organizations (50 per request); absent ones known by id can be deleted.
+    sync_organizations: Organizations, BulkOrganizationOperationRequest;
+    /// Syncs organization profiles (100 per request).
+    sync_organization_profiles: OrganizationProfiles, BulkManageOrganizationProfileOperation;
+    /// Syncs organizations' detail values, field by field; absent ones can be cleared.
+    sync_organization_details: OrganizationDetails, BulkOrganizationDetailFieldOperation;
+}
