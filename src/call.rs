@@ -161,8 +161,8 @@ fn rest_error_or_excerpt(value: serde_json::Value) -> (Option<RestError>, Option
     (None, Some(excerpt(value.to_string().as_bytes())))
 }
 
-/// A refusal made before sending (a limit, a header, a token that could not be had): kept as the
-/// call's error, so `send()` returns the crate's [`Error`] itself, not progenitor's text of it.
+/// Stops a call before it is sent: the typed error is kept in the call's record (the generated
+/// code can only carry a message), and `send()` returns it.
 pub(crate) fn refuse<E>(error: Error) -> GeneratedError<E> {
     let message = error.to_string();
     record(|call| call.error = Some(error));
