@@ -15,7 +15,7 @@
 //! meets its conditions), as JSON Schema means them. Anything else inside an assertion fails the
 //! build with the schema's path, so a rule is never silently ignored.
 
-use crate::openapi::{operations, resolve};
+use atlassian_csm_spec::openapi::{operations, resolve};
 use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;

@@ -15,18 +15,11 @@ mod builder_tokens;
 mod builders;
 mod enums;
 mod lenient;
-// Shared with xtask and the tests (`#[path]`), each of which reads only a part.
-#[allow(dead_code)]
-mod openapi;
-#[allow(dead_code)]
-mod pins;
-mod rules;
 mod send;
-#[allow(dead_code)]
-mod spec_file;
 mod strict;
 mod tables;
 
+use atlassian_csm_spec::{pins, rules, spec_file};
 use proc_macro2::TokenStream;
 use quote::quote;
 use std::path::{Path, PathBuf};

@@ -32,7 +32,7 @@ pub fn wrap_send_methods(file: &mut syn::File) {
         send.vis = syn::Visibility::Inherited;
         send.attrs.retain(|attr| !attr.path().is_ident("doc"));
         let success = success_type(&send.sig.output);
-        let operation = crate::openapi::snake_case(&builder_name);
+        let operation = atlassian_csm_spec::openapi::snake_case(&builder_name);
         let doc = format!(
             "Sends the request (`{operation}`), retrying as the client's retry policy allows, \
              within its overall call timeout."

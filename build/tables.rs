@@ -1,7 +1,7 @@
 //! Tables read from the document at build time, so a new operation needs no hand-written line:
 //! what the client adds to each operation's requests, and the item-count limits of its body.
 
-use crate::openapi::{operations, resolve};
+use atlassian_csm_spec::openapi::{operations, resolve};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -22,9 +22,9 @@ pub fn operation_rules(spec: &serde_json::Value) -> TokenStream {
             .unwrap_or(false);
         let idempotency_key = operation.parameters(spec).any(|p| {
             p["in"] == "header"
-                && p["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(crate::rules::IDEMPOTENCY_KEY_HEADER))
+                && p["name"].as_str().is_some_and(|n| {
+                    n.eq_ignore_ascii_case(atlassian_csm_spec::rules::IDEMPOTENCY_KEY_HEADER)
+                })
         });
         let method_name = operation.method_name();
         let (method_upper, path) = (operation.method.to_uppercase(), operation.path);

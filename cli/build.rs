@@ -11,6 +11,7 @@
 //! The document is also copied beside the code: `csm import` reads the shape of each bulk record
 //! from it to map CSV columns to fields.
 
+use atlassian_csm_spec::spec_file::{read_from_client_build, GENERATED_SPEC_VARIABLE};
 use quote::{quote, ToTokens};
 use std::path::PathBuf;
 use syn::visit_mut::VisitMut;
@@ -18,10 +19,7 @@ use syn::visit_mut::VisitMut;
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
-    let path = std::env::var("DEP_ATLASSIAN_CSM_GENERATED_SPEC")
-        .expect("atlassian-csm's build script sets DEP_ATLASSIAN_CSM_GENERATED_SPEC");
-    println!("cargo:rerun-if-changed={path}");
-    let text = std::fs::read_to_string(&path).expect("the document is readable");
+    let text = read_from_client_build(GENERATED_SPEC_VARIABLE).unwrap_or_else(|m| panic!("{m}"));
     let spec: openapiv3::OpenAPI = serde_json::from_str(&text).expect("OpenAPI 3.0");
 
     let mut settings = progenitor::GenerationSettings::new();

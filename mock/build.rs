@@ -3,14 +3,15 @@
 //! as the client), the table of operations the fake serves, and the corrected document it checks
 //! requests against.
 
+use atlassian_csm_spec::openapi::operations;
+use atlassian_csm_spec::spec_file::{
+    read_from_client_build, CORRECTED_SPEC_VARIABLE, GENERATED_SPEC_VARIABLE,
+};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 fn document(variable: &str) -> (String, serde_json::Value) {
-    let path = std::env::var(variable)
-        .unwrap_or_else(|_| panic!("atlassian-csm's build script sets {variable}"));
-    println!("cargo:rerun-if-changed={path}");
-    let text = std::fs::read_to_string(&path).expect("the document is readable");
+    let text = read_from_client_build(variable).unwrap_or_else(|message| panic!("{message}"));
     let value = serde_json::from_str(&text).expect("the document is JSON");
     (text, value)
 }
@@ -19,7 +20,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
 
-    let (generated, _) = document("DEP_ATLASSIAN_CSM_GENERATED_SPEC");
+    let (generated, _) = document(GENERATED_SPEC_VARIABLE);
     let spec: openapiv3::OpenAPI = serde_json::from_str(&generated).expect("OpenAPI 3.0");
     let mut settings = progenitor::GenerationSettings::new();
     settings
@@ -31,71 +32,49 @@ fn main() {
     let file: syn::File = syn::parse2(tokens).expect("the stubs are Rust");
     std::fs::write(out.join("stubs.rs"), prettyplease::unparse(&file)).expect("writable");
 
-    let (corrected_text, corrected) = document("DEP_ATLASSIAN_CSM_CORRECTED_SPEC");
+    let (corrected_text, corrected) = document(CORRECTED_SPEC_VARIABLE);
     std::fs::write(out.join("csm.corrected.json"), corrected_text).expect("writable");
     std::fs::write(out.join("operations.rs"), operation_table(&corrected)).expect("writable");
 }
 
 /// `OPERATIONS`: every operation of the document with what the fake checks before serving it.
 fn operation_table(doc: &serde_json::Value) -> String {
-    const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
     let mut rows = String::new();
     let mut count = 0;
-    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-        for (method, operation) in item.as_object().into_iter().flatten() {
-            if !METHODS.contains(&method.as_str()) {
-                continue;
-            }
-            let parameters: Vec<&serde_json::Value> = item["parameters"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .chain(operation["parameters"].as_array().into_iter().flatten())
-                .map(|p| resolve(doc, p))
-                .collect();
-            let keyed = parameters.iter().any(|p| p["name"] == "Idempotency-Key");
-            let params: String = parameters
-                .iter()
-                .filter(|p| p["in"] == "query" || p["in"] == "header")
-                .map(|p| {
-                    format!(
-                        "Param {{ name: {:?}, location: {:?}, required: {}, schema: {:?} }}, ",
-                        p["name"].as_str().unwrap_or_default(),
-                        p["in"].as_str().unwrap_or_default(),
-                        p["required"].as_bool().unwrap_or(false),
-                        p["schema"].to_string(),
-                    )
-                })
-                .collect();
-            let body = operation
-                .pointer("/requestBody/content/application~1json/schema/$ref")
-                .and_then(|r| r.as_str())
-                .map(|r| format!("Some({r:?})"))
-                .unwrap_or_else(|| "None".into());
-            writeln!(
-                rows,
-                "    Operation {{ id: {:?}, method: {:?}, path: {:?}, experimental: {}, idempotency_key: {}, body: {}, params: &[{}] }},",
-                operation["operationId"].as_str().unwrap_or_default(),
-                method.to_uppercase(),
-                path,
-                operation["x-experimental"].as_bool().unwrap_or(false),
-                keyed,
-                body,
-                params,
-            )
-            .unwrap();
-            count += 1;
-        }
+    for operation in operations(doc) {
+        let parameters: Vec<&serde_json::Value> = operation.parameters(doc).collect();
+        let keyed = parameters.iter().any(|p| p["name"] == "Idempotency-Key");
+        let params: String = parameters
+            .iter()
+            .filter(|p| p["in"] == "query" || p["in"] == "header")
+            .map(|p| {
+                format!(
+                    "Param {{ name: {:?}, location: {:?}, required: {}, schema: {:?} }}, ",
+                    p["name"].as_str().unwrap_or_default(),
+                    p["in"].as_str().unwrap_or_default(),
+                    p["required"].as_bool().unwrap_or(false),
+                    p["schema"].to_string(),
+                )
+            })
+            .collect();
+        let body = operation
+            .request_schema()
+            .and_then(|schema| schema["$ref"].as_str())
+            .map(|r| format!("Some({r:?})"))
+            .unwrap_or_else(|| "None".into());
+        writeln!(
+            rows,
+            "    Operation {{ id: {:?}, method: {:?}, path: {:?}, experimental: {}, idempotency_key: {}, body: {}, params: &[{}] }},",
+            operation.id(),
+            operation.method.to_uppercase(),
+            operation.path,
+            operation.definition["x-experimental"].as_bool().unwrap_or(false),
+            keyed,
+            body,
+            params,
+        )
+        .unwrap();
+        count += 1;
     }
     format!("/// Every operation of the corrected document.\npub(crate) const OPERATIONS: [Operation; {count}] = [\n{rows}];\n")
-}
-
-/// `value`, or what its `$ref` names.
-fn resolve<'a>(doc: &'a serde_json::Value, value: &'a serde_json::Value) -> &'a serde_json::Value {
-    match value["$ref"].as_str() {
-        Some(reference) => doc
-            .pointer(reference.trim_start_matches('#'))
-            .unwrap_or(value),
-        None => value,
-    }
 }

@@ -5,6 +5,7 @@ use crate::config::ClientConfig;
 use crate::discovery;
 use crate::error::Error;
 use crate::retry_policy::RetryPolicy;
+use crate::transport::http_client;
 use crate::Client;
 use std::time::Duration;
 
@@ -192,13 +193,7 @@ impl ClientBuilder {
     /// ```
     pub async fn build_async(mut self) -> Result<Client, Error> {
         if self.cloud_id.is_none() && self.base_url.is_none() {
-            let http = reqwest::Client::builder()
-                .user_agent(self.user_agent.clone())
-                .timeout(self.timeout)
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+            let http = http_client(Some(&self.user_agent), self.timeout, self.connect_timeout)?;
             let cloud_id = match (&self.site, &self.tenant_info_url, &self.credentials) {
                 (Some(site), None, _) => {
                     discovery::cloud_id_from_tenant_info(&http, &discovery::tenant_info_url(site))
@@ -255,18 +250,7 @@ impl ClientBuilder {
         })?;
         let http_client = match self.http_client {
             Some(client) => client,
-            // No redirect is followed: the API documents none, and one could carry a request, its
-            // body and its credentials to another origin.
-            None => reqwest::Client::builder()
-                .user_agent(
-                    crate::headers::value(&self.user_agent)
-                        .map_err(|reason| Error::Config(format!("the user agent {reason}")))?,
-                )
-                .timeout(self.timeout)
-                .connect_timeout(self.connect_timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+            None => http_client(Some(&self.user_agent), self.timeout, self.connect_timeout)?,
         };
         let fixed_authorization = match credentials {
             Credentials::TokenSource(_) => None,

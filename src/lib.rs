@@ -90,6 +90,7 @@ mod server_text;
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod sync;
 mod tasks;
+mod transport;
 
 pub use auth::{Credentials, Secret, TokenFuture, TokenSource};
 pub use bulk::{BulkImport, BulkProgress, BulkReport, BulkRequest, RecordOutcome};

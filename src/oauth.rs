@@ -336,10 +336,6 @@ fn token_endpoint_reason(body: &[u8]) -> String {
 /// The token endpoint's own HTTP client: it follows no redirect (the request carries the client
 /// secret and the refresh token), and has its own timeouts.
 fn token_endpoint_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .build()
+    crate::transport::http_client(None, Duration::from_secs(30), Duration::from_secs(10))
         .expect("the TLS backend initializes")
 }

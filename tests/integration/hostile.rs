@@ -497,7 +497,7 @@ fn every_path_parameter_of_every_operation_is_confined() {
     let mut parameters = 0;
     for operation in operations() {
         for parameter in operation.parameters(spec()).filter(|p| p["in"] == "path") {
-            let name = heck::ToSnakeCase::to_snake_case(parameter["name"].as_str().unwrap());
+            let name = atlassian_csm_spec::openapi::snake_case(parameter["name"].as_str().unwrap());
             let confined = format!(">(\"{name}\",&{name}.to_string())?");
             assert!(
                 generated.contains(&confined),

@@ -1,12 +1,10 @@
 //! The next step after a refresh: which operations have no contract test yet, and a first
 //! contract test for one, written from the spec (`cargo xtask contract-test OPERATION_ID`).
 
-use crate::openapi::{operations, snake_case, Operation};
+use atlassian_csm_spec::coverage as names;
+use atlassian_csm_spec::openapi::{operations, snake_case, Operation};
 use serde_json::Value;
 use std::path::Path;
-
-#[path = "../../tests/integration/contract/names.rs"]
-mod names;
 
 /// Where the contract tests live, relative to the workspace root.
 pub const CONTRACT_DIR: &str = "tests/integration/contract";

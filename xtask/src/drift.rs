@@ -108,7 +108,7 @@ pub fn compare(old: &Value, new: &Value) -> Report {
 
 /// `METHOD path` → operation.
 fn operations(doc: &Value) -> BTreeMap<String, &Value> {
-    crate::openapi::operations(doc)
+    atlassian_csm_spec::openapi::operations(doc)
         .map(|op| (op.key(), op.definition))
         .collect()
 }
@@ -129,7 +129,7 @@ fn schemas(doc: &Value) -> BTreeMap<String, &Value> {
         .collect()
 }
 
-use crate::openapi::resolve;
+use atlassian_csm_spec::openapi::resolve;
 
 /// A short description of a schema: its `$ref` name or its JSON.
 fn schema_label(schema: &Value) -> String {

@@ -176,9 +176,10 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 /// Writes the scratch crate under `scratch` and runs its tests, built in `target` (the
 /// workspace's target directory); `Ok(false)` when one fails.
 pub fn run(root: &Path, scratch: &Path, target: &Path) -> Result<bool, String> {
-    let vendored: Value =
-        serde_json::from_str(&crate::read(&root.join(crate::spec_file::SPEC_FILE))?)
-            .map_err(|e| format!("spec/ is not JSON: {e}"))?;
+    let vendored: Value = serde_json::from_str(&crate::read(
+        &root.join(atlassian_csm_spec::spec_file::SPEC_FILE),
+    )?)
+    .map_err(|e| format!("spec/ is not JSON: {e}"))?;
     let crate_dir = scratch.join("atlassian-csm");
     let _ = std::fs::remove_dir_all(&crate_dir);
     for dir in [
@@ -202,8 +203,8 @@ pub fn run(root: &Path, scratch: &Path, target: &Path) -> Result<bool, String> {
         &scratch_manifest(&crate::read(&root.join("Cargo.toml"))?),
     )?;
     write(
-        &crate_dir.join(crate::spec_file::SPEC_FILE),
-        &crate::spec_file::to_normalized_string(&future_document(&vendored)),
+        &crate_dir.join(atlassian_csm_spec::spec_file::SPEC_FILE),
+        &atlassian_csm_spec::spec_file::to_normalized_string(&future_document(&vendored)),
     )?;
     write(
         &crate_dir.join("tests/future_client.rs"),

@@ -4,19 +4,8 @@ mod checks;
 mod contract_test;
 mod drift;
 mod future;
-// The build script's own modules, so the corrected document is defined once; xtask reads a part.
-#[allow(dead_code)]
-#[path = "../../build/openapi.rs"]
-mod openapi;
-#[path = "../../build/pins.rs"]
-mod pins;
-#[allow(dead_code)]
-#[path = "../../build/rules.rs"]
-mod rules;
-#[allow(dead_code)]
-#[path = "../../build/spec_file.rs"]
-mod spec_file;
 
+use atlassian_csm_spec::{pins, spec_file};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -20,7 +20,7 @@ const CONTRACT_SOURCES: [&str; 9] = [
 fn contract_test_names() -> Vec<String> {
     CONTRACT_SOURCES
         .iter()
-        .flat_map(|source| super::names::contract_test_names(source))
+        .flat_map(|source| atlassian_csm_spec::coverage::contract_test_names(source))
         .collect()
 }
 

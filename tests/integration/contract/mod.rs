@@ -10,7 +10,6 @@ mod coverage;
 mod customer;
 mod customer_bulk;
 mod entitlement;
-mod names;
 mod organization;
 mod organization_bulk;
 mod pending;

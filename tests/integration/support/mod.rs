@@ -3,8 +3,6 @@
 
 pub mod logs;
 pub mod mock_api;
-#[path = "../../../build/openapi.rs"]
-pub mod openapi;
 pub mod scripted_server;
 pub mod spec;
 

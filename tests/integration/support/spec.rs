@@ -15,11 +15,11 @@ pub fn spec() -> &'static Value {
     })
 }
 
-pub use super::openapi::Operation;
+pub use atlassian_csm_spec::openapi::Operation;
 
 /// Every operation in the corrected spec.
 pub fn operations() -> Vec<Operation<'static>> {
-    super::openapi::operations(spec()).collect()
+    atlassian_csm_spec::openapi::operations(spec()).collect()
 }
 
 /// The operation whose client method is `method_name` (snake case).
@@ -32,7 +32,7 @@ pub fn operation(method_name: &str) -> Operation<'static> {
 
 /// Follows `$ref`s (schemas and responses) to the definition they name.
 pub fn resolve(value: &'static Value) -> &'static Value {
-    let target = super::openapi::resolve(spec(), value);
+    let target = atlassian_csm_spec::openapi::resolve(spec(), value);
     if let Some(reference) = target.get("$ref") {
         panic!("dangling {reference}");
     }

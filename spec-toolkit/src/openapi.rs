@@ -1,7 +1,7 @@
 //! Walking an OpenAPI document held as JSON: its operations and its local `$ref`s.
 //!
-//! Shared by the build script (code generation), `xtask` (drift reports) and the tests (examples
-//! and coverage), so the three read a document the same way.
+//! Used by the build scripts (code generation, the fake's table), `xtask` (drift reports) and the
+//! tests (examples and coverage), so all of them read a document the same way.
 
 use serde_json::Value;
 

@@ -1,6 +1,7 @@
 //! The operations a contract-test source covers: the names given to `contract!(name, …)`.
 //!
-//! Shared with `cargo xtask` (`#[path]`), which reports the operations no contract test covers.
+//! Read by the tests (every operation has one) and by `cargo xtask`, which reports the operations
+//! no contract test covers.
 
 /// The names given to `contract!(name, …)` in `source`, in order.
 pub fn contract_test_names(source: &str) -> Vec<String> {

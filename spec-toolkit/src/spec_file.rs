@@ -1,9 +1,9 @@
 //! Reading, normalizing and correcting the vendored OpenAPI document.
 //!
-//! The library's build script generates the client from the corrected document; `xtask` includes
-//! this file (`#[path]`) to refresh `spec/` and report drift, so the two can never disagree about
-//! what the corrected document is: the vendored document, its corrections, then the
-//! [rules](crate::rules) every operation follows.
+//! The client's build script generates the client from the corrected document; `xtask` reads it
+//! from here too to refresh `spec/` and report drift, so the two can never disagree about what the
+//! corrected document is: the vendored document, its corrections, then the [rules](crate::rules)
+//! every operation follows. Paths are relative to the root of the `atlassian-csm` package.
 
 use serde_json::Value;
 use std::fmt;
@@ -196,6 +196,23 @@ pub fn corrected_spec(root: &Path) -> Result<Value, String> {
         let lines: Vec<String> = stale.iter().map(ToString::to_string).collect();
         Err(lines.join("\n"))
     }
+}
+
+/// The variables a build script of a crate depending on `atlassian-csm` reads the documents'
+/// paths from (cargo sets them from what the client's build script prints, through its `links`).
+pub const GENERATED_SPEC_VARIABLE: &str = "DEP_ATLASSIAN_CSM_GENERATED_SPEC";
+/// See [`GENERATED_SPEC_VARIABLE`]: the corrected document, limits and all.
+pub const CORRECTED_SPEC_VARIABLE: &str = "DEP_ATLASSIAN_CSM_CORRECTED_SPEC";
+
+/// For a dependent crate's build script: the text of the document the client's build script
+/// wrote and named in `variable` ([`GENERATED_SPEC_VARIABLE`] or [`CORRECTED_SPEC_VARIABLE`]),
+/// with the `rerun-if-changed` line cargo needs printed.
+pub fn read_from_client_build(variable: &str) -> Result<String, String> {
+    let path = std::env::var(variable).map_err(|_| {
+        format!("{variable} is not set: atlassian-csm's build script sets it for crates that depend on it")
+    })?;
+    println!("cargo:rerun-if-changed={path}");
+    fs::read_to_string(&path).map_err(|e| format!("cannot read {path} (from {variable}): {e}"))
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ pub const PROGENITOR: &str = "0.15.1";
 pub const TYPIFY: &str = "0.8.0";
 
 /// Every pinned crate with its version.
-#[allow(dead_code)] // read by xtask, not by the build script
 pub const PINNED: [(&str, &str); 5] = [
     ("progenitor", PROGENITOR),
     ("progenitor-impl", PROGENITOR),
