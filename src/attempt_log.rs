@@ -3,8 +3,11 @@
 
 /// One attempt as `-v` shows it (`atlassian_csm::attempt` events at debug level): method, path,
 /// status or failure, duration, what comes next and the rate-limit headroom. The URL carries no
-/// credential (the builder refuses user info), and no header is logged.
-pub(crate) struct AttemptLine {
+/// credential (the builder refuses user info), and no header is logged. Nothing is copied from
+/// the request when no one listens to those events, which is the common case.
+pub(crate) struct AttemptLine(Option<Line>);
+
+struct Line {
     method: reqwest::Method,
     path: String,
     attempt: u32,
@@ -13,29 +16,35 @@ pub(crate) struct AttemptLine {
 
 impl AttemptLine {
     pub(crate) fn of(request: &reqwest::Request, attempt: u32) -> Self {
+        if !tracing::enabled!(target: "atlassian_csm::attempt", tracing::Level::DEBUG) {
+            return Self(None);
+        }
         let url = request.url();
         let path = match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_string(),
         };
-        Self {
+        Self(Some(Line {
             method: request.method().clone(),
             path,
             attempt,
             started: std::time::Instant::now(),
-        }
+        }))
     }
 
     pub(crate) fn log(&self, result: &Result<&reqwest::Response, &reqwest::Error>, then: &str) {
+        let Some(line) = &self.0 else {
+            return;
+        };
         // Described only if the event is wanted: the macro formats its arguments lazily.
         let (answer, headroom) = (Answer(result), Headroom(result));
         tracing::debug!(
             target: "atlassian_csm::attempt",
             "{} {} (attempt {}) → {answer} in {} ms; rate limit {headroom}; {then}",
-            self.method,
-            self.path,
-            self.attempt,
-            self.started.elapsed().as_millis(),
+            line.method,
+            line.path,
+            line.attempt,
+            line.started.elapsed().as_millis(),
         );
     }
 }

@@ -59,23 +59,15 @@ pub(crate) fn methods_for(path: &str) -> Vec<&'static str> {
 }
 
 /// Every operation whose path template `path` fits, with how many literal segments it matched.
+/// Templates are compared segment by segment without allocating; only an operation that fits has
+/// its parameters decoded.
 fn matching(path: &str) -> impl Iterator<Item = (usize, Matched)> + '_ {
-    let segments: Vec<&str> = path.split('/').collect();
     OPERATIONS.iter().filter_map(move |op| {
-        let template: Vec<&str> = op.path.split('/').collect();
-        if template.len() != segments.len() {
-            return None;
-        }
+        let literals = fits(op.path, path)?;
         let mut params = HashMap::new();
-        let mut literals = 0;
-        for (expected, actual) in template.iter().zip(&segments) {
-            match expected.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                Some(name) if !actual.is_empty() => {
-                    params.insert(name, percent_decode(actual)?);
-                }
-                Some(_) => return None,
-                None if expected == actual => literals += 1,
-                None => return None,
+        for (expected, actual) in op.path.split('/').zip(path.split('/')) {
+            if let Some(name) = parameter_name(expected) {
+                params.insert(name, percent_decode(actual)?);
             }
         }
         Some((
@@ -86,6 +78,30 @@ fn matching(path: &str) -> impl Iterator<Item = (usize, Matched)> + '_ {
             },
         ))
     })
+}
+
+/// How many literal segments of `template` `path` matched, if it fits it: as many segments, each
+/// literal equal, each parameter non-empty.
+fn fits(template: &str, path: &str) -> Option<usize> {
+    let (mut expected, mut actual) = (template.split('/'), path.split('/'));
+    let mut literals = 0;
+    loop {
+        match (expected.next(), actual.next()) {
+            (None, None) => return Some(literals),
+            (Some(segment), Some(given)) => match parameter_name(segment) {
+                Some(_) if given.is_empty() => return None,
+                Some(_) => {}
+                None if segment == given => literals += 1,
+                None => return None,
+            },
+            _ => return None,
+        }
+    }
+}
+
+/// `name` of a `{name}` template segment.
+fn parameter_name(segment: &str) -> Option<&str> {
+    segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
 }
 
 /// `%XX` decoding of one path segment; `None` when it is not UTF-8.

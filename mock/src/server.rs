@@ -6,6 +6,7 @@ use crate::config::FakeCsmBuilder;
 use crate::faults::{Fault, FaultPlan};
 use crate::recorded::RecordedRequest;
 use crate::reply::{error, Reply};
+use crate::routes::{Matched, Operation};
 use crate::state::State;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State as Shared_};
@@ -50,6 +51,8 @@ async fn handle(
 ) -> Response {
     // A bulk call's task starts when its request arrives; the latencies delay only the answer.
     let arrived = Instant::now();
+    // Matched once: the log, the rate limits and the answer all read it.
+    let matched = crate::routes::find(method.as_str(), uri.path());
     let mut recorded = RecordedRequest {
         method: method.to_string(),
         path: uri
@@ -62,8 +65,7 @@ async fn handle(
                 (n.as_str().to_string(), value)
             })
             .collect(),
-        operation: crate::routes::find(method.as_str(), uri.path())
-            .map(|matched| matched.operation.id.to_string()),
+        operation: matched.as_ref().map(|m| m.operation.id.to_string()),
         body: body.to_vec(),
         status: 0,
         received_at: arrived,
@@ -77,14 +79,16 @@ async fn handle(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .draw(&recorded);
-    let decision = limit(&shared, &method, &uri, &body, arrived);
+    let operation = matched.as_ref().map(|m| m.operation);
+    let decision = operation.and_then(|operation| limit(&shared, operation, &body, arrived));
     let mut response = match (fault, decision.as_ref().and_then(|d| d.refused)) {
         (Some(fault), _) => fault_response(fault),
         (None, Some((reason, _))) => {
             json_response(429, error(429, format!("Rate limit exceeded ({reason})")).1)
         }
         (None, None) => {
-            let (status, body) = answer(&shared, &method, &uri, &headers, &body, arrived).await;
+            let (status, body) =
+                answer(&shared, matched, &method, &uri, &headers, &body, arrived).await;
             json_response(status, body)
         }
     };
@@ -112,13 +116,11 @@ async fn handle(
 /// bulk one 1 more per record.
 fn limit(
     shared: &Shared,
-    method: &Method,
-    uri: &Uri,
+    operation: &Operation,
     body: &[u8],
     arrived: Instant,
 ) -> Option<crate::limiter::Decision> {
     let limiter = shared.limiter.as_ref()?;
-    let operation = crate::routes::find(method.as_str(), uri.path())?.operation;
     let records = if operation.idempotency_key {
         serde_json::from_slice::<Value>(body)
             .ok()
@@ -186,13 +188,14 @@ fn fault_response(fault: Fault) -> Response {
 
 async fn answer(
     shared: &Arc<Shared>,
+    matched: Option<Matched>,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
     arrived: Instant,
 ) -> Reply {
-    let Some(matched) = crate::routes::find(method.as_str(), uri.path()) else {
+    let Some(matched) = matched else {
         let allowed = crate::routes::methods_for(uri.path());
         if !allowed.is_empty() {
             return error(
