@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A user's crate that depends on the packaged crates alone (the unpacked .crate files that
-# `cargo package` verified: the client and its fake) builds and runs the quickstart flow against
+# `cargo package` verified: the client, its fake and the spec toolkit their build scripts use) builds and runs the quickstart flow against
 # the fake.
 # Usage: .ci/consumer.sh WORKDIR   (run from the repository root, after `cargo package`)
 set -euo pipefail
@@ -11,7 +11,8 @@ version=$(echo "$metadata" | python3 -c 'import json,sys; print(next(p["version"
 target_dir=$(echo "$metadata" | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 package="$target_dir/package/atlassian-csm-$version"
 mock="$target_dir/package/atlassian-csm-mock-$version"
-for unpacked in "$package" "$mock"; do
+spec="$target_dir/package/atlassian-csm-spec-$version"
+for unpacked in "$package" "$mock" "$spec"; do
   test -f "$unpacked/Cargo.toml" || { echo "no unpacked package at $unpacked: run cargo package first" >&2; exit 1; }
 done
 
@@ -42,6 +43,7 @@ futures = "0.3"
 [patch.crates-io]
 atlassian-csm = { path = "$package" }
 atlassian-csm-mock = { path = "$mock" }
+atlassian-csm-spec = { path = "$spec" }
 
 [workspace]
 TOML

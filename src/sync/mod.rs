@@ -25,7 +25,7 @@
 //!
 //! 1. **Reads the whole input** and compares each record with the state, sending nothing: a
 //!    record whose key and fingerprint the state holds is *unchanged* and costs no request.
-//!    Two records with the same key are an [`Error::InvalidInput`] naming both, and so is an
+//!    Two records with the same key are an [`Error::InvalidInput`](crate::Error::InvalidInput) naming both, and so is an
 //!    invalid record (unless [`skip_invalid`](SyncImport::skip_invalid)); either way nothing
 //!    is sent. The input is held on disk (temporary tables), not in memory.
 //! 2. **Finishes what an interrupted run left in flight**: a request that started a task is
@@ -42,7 +42,7 @@
 //!    an export cut short must not empty a site.
 //!
 //! [`plan`](SyncImport::plan) does step 1 and says what a run would send. A second sync (or
-//! plan) on the same state while one runs is refused at once with [`Error::StateLocked`], the
+//! plan) on the same state while one runs is refused at once with [`Error::StateLocked`](crate::Error::StateLocked), the
 //! state named by any path (a link, a relative path) alike.
 //!
 //! # Keys and fingerprints

@@ -4,6 +4,7 @@ mod checks;
 mod contract_test;
 mod drift;
 mod future;
+mod public_api;
 
 use atlassian_csm_spec::{pins, spec_file};
 use serde_json::Value;
@@ -33,9 +34,12 @@ commands:
       generate the client from a future document (new experimental, bulk, 204 and header
       operations, a new enum value and tag) in a scratch crate and run its tests
   check-pins
-      the generator crates are pinned exactly, as build/pins.rs says, and locked at that version
+      the generator crates are pinned exactly, as atlassian-csm-spec's pins say, and locked at that version
   check-msrv
       no locked dependency needs a newer Rust than rust-version, and the README states it
+  public-api [--bless]
+      the public API (from `cargo doc`'s pages) against api/atlassian-csm.txt; a change fails
+      unless CHANGELOG.md's [Unreleased] section names it, and --bless records it then
 
 options for every command:
   --root DIR   the workspace to work on (default: this one)";
@@ -60,6 +64,7 @@ struct Options {
     json: bool,
     allow_stale: bool,
     skip_build: bool,
+    bless: bool,
     corrections: bool,
 }
 
@@ -72,6 +77,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         json: false,
         allow_stale: false,
         skip_build: false,
+        bless: false,
         corrections: false,
     };
     let mut args = args.iter();
@@ -93,6 +99,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--allow-stale-corrections" => options.allow_stale = true,
             "--skip-build" => options.skip_build = true,
             "--corrections" => options.corrections = true,
+            "--bless" => options.bless = true,
             flag if flag.starts_with("--") => {
                 return Err(format!("unknown option {flag}\n\n{USAGE}"))
             }
@@ -115,6 +122,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "future-spec" => future_spec(&options),
         "contract-test" => write_contract_test(&options),
         "check-msrv" => check_msrv(&options),
+        "public-api" => public_api(&options),
         _ => Err(USAGE.to_string()),
     }
 }
@@ -324,6 +332,79 @@ fn check_msrv(options: &Options) -> Result<ExitCode, String> {
         return Ok(ExitCode::FAILURE);
     }
     println!("every locked dependency builds with Rust {msrv}, as README.md states");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Compares the public API (from the pages `cargo doc` wrote) with its record; `--bless`
+/// records it, once the CHANGELOG names every item that changed.
+fn public_api(options: &Options) -> Result<ExitCode, String> {
+    let current = public_api::read_api(&target_dir(&options.root)?)?;
+    let record_path = options.root.join(public_api::RECORD_FILE);
+    let record = match std::fs::read_to_string(&record_path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", record_path.display())),
+    };
+    let recorded: std::collections::BTreeSet<String> = record
+        .as_deref()
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let changes = public_api::Changes::between(&recorded, &current);
+    if record.is_none() && options.bless {
+        // The first record: there is no earlier API for the CHANGELOG to compare with.
+        return write_api_record(&record_path, &current);
+    }
+    if changes.is_empty() {
+        println!(
+            "the public API is as {} records ({} lines)",
+            public_api::RECORD_FILE,
+            current.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for line in &changes.added {
+        eprintln!("+ {line}");
+    }
+    for line in &changes.removed {
+        eprintln!("- {line}");
+    }
+    let unnamed = changes.unnamed_in(&read(&options.root.join("CHANGELOG.md"))?);
+    if !unnamed.is_empty() {
+        eprintln!(
+            "the public API changed ({} lines added, {} removed) and CHANGELOG.md's [Unreleased] \
+             section does not name, in backticks: {}",
+            changes.added.len(),
+            changes.removed.len(),
+            unnamed.join(", ")
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if !options.bless {
+        eprintln!(
+            "the public API changed as CHANGELOG.md says: record it with `cargo xtask public-api --bless`"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    write_api_record(&record_path, &current)
+}
+
+fn write_api_record(
+    path: &Path,
+    api: &std::collections::BTreeSet<String>,
+) -> Result<ExitCode, String> {
+    let text: String = api.iter().map(|line| format!("{line}\n")).collect();
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!(
+        "recorded the public API in {} ({} lines)",
+        public_api::RECORD_FILE,
+        api.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
