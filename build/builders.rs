@@ -96,8 +96,7 @@ fn borrowed_strings(types: &mut Vec<syn::Item>) {
         let Some((path, _)) = &item.trait_ else {
             continue;
         };
-        let last = path.segments.last().unwrap();
-        if last.ident != "TryFrom" || !quote!(#last).to_string().contains("& str") {
+        if !is_try_from_str(path) {
             continue;
         }
         let target = &item.self_ty;
@@ -112,7 +111,24 @@ fn borrowed_strings(types: &mut Vec<syn::Item>) {
             }
         });
     }
+    if added.is_empty() {
+        crate::fail("typify generated no `impl TryFrom<&str>` for a constrained string or an enum");
+    }
     types.extend(crate::parse_items(quote! { #(#added)* }));
+}
+
+/// `TryFrom<&str>` (any path to it).
+fn is_try_from_str(path: &syn::Path) -> bool {
+    let Some(last) = path.segments.last() else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return false;
+    };
+    let borrowed_str = matches!(arguments.args.first(),
+        Some(syn::GenericArgument::Type(syn::Type::Reference(reference)))
+            if matches!(reference.elem.as_ref(), syn::Type::Path(target) if target.path.is_ident("str")));
+    last.ident == "TryFrom" && borrowed_str
 }
 
 /// `builder::X` (in any path) becomes `builder::XBuilder`.

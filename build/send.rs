@@ -44,7 +44,7 @@ pub fn wrap_send_methods(file: &mut syn::File) {
                 crate::call::send(progenitor_client::ClientInfo::inner(client), #operation, self.send_raw()).await
             }
         });
-        if quote!(#success).to_string().contains("TaskSubmitResponse") {
+        if names_type(&success, "TaskSubmitResponse") {
             implementation.items.push(syn::parse_quote! {
                 /// Submits the bulk request, then waits for its task to end (see
                 /// `Client::wait_for_task`).
@@ -56,6 +56,20 @@ pub fn wrap_send_methods(file: &mut syn::File) {
             });
         }
     }
+}
+
+/// Whether a path in `ty` (`ResponseValue<types::TaskSubmitResponse>`) ends in `name`.
+fn names_type(ty: &syn::Type, name: &str) -> bool {
+    struct Find<'a>(&'a str, bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find<'_> {
+        fn visit_path(&mut self, path: &'ast syn::Path) {
+            self.1 |= path.segments.last().is_some_and(|s| s.ident == self.0);
+            syn::visit::visit_path(self, path);
+        }
+    }
+    let mut find = Find(name, false);
+    syn::visit::Visit::visit_type(&mut find, ty);
+    find.1
 }
 
 /// `T` of a `-> Result<T, E>` signature.
@@ -127,11 +141,16 @@ pub fn confine_path_parameters(file: &mut syn::File) {
                 continue;
             }
             let error_body = error_type(&function.sig.output);
-            let mut rewriter = PathRewriter { error_body };
+            let mut rewriter = PathRewriter {
+                error_body,
+                left: 0,
+            };
             rewriter.visit_block_mut(&mut function.block);
-            let block = &function.block;
-            if quote!(#block).to_string().contains("encode_path") {
-                crate::fail("a generated path parameter is not confined to its segment");
+            if rewriter.left > 0 {
+                crate::fail(
+                    "a generated path parameter is not confined to its segment: expected every \
+                     `encode_path(..)` argument of `format!` to be `&name.to_string()`",
+                );
             }
         }
     }
@@ -166,17 +185,18 @@ fn error_type(output: &syn::ReturnType) -> syn::Type {
 
 struct PathRewriter {
     error_body: syn::Type,
+    /// Calls of the generator's encoder that could not be rewritten.
+    left: usize,
 }
 
 impl syn::visit_mut::VisitMut for PathRewriter {
     fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
-        if !mac.path.is_ident("format") {
-            return;
-        }
         let parser = syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
         let Ok(mut arguments) = mac.parse_body_with(parser) else {
             return;
         };
+        let is_format = mac.path.is_ident("format");
+        let mut rewritten = false;
         for argument in arguments.iter_mut() {
             let syn::Expr::Call(call) = argument else {
                 continue;
@@ -186,18 +206,30 @@ impl syn::visit_mut::VisitMut for PathRewriter {
             if !is_encoder {
                 continue;
             }
-            let Some(value) = call.args.first().cloned() else {
+            let name = call.args.first().and_then(parameter_name);
+            let (Some(name), Some(value), true) = (name, call.args.first().cloned(), is_format)
+            else {
+                self.left += 1;
                 continue;
             };
-            let name = parameter_name(&value).unwrap_or_else(|| {
-                crate::fail("a generated path parameter has an unexpected shape")
-            });
             let error_body = &self.error_body;
             *argument = syn::parse_quote! {
                 crate::path::segment::<#error_body>(#name, #value)?
             };
+            rewritten = true;
         }
-        mac.tokens = quote!(#arguments);
+        if rewritten {
+            mac.tokens = quote!(#arguments);
+        }
+    }
+
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        // The encoder called outside `format!` is not rewritten: it is counted as left.
+        if matches!(call.func.as_ref(), syn::Expr::Path(path) if path.path.is_ident("encode_path"))
+        {
+            self.left += 1;
+        }
+        syn::visit_mut::visit_expr_call_mut(self, call);
     }
 }
 

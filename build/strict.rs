@@ -29,9 +29,10 @@ pub fn deny_unknown_request_fields(file: &mut syn::File) {
             continue;
         }
         let flattened = item.fields.iter().any(|field| {
-            field.attrs.iter().any(|a| {
-                a.path().is_ident("serde") && quote::quote!(#a).to_string().contains("flatten")
-            })
+            field
+                .attrs
+                .iter()
+                .any(|a| a.path().is_ident("serde") && attribute_lists(a, "flatten"))
         });
         if !flattened {
             item.attrs
@@ -41,9 +42,26 @@ pub fn deny_unknown_request_fields(file: &mut syn::File) {
 }
 
 fn derives_deserialize(item: &syn::ItemStruct) -> bool {
-    item.attrs.iter().any(|a| {
-        a.path().is_ident("derive") && quote::quote!(#a).to_string().contains("Deserialize")
-    })
+    item.attrs
+        .iter()
+        .any(|a| a.path().is_ident("derive") && attribute_lists(a, "Deserialize"))
+}
+
+/// Whether `#[attr(…)]` lists `name` (`serde(flatten)`, `derive(::serde::Deserialize)`: the last
+/// segment of a listed path).
+fn attribute_lists(attribute: &syn::Attribute, name: &str) -> bool {
+    let mut listed = false;
+    let _ = attribute.parse_nested_meta(|meta| {
+        listed |= meta.path.segments.last().is_some_and(|s| s.ident == name);
+        // Skip a value (`rename = "x"`) or a nested list, so the next entry parses.
+        if meta.input.peek(syn::Token![=]) {
+            meta.value()?.parse::<syn::Expr>()?;
+        } else if meta.input.peek(syn::token::Paren) {
+            meta.parse_nested_meta(|_| Ok(()))?;
+        }
+        Ok(())
+    });
+    listed
 }
 
 /// The `types` named by the operation builders' fields (requests) and by `send_raw`'s result

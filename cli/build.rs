@@ -12,8 +12,9 @@
 //! from it to map CSV columns to fields.
 
 use atlassian_csm_spec::spec_file::{read_from_client_build, GENERATED_SPEC_VARIABLE};
-use quote::{quote, ToTokens};
+use quote::quote;
 use std::path::PathBuf;
+use syn::visit::Visit;
 use syn::visit_mut::VisitMut;
 
 fn main() {
@@ -31,7 +32,9 @@ fn main() {
         .expect("progenitor generates the commands");
     let mut file: syn::File = syn::parse2(tokens).expect("the commands are Rust");
     read_body_first(&mut file);
-    FitToClient.visit_file_mut(&mut file);
+    let mut fit = FitToClient::default();
+    fit.visit_file_mut(&mut file);
+    fit.check();
     std::fs::write(out.join("commands.rs"), prettyplease::unparse(&file)).expect("writable");
     std::fs::write(out.join("csm.generated.json"), text).expect("writable");
 }
@@ -39,6 +42,7 @@ fn main() {
 /// In every `execute_*` method, moves the statement that reads the body file to the front (just
 /// after the request is created), so flags for single fields apply on top of the file.
 fn read_body_first(file: &mut syn::File) {
+    let mut moved = 0;
     for item in &mut file.items {
         let syn::Item::Impl(implementation) = item else {
             continue;
@@ -51,22 +55,95 @@ fn read_body_first(file: &mut syn::File) {
                 continue;
             }
             let statements = &mut function.block.stmts;
-            let reads_body =
-                |s: &syn::Stmt| s.to_token_stream().to_string().contains("\"json-body\"");
+            let reads_body = |s: &syn::Stmt| holds_literal(s, "json-body");
             if let Some(at) = statements.iter().position(reads_body) {
                 let statement = statements.remove(at);
                 statements.insert(1.min(statements.len()), statement);
+                moved += 1;
+            }
+        }
+    }
+    if moved == 0 {
+        panic!(
+            "progenitor's commands changed: no `execute_*` method reads the body with \
+             `matches.get_one(\"json-body\")`, so `--body` cannot be read before the flags"
+        );
+    }
+}
+
+/// Whether the string literal `text` stands anywhere in `node` (outside macros).
+fn holds_literal(node: &syn::Stmt, text: &str) -> bool {
+    struct Find<'a>(&'a str, bool);
+    impl<'ast> Visit<'ast> for Find<'_> {
+        fn visit_lit_str(&mut self, literal: &'ast syn::LitStr) {
+            self.1 |= literal.value() == self.0;
+        }
+    }
+    let mut find = Find(text, false);
+    find.visit_stmt(node);
+    find.1
+}
+
+/// `schemars::JsonSchema`, `::schemars::JsonSchema`: a bound from the `schemars` crate.
+fn is_schemars_bound(bound: &syn::TypeParamBound) -> bool {
+    matches!(bound, syn::TypeParamBound::Trait(bound)
+        if bound.path.segments.first().is_some_and(|segment| segment.ident == "schemars"))
+}
+
+/// `std::fs::read_to_string`, written as a path.
+fn is_read_to_string(function: &syn::Expr) -> bool {
+    let syn::Expr::Path(path) = function else {
+        return false;
+    };
+    let names: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    names == ["std", "fs", "read_to_string"]
+}
+
+/// What the fitting rewrote, so that a pass finding nothing to rewrite (the generator changed)
+/// fails the build instead of leaving the commands unfitted.
+#[derive(Default)]
+struct FitToClient {
+    error_hooks: usize,
+    schemars_bounds: usize,
+    template_flags: usize,
+    body_reads: usize,
+}
+
+impl FitToClient {
+    fn check(&self) {
+        let expected = [
+            (
+                self.error_hooks,
+                "the output hooks `error` and `list_end_error`",
+            ),
+            (
+                self.schemars_bounds,
+                "a `schemars::JsonSchema` bound on the output hooks",
+            ),
+            (self.template_flags, "the `json-body-template` flag"),
+            (
+                self.body_reads,
+                "a `std::fs::read_to_string` call reading the body file",
+            ),
+        ];
+        for (found, what) in expected {
+            if found == 0 {
+                panic!("progenitor's commands changed: expected {what}, found none");
             }
         }
     }
 }
 
-struct FitToClient;
-
 impl VisitMut for FitToClient {
     fn visit_trait_item_fn_mut(&mut self, function: &mut syn::TraitItemFn) {
         let name = function.sig.ident.to_string();
         if name == "error" || name == "list_end_error" {
+            self.error_hooks += 1;
             // The client's error is not generic over the error body.
             function.sig.generics = syn::Generics::default();
             for input in &mut function.sig.inputs {
@@ -78,12 +155,14 @@ impl VisitMut for FitToClient {
         if let Some(clause) = &mut function.sig.generics.where_clause {
             for predicate in &mut clause.predicates {
                 if let syn::WherePredicate::Type(bounded) = predicate {
+                    let before = bounded.bounds.len();
                     bounded.bounds = bounded
                         .bounds
                         .iter()
-                        .filter(|bound| !bound.to_token_stream().to_string().contains("schemars"))
+                        .filter(|bound| !is_schemars_bound(bound))
                         .cloned()
                         .collect();
+                    self.schemars_bounds += before - bounded.bounds.len();
                 }
             }
         }
@@ -94,12 +173,14 @@ impl VisitMut for FitToClient {
         // `.arg(Arg::new("json-body-template")…)`: a flag progenitor does not implement.
         if let syn::Expr::MethodCall(call) = expr {
             let template = call.method == "arg"
-                && call.args.iter().any(|a| {
-                    a.to_token_stream()
-                        .to_string()
-                        .contains("\"json-body-template\"")
+                && call.args.iter().any(|argument| {
+                    holds_literal(
+                        &syn::Stmt::Expr(argument.clone(), None),
+                        "json-body-template",
+                    )
                 });
             if template {
+                self.template_flags += 1;
                 *expr = (*call.receiver).clone();
                 self.visit_expr_mut(expr);
                 return;
@@ -107,8 +188,8 @@ impl VisitMut for FitToClient {
         }
         // The body file may be `-`: standard input.
         if let syn::Expr::Call(call) = expr {
-            if call.func.to_token_stream().to_string().replace(' ', "") == "std::fs::read_to_string"
-            {
+            if is_read_to_string(&call.func) {
+                self.body_reads += 1;
                 let args = &call.args;
                 *expr = syn::parse2(quote!(crate::body::read(#args))).expect("an expression");
                 return;
