@@ -15,7 +15,7 @@
 //! meets its conditions), as JSON Schema means them. Anything else inside an assertion fails the
 //! build with the schema's path, so a rule is never silently ignored.
 
-use atlassian_csm_spec::openapi::{operations, resolve};
+use atlassian_csm_spec::openapi::{operations, walk_schema};
 use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;
@@ -115,15 +115,11 @@ fn condition_tokens(condition: &Condition) -> TokenStream {
     }
 }
 
-/// Every assertion under `schema`, with its path from the body's root (`[]`: each item).
-fn collect(doc: &Value, schema: &Value, path: &mut Vec<String>, out: &mut Vec<TokenStream>) {
-    if path.len() > 12 {
-        return; // recursive schemas: nothing in this API nests deeper
-    }
-    let schema = resolve(doc, schema);
+/// The assertions one schema states itself, in its `allOf` (its other parts are visited apart),
+/// with its path from the body's root (`[]`: each item).
+fn assertions_of(path: &[String], schema: &Value, out: &mut Vec<TokenStream>) {
     for (index, member) in schema["allOf"].as_array().into_iter().flatten().enumerate() {
         if !is_assertion(member) {
-            collect(doc, member, path, out);
             continue;
         }
         let at = format!("{}/allOf/{index}", path.join("/"));
@@ -147,16 +143,6 @@ fn collect(doc: &Value, schema: &Value, path: &mut Vec<String>, out: &mut Vec<To
             BodyAssertion { path: &[#(#path),*], message: #message, any_of: &[#(#branches),*] }
         });
     }
-    if schema["type"] == "array" {
-        path.push("[]".into());
-        collect(doc, &schema["items"], path, out);
-        path.pop();
-    }
-    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
-        path.push(name.clone());
-        collect(doc, property, path, out);
-        path.pop();
-    }
 }
 
 /// `request_assertions(method_name)`: the assertions anywhere in each operation's request body.
@@ -167,7 +153,9 @@ pub fn request_assertions(doc: &Value) -> TokenStream {
             continue;
         };
         let mut found = Vec::new();
-        collect(doc, body, &mut Vec::new(), &mut found);
+        walk_schema(doc, body, &mut |path, schema| {
+            assertions_of(path, schema, &mut found)
+        });
         if !found.is_empty() {
             let method_name = operation.method_name();
             arms.push(quote! { #method_name => &[#(#found),*], });

@@ -1,7 +1,7 @@
 //! Tables read from the document at build time, so a new operation needs no hand-written line:
 //! what the client adds to each operation's requests, and the item-count limits of its body.
 
-use atlassian_csm_spec::openapi::{operations, resolve};
+use atlassian_csm_spec::openapi::{operations, walk_schema};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -84,7 +84,9 @@ pub fn request_limits(spec: &serde_json::Value) -> TokenStream {
             continue;
         };
         let mut limits = Vec::new();
-        collect_limits(spec, body, &mut Vec::new(), &mut limits);
+        walk_schema(spec, body, &mut |path, schema| {
+            limits_of(path, schema, &mut limits)
+        });
         if limits.is_empty() {
             continue;
         }
@@ -187,19 +189,12 @@ struct Limit {
     max: Option<u64>,
 }
 
-fn collect_limits(
-    spec: &serde_json::Value,
-    schema: &serde_json::Value,
-    path: &mut Vec<String>,
-    out: &mut Vec<Limit>,
-) {
-    if path.len() > 12 {
-        return; // recursive schemas: nothing in this API nests deeper
-    }
-    let schema = resolve(spec, schema);
+/// The limits one schema states itself (its parts are visited apart).
+fn limits_of(path: &[String], schema: &serde_json::Value, out: &mut Vec<Limit>) {
     if let Some(reference) = schema["$ref"].as_str() {
         crate::fail(&format!("dangling reference {reference}"));
     }
+    let path = path.to_vec();
     let (min, max, chars) = match schema["type"].as_str() {
         Some("array") => (
             schema["minItems"].as_u64(),
@@ -240,7 +235,7 @@ fn collect_limits(
             .collect();
         if allowed.len() == values.len() {
             out.push(Limit {
-                path: path.clone(),
+                path,
                 chars: true,
                 allowed: Some(allowed),
                 format: None,
@@ -248,18 +243,5 @@ fn collect_limits(
                 max: None,
             });
         }
-    }
-    if schema["type"] == "array" {
-        path.push("[]".into());
-        collect_limits(spec, &schema["items"], path, out);
-        path.pop();
-    }
-    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
-        path.push(name.clone());
-        collect_limits(spec, property, path, out);
-        path.pop();
-    }
-    for part in schema["allOf"].as_array().into_iter().flatten() {
-        collect_limits(spec, part, path, out);
     }
 }

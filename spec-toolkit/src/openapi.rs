@@ -103,6 +103,44 @@ pub fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     current
 }
 
+/// Visits every schema reachable from `schema` with its path from the root (property names;
+/// `[]` steps into an array's items): the schema itself, then the members of its `allOf` (at the
+/// same path), its items and its properties, references followed. Recursive schemas stop at a
+/// depth of 12, deeper than anything this API nests.
+pub fn walk_schema<'a>(
+    doc: &'a Value,
+    schema: &'a Value,
+    visit: &mut dyn FnMut(&[String], &'a Value),
+) {
+    walk_at(doc, schema, &mut Vec::new(), visit);
+}
+
+fn walk_at<'a>(
+    doc: &'a Value,
+    schema: &'a Value,
+    path: &mut Vec<String>,
+    visit: &mut dyn FnMut(&[String], &'a Value),
+) {
+    if path.len() > 12 {
+        return;
+    }
+    let schema = resolve(doc, schema);
+    visit(path, schema);
+    for member in schema["allOf"].as_array().into_iter().flatten() {
+        walk_at(doc, member, path, visit);
+    }
+    if schema["type"] == "array" {
+        path.push("[]".into());
+        walk_at(doc, &schema["items"], path, visit);
+        path.pop();
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        path.push(name.clone());
+        walk_at(doc, property, path, visit);
+        path.pop();
+    }
+}
+
 /// snake_case as progenitor names methods (`bulk-create-customer-accounts` →
 /// `bulk_create_customer_accounts`).
 pub fn snake_case(id: &str) -> String {
