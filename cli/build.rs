@@ -11,6 +11,7 @@
 //! The document is also copied beside the code: `csm import` reads the shape of each bulk record
 //! from it to map CSV columns to fields.
 
+use atlassian_csm_spec::openapi::operations;
 use atlassian_csm_spec::spec_file::{read_from_client_build, GENERATED_SPEC_VARIABLE};
 use quote::quote;
 use std::path::PathBuf;
@@ -36,7 +37,25 @@ fn main() {
     fit.visit_file_mut(&mut file);
     fit.check();
     std::fs::write(out.join("commands.rs"), prettyplease::unparse(&file)).expect("writable");
+    std::fs::write(out.join("operations.rs"), operation_pointers(&text)).expect("writable");
     std::fs::write(out.join("csm.generated.json"), text).expect("writable");
+}
+
+/// `OPERATIONS`: each operation's client method name and where the operation stands in the
+/// document (a JSON pointer), named by the spec toolkit's one walk and conversion.
+fn operation_pointers(text: &str) -> String {
+    let doc: serde_json::Value = serde_json::from_str(text).expect("the document is JSON");
+    let escape = |segment: &str| segment.replace('~', "~0").replace('/', "~1");
+    let rows: String = operations(&doc)
+        .map(|operation| {
+            let pointer = format!("/paths/{}/{}", escape(operation.path), operation.method);
+            format!("    ({:?}, {:?}),\n", operation.method_name(), pointer)
+        })
+        .collect();
+    format!(
+        "/// Each operation's client method name and its JSON pointer in the document.\n\
+         pub(crate) const OPERATIONS: &[(&str, &str)] = &[\n{rows}];\n"
+    )
 }
 
 /// In every `execute_*` method, moves the statement that reads the body file to the front (just

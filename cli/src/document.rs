@@ -4,6 +4,15 @@
 use serde_json::Value;
 use std::sync::OnceLock;
 
+include!(concat!(env!("OUT_DIR"), "/operations.rs"));
+
+/// The operation the client's method `method` calls (`get_products`), from the build script's
+/// table.
+pub fn operation(method: &str) -> Option<&'static Value> {
+    let (_, pointer) = OPERATIONS.iter().find(|(name, _)| *name == method)?;
+    document().pointer(pointer)
+}
+
 /// The document the client is generated from.
 pub fn document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();

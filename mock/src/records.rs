@@ -43,6 +43,16 @@ fn known_ids(
     }
 }
 
+/// The products a profile payload associates, all of which must exist.
+fn associated_products(state: &State, payload: &Value) -> Result<Vec<String>, Problem> {
+    known_ids(
+        payload,
+        "/associateProducts/productIds",
+        |id| state.product(id).is_some(),
+        ("ASSOCIATE_PRODUCT", "Product"),
+    )
+}
+
 /// Applies a profile's `details`, organization and product associations to a customer; the
 /// first problem is returned.
 pub(crate) fn apply_customer_profile(
@@ -60,12 +70,7 @@ pub(crate) fn apply_customer_profile(
         |id| state.organizations.contains_key(id),
         ("ASSOCIATE_ORGANIZATION", "Organization"),
     )?;
-    let products = known_ids(
-        payload,
-        "/associateProducts/productIds",
-        |id| state.product(id).is_some(),
-        ("ASSOCIATE_PRODUCT", "Product"),
-    )?;
+    let products = associated_products(state, payload)?;
     customer.organizations.extend(organizations);
     customer.products.extend(products);
     Ok(())
@@ -106,12 +111,7 @@ pub(crate) fn apply_organization_profile(
         |id| state.customers.contains_key(id),
         ("ASSOCIATE_CUSTOMER", "Customer"),
     )?;
-    let products = known_ids(
-        payload,
-        "/associateProducts/productIds",
-        |id| state.product(id).is_some(),
-        ("ASSOCIATE_PRODUCT", "Product"),
-    )?;
+    let products = associated_products(state, payload)?;
     organization.customers.extend(customers);
     organization.products.extend(products);
     Ok(())

@@ -189,10 +189,17 @@ pub fn run(root: &Path, scratch: &Path, target: &Path) -> Result<bool, String> {
         "tests/integration",
         "mock/src",
         "mock/tests",
+        "spec-toolkit/src",
     ] {
         copy_dir(&root.join(dir), &crate_dir.join(dir))?;
     }
-    for file in ["mock/Cargo.toml", "mock/build.rs", "mock/README.md"] {
+    for file in [
+        "mock/Cargo.toml",
+        "mock/build.rs",
+        "mock/README.md",
+        "spec-toolkit/Cargo.toml",
+        "spec-toolkit/README.md",
+    ] {
         std::fs::copy(root.join(file), crate_dir.join(file))
             .map_err(|e| format!("cannot copy {file}: {e}"))?;
     }

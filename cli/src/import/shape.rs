@@ -14,7 +14,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::document::document;
+use crate::document::{document, operation};
 
 /// `schema`, or the schema its `$ref` names.
 fn resolve(schema: &Value) -> &Value {
@@ -30,18 +30,8 @@ fn resolve(schema: &Value) -> &Value {
 /// The schema of one record of the bulk operation `method` (the client's method name), in its
 /// request's array `array`.
 fn record_schema(method: &str, array: &str) -> &'static Value {
-    let operation = document()["paths"]
-        .as_object()
-        .into_iter()
-        .flat_map(|paths| paths.values())
-        .filter_map(|item| item["post"].as_object())
-        .find(|operation| {
-            operation
-                .get("operationId")
-                .and_then(Value::as_str)
-                .is_some_and(|id| id.replace('-', "_") == method)
-        })
-        .unwrap_or_else(|| panic!("the document has the bulk operation {method}"));
+    let operation =
+        operation(method).unwrap_or_else(|| panic!("the document has the bulk operation {method}"));
     let body = resolve(&operation["requestBody"]["content"]["application/json"]["schema"]);
     resolve(&resolve(&body["properties"][array])["items"])
 }
