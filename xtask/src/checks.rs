@@ -33,7 +33,7 @@ fn library(metadata: &Value) -> Result<&Value, String> {
         .ok_or_else(|| "the workspace has no atlassian-csm package".to_string())
 }
 
-/// Every generator crate is pinned with `=` to the version `build/pins.rs` names, and the
+/// Every generator crate is pinned with `=` to the version `spec-toolkit/src/pins.rs` names, and the
 /// lockfile holds that version: the build a user gets runs the post-processing CI tested.
 pub fn pin_problems(metadata: &Value, pinned: &[(&str, &str)]) -> Result<Vec<String>, String> {
     let library = library(metadata)?;
@@ -55,7 +55,7 @@ pub fn pin_problems(metadata: &Value, pinned: &[(&str, &str)]) -> Result<Vec<Str
         for requirement in requirements {
             if requirement != wanted {
                 problems.push(format!(
-                    "{name}: Cargo.toml asks for \"{requirement}\", build/pins.rs for \"{wanted}\""
+                    "{name}: Cargo.toml asks for \"{requirement}\", spec-toolkit/src/pins.rs for \"{wanted}\""
                 ));
             }
         }
@@ -65,7 +65,7 @@ pub fn pin_problems(metadata: &Value, pinned: &[(&str, &str)]) -> Result<Vec<Str
             .collect();
         if locked != [*version] {
             problems.push(format!(
-                "{name}: Cargo.lock holds {locked:?}, build/pins.rs names {version}"
+                "{name}: Cargo.lock holds {locked:?}, spec-toolkit/src/pins.rs names {version}"
             ));
         }
     }
