@@ -83,6 +83,12 @@ impl ClientHooks<ClientConfig> for Client {
             attempts = tracing::field::Empty,
             status = tracing::field::Empty,
         );
+        if span.is_disabled() {
+            // Nothing listens to the span: the call is not wrapped in it.
+            return crate::retry::execute(self.client(), self.inner(), request)
+                .await
+                .0;
+        }
         async {
             let (result, attempts) =
                 crate::retry::execute(self.client(), self.inner(), request).await;
