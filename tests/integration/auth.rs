@@ -309,6 +309,28 @@ async fn a_sites_cloud_id_is_looked_up_from_its_tenant_info() {
 }
 
 #[tokio::test]
+async fn a_user_agent_no_header_can_carry_is_refused_before_the_cloud_id_lookup() {
+    let site = ScriptedServer::start(vec![Reply::json(
+        200,
+        json!({"cloudId": "1a2b3c4d-0000-4000-8000-000000000001"}),
+    )])
+    .await;
+    let result = Client::builder()
+        .site("acme.atlassian.net")
+        .tenant_info_url(format!("{}/_edge/tenant_info", site.base_url))
+        .credentials(Credentials::basic("admin@example.com", "api-token"))
+        .user_agent("agent\u{1b}[2J")
+        .build_async()
+        .await;
+    assert!(
+        matches!(&result, Err(Error::Config(message)) if message.contains("user agent")),
+        "{:?}",
+        result.err()
+    );
+    assert!(site.requests().is_empty(), "nothing is sent");
+}
+
+#[tokio::test]
 async fn the_only_site_a_token_reaches_gives_the_cloud_id() {
     let resources = ScriptedServer::start(vec![Reply::json(
         200,
