@@ -5,6 +5,7 @@
 //! hooks expected) from the document without its length limits (answers are read tolerantly),
 //! open every string enum so unknown values decode, read optional fields sent as `null` as
 //! absent, give every builder the crate's `send()`, confine path parameters to their segment,
+//! drop the generator's own `api-version` header and the copy of each answer's headers,
 //! add the per-operation tables read from the strict document (headers, request limits), format
 //! with prettyplease and write `$OUT_DIR/csm_client.rs`. The corrected document is written beside it
 //! for the tests. Nothing is read from the network and nothing is written outside `OUT_DIR`.
@@ -15,6 +16,7 @@ mod builder_tokens;
 mod builders;
 mod enums;
 mod lenient;
+mod request;
 mod send;
 mod strict;
 mod tables;
@@ -75,6 +77,7 @@ fn main() {
     send::wrap_send_methods(&mut file);
     send::hide_raw_constructors(&mut file);
     send::confine_path_parameters(&mut file);
+    request::trim_generated_requests(&mut file);
     file.items
         .extend(parse_items(tables::operation_rules(&spec)));
     file.items

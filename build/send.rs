@@ -41,7 +41,7 @@ pub fn wrap_send_methods(file: &mut syn::File) {
             #[doc = #doc]
             pub async fn send(self) -> ::std::result::Result<#success, crate::Error> {
                 let client = self.client;
-                crate::call::send(progenitor_client::ClientInfo::inner(client), #operation, self.send_raw()).await
+                crate::call::send(progenitor_client::ClientInfo::inner(client), #operation, ::std::boxed::Box::pin(self.send_raw())).await
             }
         });
         if names_type(&success, "TaskSubmitResponse") {

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
-use reqwest::header::{HeaderMap, CONTENT_LENGTH, LOCATION};
+use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::StatusCode;
 
 /// The most an answer of the API may hold unless the client is told otherwise: far more than any
@@ -12,6 +12,23 @@ pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The most a token or site-discovery answer may hold: such answers are a few hundred bytes.
 pub(crate) const MAX_SMALL_ANSWER_BYTES: u64 = 1024 * 1024;
+
+/// An answer's body decoded as JSON, with its status and headers: what
+/// `ResponseValue::from_response` does, but the headers are moved out of the answer, not copied.
+/// (Every generated `send_raw()` calls this: the build script rewrites the calls.)
+pub(crate) async fn response_value<T: serde::de::DeserializeOwned, E>(
+    mut response: reqwest::Response,
+) -> Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<E>> {
+    use progenitor_client::Error;
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let full = response.bytes().await.map_err(Error::ResponseBodyError)?;
+    let inner =
+        serde_json::from_slice(&full).map_err(|e| Error::InvalidResponsePayload(full, e))?;
+    Ok(progenitor_client::ResponseValue::new(
+        inner, status, headers,
+    ))
+}
 
 /// Why a body was not read whole.
 #[derive(Debug)]
@@ -29,7 +46,8 @@ pub(crate) async fn read_bounded(
     response: reqwest::Response,
     limit: u64,
 ) -> Result<(http::response::Parts, Bytes), ReadError> {
-    let declared = declared_length(response.headers());
+    // What `Content-Length` declared, as the connection read it.
+    let declared = response.content_length();
     if let Some(declared) = declared.filter(|declared| *declared > limit) {
         return Err(ReadError::TooLarge {
             seen: declared,
@@ -50,16 +68,6 @@ pub(crate) async fn read_bounded(
         }
     }
     Ok((parts, Bytes::from(buffer)))
-}
-
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// The `Location` of a redirect answer, for an error that names where it pointed.

@@ -14,6 +14,7 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use std::cell::RefCell;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// What the attempts of one call saw.
@@ -25,13 +26,15 @@ pub(crate) struct CallRecord {
     /// The per-attempt timeout, to report when an attempt timed out.
     pub attempt_timeout: Duration,
     pub status: Option<StatusCode>,
-    pub headers: HeaderMap,
+    /// An error answer's headers (boxed, like `error`: the record is moved in and out of its
+    /// task-local slot each time the call is polled, so it is kept small).
+    pub headers: Option<Box<HeaderMap>>,
     /// Why the last attempt got no answer (cleared by an answer), so that a call whose overall
     /// timeout ends its retries still names the cause.
     pub last_failure: Option<reqwest::Error>,
     /// A typed error raised by a hook (e.g. the token could not be renewed, an answer was too
     /// large): it ends the call, whatever the generated code made of the answer.
-    pub error: Option<Error>,
+    pub error: Option<Box<Error>>,
 }
 
 tokio::task_local! {
@@ -47,10 +50,13 @@ pub(crate) fn record(update: impl FnOnce(&mut CallRecord)) {
 ///
 /// `E` is the error body the operation declares (`RestError`, another schema, or `()` for none):
 /// any of them becomes an [`Error`] that keeps the status, the headers and the body.
+///
+/// The generated call comes boxed (the generated `send()` boxes it where it is made): its state
+/// is large, and every future around it would otherwise hold, and move, a copy.
 pub(crate) async fn send<T, E: serde::Serialize>(
     config: &ClientConfig,
     operation: &'static str,
-    call: impl Future<Output = Result<T, GeneratedError<E>>>,
+    call: Pin<Box<impl Future<Output = Result<T, GeneratedError<E>>>>>,
 ) -> Result<T, Error> {
     let overall = config.call_timeout;
     let start = CallRecord {
@@ -58,8 +64,6 @@ pub(crate) async fn send<T, E: serde::Serialize>(
         attempt_timeout: config.attempt_timeout,
         ..CallRecord::default()
     };
-    // Boxed once, so the generated call's large state is not copied by the wrappers around it.
-    let call = Box::pin(call);
     let (result, record) = CALL
         .scope(RefCell::new(start), async {
             let result = tokio::time::timeout(overall, call).await;
@@ -77,7 +81,7 @@ pub(crate) async fn send<T, E: serde::Serialize>(
         }),
         Ok(Ok(value)) => match record.error {
             // The answer was cut short (too large): what the generated code made of it is void.
-            Some(error) => Err(error),
+            Some(error) => Err(*error),
             None => Ok(value),
         },
         Ok(Err(error)) => Err(into_error(operation, error, record).await),
@@ -92,7 +96,7 @@ async fn into_error<E: serde::Serialize>(
     record: CallRecord,
 ) -> Error {
     if let Some(error) = record.error {
-        return error;
+        return *error;
     }
     match error {
         GeneratedError::InvalidRequest(message) => Error::InvalidInput {
@@ -124,7 +128,7 @@ async fn into_error<E: serde::Serialize>(
             Some(status) if !status.is_success() => Error::from_status(
                 operation,
                 status,
-                &record.headers,
+                &record.headers.unwrap_or_default(),
                 None,
                 Some(excerpt(&body)),
             ),
@@ -165,6 +169,6 @@ fn rest_error_or_excerpt(value: serde_json::Value) -> (Option<RestError>, Option
 /// code can only carry a message), and `send()` returns it.
 pub(crate) fn refuse<E>(error: Error) -> GeneratedError<E> {
     let message = error.to_string();
-    record(|call| call.error = Some(error));
+    record(|call| call.error = Some(Box::new(error)));
     GeneratedError::Custom(message)
 }

@@ -15,9 +15,6 @@ use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use reqwest::header::{HeaderValue, AUTHORIZATION};
 use tracing::Instrument as _;
 
-/// The header the generator adds to every request; the CSM API defines none.
-const GENERATOR_VERSION_HEADER: &str = "api-version";
-
 impl ClientHooks<ClientConfig> for Client {
     async fn pre<E>(
         &self,
@@ -38,6 +35,14 @@ impl ClientHooks<ClientConfig> for Client {
                 info.operation_id
             ))));
         };
+        // What the generated code and the caller put in the headers is checked; what is added
+        // below is valid by construction (the Authorization value is checked when it is made).
+        if let Some((name, reason)) = headers::first_refused(request.headers()) {
+            return Err(refuse(crate::Error::InvalidInput {
+                field: format!("{name} header"),
+                message: reason,
+            }));
+        }
         let authorization = match &self.inner().fixed_authorization {
             Some(value) => value.clone(),
             None => {
@@ -52,7 +57,6 @@ impl ClientHooks<ClientConfig> for Client {
             }
         };
         let headers = request.headers_mut();
-        headers.remove(GENERATOR_VERSION_HEADER);
         headers.insert(AUTHORIZATION, authorization);
         if rules.experimental {
             headers.insert(EXPERIMENTAL_HEADER, HeaderValue::from_static("opt-in"));
@@ -61,12 +65,6 @@ impl ClientHooks<ClientConfig> for Client {
         // carries the same key.
         if rules.idempotency_key && !headers.contains_key(IDEMPOTENCY_KEY_HEADER) {
             headers.insert(IDEMPOTENCY_KEY_HEADER, headers::new_idempotency_key());
-        }
-        if let Some((name, reason)) = headers::first_refused(headers) {
-            return Err(refuse(crate::Error::InvalidInput {
-                field: format!("{name} header"),
-                message: reason,
-            }));
         }
         Ok(())
     }
@@ -85,14 +83,16 @@ impl ClientHooks<ClientConfig> for Client {
         );
         if span.is_disabled() {
             // Nothing listens to the span: the call is not wrapped in it.
-            return crate::retry::execute(self.client(), self.inner(), request)
+            let none = tracing::Span::none();
+            return crate::retry::execute(self.client(), self.inner(), request, &none)
                 .await
                 .0;
         }
         async {
+            let span = tracing::Span::current();
             let (result, attempts) =
-                crate::retry::execute(self.client(), self.inner(), request).await;
-            tracing::Span::current().record("attempts", attempts);
+                crate::retry::execute(self.client(), self.inner(), request, &span).await;
+            span.record("attempts", attempts);
             result
         }
         .instrument(span)

@@ -82,6 +82,7 @@ mod oauth;
 mod open_enum;
 mod pagination;
 mod path;
+mod query;
 mod rate_limit;
 mod retry;
 mod retry_policy;

@@ -29,11 +29,13 @@ fn caller_handles_rate_limits() -> bool {
 }
 
 /// Sends `request`, then repeats it as the client's retry policy says; a 401 renews the token
-/// once. Returns the last attempt's result and how many attempts were made.
+/// once. Returns the last attempt's result and how many attempts were made. Each answer's status
+/// is recorded on `span` (`Span::none()` when nothing listens).
 pub(crate) async fn execute(
     http: &reqwest::Client,
     config: &ClientConfig,
     mut request: reqwest::Request,
+    span: &tracing::Span,
 ) -> (reqwest::Result<reqwest::Response>, u32) {
     let policy = &config.retry;
     let safe_to_repeat = is_safe_to_repeat(request.method(), request.headers());
@@ -53,8 +55,8 @@ pub(crate) async fn execute(
         };
         let outcome = Outcome::of(&result);
         let done = |then: &str| sent.log(&result.as_ref(), then);
-        if let Ok(response) = &result {
-            tracing::Span::current().record("status", response.status().as_u16());
+        if let (Ok(response), false) = (&result, span.is_none()) {
+            span.record("status", response.status().as_u16());
         }
         record(|call| {
             call.attempts = attempt;
@@ -63,7 +65,7 @@ pub(crate) async fn execute(
                 call.status = Some(response.status());
                 // Only an error answer's headers are needed later (rate limits).
                 if !response.status().is_success() {
-                    call.headers = response.headers().clone();
+                    call.headers = Some(Box::new(response.headers().clone()));
                 }
             }
         });
@@ -89,7 +91,7 @@ pub(crate) async fn execute(
                 }
                 Some(Err(error)) => {
                     done("done (the token could not be renewed)");
-                    record(|call| call.error = Some(error));
+                    record(|call| call.error = Some(Box::new(error)));
                     return (result, attempt);
                 }
                 None => {
@@ -140,6 +142,21 @@ pub(crate) async fn execute(
     }
 }
 
+/// The answer again, around its body read whole, with the URL it came from: without it, reqwest
+/// would parse a placeholder URL for every answer.
+fn rebuilt(
+    mut parts: http::response::Parts,
+    body: bytes::Bytes,
+    url: reqwest::Url,
+) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt as _;
+    // A builder given only an extension cannot fail; were it to, the answer keeps no URL.
+    if let Ok(carrier) = http::Response::builder().url(url).body(()) {
+        parts.extensions.extend(carrier.into_parts().0.extensions);
+    }
+    http::Response::from_parts(parts, body).into()
+}
+
 /// How one attempt ended, as the retry loop sees it.
 enum Attempt {
     /// An answer read whole, or no answer.
@@ -163,9 +180,9 @@ async fn attempt_once(
     };
     let status = response.status();
     let limit = config.max_response_bytes;
+    let url = response.url().clone();
     match read_bounded(response, limit).await {
-        // Through `http::Response`, which keeps the response's URL, so nothing is re-parsed.
-        Ok((parts, body)) => Attempt::Done(Ok(http::Response::from_parts(parts, body).into())),
+        Ok((parts, body)) => Attempt::Done(Ok(rebuilt(parts, body, url))),
         Err(ReadError::Transport(error)) => Attempt::Done(Err(error)),
         Err(ReadError::TooLarge { seen, limit }) => {
             tracing::warn!(
@@ -175,12 +192,12 @@ async fn attempt_once(
                 "answer too large; not read further"
             );
             record(|call| {
-                call.error = Some(crate::Error::ResponseTooLarge {
+                call.error = Some(Box::new(crate::Error::ResponseTooLarge {
                     operation: call.operation,
                     status,
                     seen,
                     limit,
-                })
+                }))
             });
             let mut empty = http::Response::new(bytes::Bytes::new());
             *empty.status_mut() = status;
