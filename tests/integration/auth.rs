@@ -361,3 +361,24 @@ fn a_site_without_a_lookup_is_refused_by_the_synchronous_build() {
         .build();
     assert!(matches!(result, Err(Error::Config(message)) if message.contains("build_async")));
 }
+
+#[tokio::test]
+async fn a_header_the_request_may_not_carry_is_refused_before_a_token_is_fetched() {
+    let token_server = ScriptedServer::start(vec![granted(NEW_TOKEN, REFRESH_TOKEN)]).await;
+    let api = ScriptedServer::start(vec![products_page()]).await;
+    let tokens = OAuthTokenSource::client_credentials("service-account", CLIENT_SECRET)
+        .token_url(&token_server.base_url);
+    let error = client_with(&api, tokens)
+        .bulk_create_customer_accounts()
+        .idempotency_key("clé-42")
+        .body(support::bodies::one_account())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::InvalidInput { field, .. } if field == "idempotency-key header"),
+        "{error:?}"
+    );
+    assert_eq!(token_server.requests().len(), 0, "no token was fetched");
+    assert_eq!(api.requests().len(), 0, "nothing was sent");
+}
