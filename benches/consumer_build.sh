@@ -9,6 +9,11 @@
 # both sides of a pair. Reported: each pair's ratio, their median and spread, for wall time and for
 # CPU time (user + system of the whole build), which load elsewhere disturbs less.
 #
+# Both builds run with CARGO_INCREMENTAL=0: cargo compiles a path dependency incrementally, a
+# dependency from crates.io never, so without it the client (a path dependency here) would pay
+# about 2 s of incremental bookkeeping that no user pays. The two one-file crates themselves are
+# the same size on both sides.
+#
 #   bash benches/consumer_build.sh [PAIRS]     # PAIRS defaults to 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +57,8 @@ work, pairs = sys.argv[1], int(sys.argv[2])
 
 def build(crate, run):
     """One clean debug build; returns (wall seconds, CPU seconds of every process it ran)."""
-    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, f"target-{crate}-{run}"))
+    env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(work, f"target-{crate}-{run}"),
+               CARGO_INCREMENTAL="0")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     subprocess.run(["cargo", "build", "--quiet", "--offline"], cwd=os.path.join(work, crate),

@@ -13,6 +13,7 @@
 
 pub mod coverage;
 pub mod openapi;
+pub mod patch;
 pub mod pins;
 pub mod rules;
 pub mod spec_file;

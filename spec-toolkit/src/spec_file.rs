@@ -79,7 +79,7 @@ pub struct Correction {
     /// One line: why the upstream document needs this.
     pub reason: String,
     /// The RFC 6902 operations; `test` operations guard what upstream must still say.
-    pub patch: json_patch::Patch,
+    pub patch: crate::patch::Patch,
 }
 
 /// A correction that no longer applies to the document it was written for.
@@ -124,7 +124,7 @@ fn load_correction(path: &Path) -> Result<Correction, String> {
     #[derive(serde::Deserialize)]
     struct File {
         reason: String,
-        patch: json_patch::Patch,
+        patch: crate::patch::Patch,
     }
     let text =
         fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -152,9 +152,7 @@ pub fn apply_corrections(spec: &mut Value, corrections: &[Correction]) -> Vec<St
                 Some(path) => format!(
                     "it adds {path}, which the document now defines itself: delete or rewrite it"
                 ),
-                None => json_patch::patch(spec, &correction.patch)
-                    .err()?
-                    .to_string(),
+                None => crate::patch::apply(spec, &correction.patch).err()?,
             };
             Some(StaleCorrection {
                 name: correction.name.clone(),
@@ -169,13 +167,12 @@ pub fn apply_corrections(spec: &mut Value, corrections: &[Correction]) -> Vec<St
 /// The first member an `add` would overwrite: a correction adds only what the document lacks
 /// (an operation, a schema, a limit), so once upstream defines it the correction is stale
 /// rather than silently replacing upstream's definition.
-fn already_defined(spec: &Value, patch: &json_patch::Patch) -> Option<String> {
-    patch.0.iter().find_map(|operation| match operation {
-        json_patch::PatchOperation::Add(add) => {
-            let path = add.path.to_string();
+fn already_defined(spec: &Value, patch: &[crate::patch::Operation]) -> Option<String> {
+    patch.iter().find_map(|operation| match operation {
+        crate::patch::Operation::Add { path, .. } => {
             let (parent, _) = path.rsplit_once('/')?;
             let is_member = spec.pointer(parent).is_some_and(Value::is_object);
-            (is_member && spec.pointer(&path).is_some()).then_some(path)
+            (is_member && spec.pointer(path).is_some()).then(|| path.clone())
         }
         _ => None,
     })
