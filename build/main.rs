@@ -118,6 +118,21 @@ fn fail(message: &str) -> ! {
 }
 
 /// The module `name` of the generated file (`types`, `builder`).
+/// Every builder's `send_raw()` (the generator's `send()`, renamed by `send::wrap_send_methods`).
+fn send_raw_functions(items: &mut [syn::Item]) -> impl Iterator<Item = &mut syn::ImplItemFn> {
+    items
+        .iter_mut()
+        .filter_map(|item| match item {
+            syn::Item::Impl(implementation) => Some(implementation.items.iter_mut()),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|item| match item {
+            syn::ImplItem::Fn(function) if function.sig.ident == "send_raw" => Some(function),
+            _ => None,
+        })
+}
+
 fn module_items<'a>(file: &'a mut syn::File, name: &str) -> &'a mut Vec<syn::Item> {
     module_items_in(&mut file.items, name)
 }

@@ -21,43 +21,32 @@ pub fn trim_generated_requests(file: &mut syn::File) {
             use crate::query::QueryUnlessAbsent as _;
         ),
     );
-    for item in builders.iter_mut() {
-        let syn::Item::Impl(implementation) = item else {
-            continue;
-        };
-        for item in implementation.items.iter_mut() {
-            let syn::ImplItem::Fn(function) = item else {
-                continue;
-            };
-            if function.sig.ident != "send_raw" {
-                continue;
-            }
-            let mut trim = Trim::default();
-            trim.visit_block_mut(&mut function.block);
-            if trim.urls_built != 1 || trim.urls_left != 0 {
-                crate::fail(&format!(
-                    "expected one `let url = format!(\"{{}}/..\", client.baseurl, ..)` in every \
+    for function in crate::send_raw_functions(builders) {
+        let mut trim = Trim::default();
+        trim.visit_block_mut(&mut function.block);
+        if trim.urls_built != 1 || trim.urls_left != 0 {
+            crate::fail(&format!(
+                "expected one `let url = format!(\"{{}}/..\", client.baseurl, ..)` in every \
                      generated send_raw(), with `{{}}` its only placeholder; rewrote {}, left {}",
-                    trim.urls_built, trim.urls_left
-                ));
-            }
-            if trim.headers_removed != 1 || trim.capacities_lowered != 1 {
-                crate::fail(&format!(
-                    "expected one `header_map.append(HeaderName::from_static(\"api-version\"), ..)` \
+                trim.urls_built, trim.urls_left
+            ));
+        }
+        if trim.headers_removed != 1 || trim.capacities_lowered != 1 {
+            crate::fail(&format!(
+                "expected one `header_map.append(HeaderName::from_static(\"api-version\"), ..)` \
                      and one `HeaderMap::with_capacity(N)` in every generated send_raw(), found {} \
                      and {}",
-                    trim.headers_removed, trim.capacities_lowered
-                ));
-            }
-            if trim.queries_left != 0 {
-                crate::fail(&format!(
-                    "expected every `.query(..)` of a generated send_raw() to take \
-                     `&progenitor_client::QueryParam::new(name, &value)`; {} did not",
-                    trim.queries_left
-                ));
-            }
-            decoders += trim.decoders_replaced;
+                trim.headers_removed, trim.capacities_lowered
+            ));
         }
+        if trim.queries_left != 0 {
+            crate::fail(&format!(
+                "expected every `.query(..)` of a generated send_raw() to take \
+                     `&progenitor_client::QueryParam::new(name, &value)`; {} did not",
+                trim.queries_left
+            ));
+        }
+        decoders += trim.decoders_replaced;
     }
     if decoders == 0 {
         crate::fail(

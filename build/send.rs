@@ -129,29 +129,18 @@ pub fn hide_raw_constructors(file: &mut syn::File) {
 /// path is still built with the generator's encoder.
 pub fn confine_path_parameters(file: &mut syn::File) {
     use syn::visit_mut::VisitMut;
-    for item in crate::module_items(file, "builder").iter_mut() {
-        let syn::Item::Impl(implementation) = item else {
-            continue;
+    for function in crate::send_raw_functions(crate::module_items(file, "builder")) {
+        let error_body = error_type(&function.sig.output);
+        let mut rewriter = PathRewriter {
+            error_body,
+            left: 0,
         };
-        for item in implementation.items.iter_mut() {
-            let syn::ImplItem::Fn(function) = item else {
-                continue;
-            };
-            if function.sig.ident != "send_raw" {
-                continue;
-            }
-            let error_body = error_type(&function.sig.output);
-            let mut rewriter = PathRewriter {
-                error_body,
-                left: 0,
-            };
-            rewriter.visit_block_mut(&mut function.block);
-            if rewriter.left > 0 {
-                crate::fail(
-                    "a generated path parameter is not confined to its segment: expected every \
+        rewriter.visit_block_mut(&mut function.block);
+        if rewriter.left > 0 {
+            crate::fail(
+                "a generated path parameter is not confined to its segment: expected every \
                      `encode_path(..)` argument of `format!` to be `&name.to_string()`",
-                );
-            }
+            );
         }
     }
 }
