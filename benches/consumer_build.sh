@@ -3,29 +3,36 @@
 # the client, against a one-file crate that calls reqwest alone with the same features (rustls,
 # json, query, stream).
 #
+# A third crate shows the floor that the design sets: reqwest alone plus a build script that
+# links the generator (progenitor, at the version the client pins) and generates nothing. The
+# client generates its code in its build script, so every user's clean build compiles the
+# generator and its dependencies (typify, schemars, regress, regex, syn, openapiv3); the floor is
+# that cost, and client / floor is what the client's own code, build script and runtime
+# dependencies add on top of it.
+#
 # One build of each says little on a shared machine (single ratios from 1.3 to 1.8 were seen within
-# an hour), so the two are built in interleaved pairs, each from scratch in a target directory of
-# its own, the order alternating from pair to pair: whatever slows the machine for a minute slows
-# both sides of a pair. Reported: each pair's ratio, their median and spread, for wall time and for
-# CPU time (user + system of the whole build), which load elsewhere disturbs less.
+# an hour), so the crates are built in interleaved rounds, each from scratch in a target directory
+# of its own, the order rotating from round to round: whatever slows the machine for a minute slows
+# every build of a round. Reported: each round's ratios, their median and spread, for wall time and
+# for CPU time (user + system of the whole build), which load elsewhere disturbs less.
 #
-# Both builds run with CARGO_INCREMENTAL=0: cargo compiles a path dependency incrementally, a
+# Every build runs with CARGO_INCREMENTAL=0: cargo compiles a path dependency incrementally, a
 # dependency from crates.io never, so without it the client (a path dependency here) would pay
-# about 2 s of incremental bookkeeping that no user pays. The two one-file crates themselves are
-# the same size on both sides.
+# about 2 s of incremental bookkeeping that no user pays. The one-file crates themselves are the
+# same size on every side.
 #
-#   bash benches/consumer_build.sh [PAIRS]     # PAIRS defaults to 5
+#   bash benches/consumer_build.sh [ROUNDS]     # ROUNDS defaults to 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-pairs=${1:-5}
+rounds=${1:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 reqwest_req=$(sed -n 's/^reqwest = \(.*\)$/\1/p' Cargo.toml | head -n 1)
-make_crate() { # name dependency-lines main.rs
+make_crate() { # name dependency-lines main.rs [build-dependency-lines]
   mkdir -p "$work/$1/src"
-  printf '[package]\nname = "%s"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[dependencies]\n%s\ntokio = { version = "1", features = ["macros", "rt-multi-thread"] }\n\n[workspace]\n' "$1" "$2" > "$work/$1/Cargo.toml"
+  printf '[package]\nname = "%s"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[dependencies]\n%s\ntokio = { version = "1", features = ["macros", "rt-multi-thread"] }\n\n[build-dependencies]\n%s\n\n[workspace]\n' "$1" "$2" "${4:-}" > "$work/$1/Cargo.toml"
   printf '%s\n' "$3" > "$work/$1/src/main.rs"
   cp Cargo.lock "$work/$1/Cargo.lock"
 }
@@ -39,21 +46,27 @@ async fn main() {
         .unwrap();
     let _ = client.get_products().limit(5).send().await;
 }'
-make_crate reqwest_only "reqwest = $reqwest_req
-serde_json = \"1\"" '
+reqwest_only_main='
 #[tokio::main]
 async fn main() {
     let client = reqwest::Client::new();
     let _ = client.get("http://127.0.0.1:9/api/v1/product").query(&[("limit", 5)]).send().await;
 }'
-# reqwest-only gets rustls like the client's default feature does.
-sed -i 's/features = \["json"/features = ["rustls", "json"/' "$work/reqwest_only/Cargo.toml"
-for crate in with_client reqwest_only; do (cd "$work/$crate" && cargo fetch --quiet); done
+make_crate reqwest_only "reqwest = $reqwest_req
+serde_json = \"1\"" "$reqwest_only_main"
+progenitor_req=$(sed -n 's/^progenitor = \(.*\)$/\1/p' Cargo.toml | head -n 1)
+make_crate generator_floor "reqwest = $reqwest_req
+serde_json = \"1\"" "$reqwest_only_main" "progenitor = $progenitor_req"
+# Links the generator into the build script and runs it on nothing.
+printf 'fn main() {\n    let settings = progenitor::GenerationSettings::new();\n    let _generator = progenitor::Generator::new(&settings);\n}\n' > "$work/generator_floor/build.rs"
+# The two reqwest crates get rustls as the client's default feature does.
+sed -i 's/features = \["json"/features = ["rustls", "json"/' "$work/reqwest_only/Cargo.toml" "$work/generator_floor/Cargo.toml"
+for crate in with_client reqwest_only generator_floor; do (cd "$work/$crate" && cargo fetch --quiet); done
 
-python3 - "$work" "$pairs" <<'PY'
+python3 - "$work" "$rounds" <<'PY'
 import os, resource, statistics, subprocess, sys, time
 
-work, pairs = sys.argv[1], int(sys.argv[2])
+work, rounds = sys.argv[1], int(sys.argv[2])
 
 def build(crate, run):
     """One clean debug build; returns (wall seconds, CPU seconds of every process it ran)."""
@@ -69,21 +82,29 @@ def build(crate, run):
     subprocess.run(["rm", "-rf", env["CARGO_TARGET_DIR"]], check=True)
     return wall, cpu
 
-wall_ratios, cpu_ratios = [], []
-for run in range(pairs):
-    order = ["reqwest_only", "with_client"] if run % 2 == 0 else ["with_client", "reqwest_only"]
+crates = ["reqwest_only", "with_client", "generator_floor"]
+ratios = {name: ([], []) for name in ("client / reqwest-only", "floor / reqwest-only",
+                                      "client / floor")}
+for run in range(rounds):
+    order = crates[run % 3:] + crates[:run % 3]
     times = {crate: build(crate, run) for crate in order}
-    (rw, rc), (cw, cc) = times["reqwest_only"], times["with_client"]
-    wall_ratios.append(cw / rw)
-    cpu_ratios.append(cc / rc)
-    print(f"pair {run + 1}: reqwest only {rw:.1f} s wall {rc:.1f} s CPU, "
+    (rw, rc), (cw, cc), (fw, fc) = (times[c] for c in crates)
+    for name, (num, den) in {"client / reqwest-only": ((cw, cc), (rw, rc)),
+                             "floor / reqwest-only": ((fw, fc), (rw, rc)),
+                             "client / floor": ((cw, cc), (fw, fc))}.items():
+        ratios[name][0].append(num[0] / den[0])
+        ratios[name][1].append(num[1] / den[1])
+    print(f"round {run + 1}: reqwest only {rw:.1f} s wall {rc:.1f} s CPU, "
+          f"floor {fw:.1f} s wall {fc:.1f} s CPU, "
           f"with the client {cw:.1f} s wall {cc:.1f} s CPU: "
-          f"ratio {cw / rw:.2f} wall, {cc / rc:.2f} CPU", flush=True)
+          f"client / reqwest-only {cw / rw:.2f} wall {cc / rc:.2f} CPU, "
+          f"floor / reqwest-only {fw / rw:.2f} wall {fc / rc:.2f} CPU", flush=True)
 
-def summary(ratios):
-    return (f"median {statistics.median(ratios):.2f} "
-            f"(spread {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} pairs)")
+def summary(values):
+    return (f"median {statistics.median(values):.2f} "
+            f"(spread {min(values):.2f}-{max(values):.2f} over {len(values)} rounds)")
 
-print(f"ratio client / reqwest-only, wall: {summary(wall_ratios)}")
-print(f"ratio client / reqwest-only, CPU:  {summary(cpu_ratios)}")
+for name, (wall, cpu) in ratios.items():
+    print(f"ratio {name}, wall: {summary(wall)}")
+    print(f"ratio {name}, CPU:  {summary(cpu)}")
 PY
