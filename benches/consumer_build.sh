@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What depending on this crate costs a user: the clean debug build of a one-file crate that calls
-# the client, against a one-file crate that calls reqwest alone with the same features (rustls,
-# json, query, stream).
+# the client, against a one-file crate that calls reqwest alone with the same features (the
+# client's TLS library, json, query, stream).
 #
 # A third crate shows the floor that the design sets: reqwest alone plus a build script that
 # links the generator (progenitor, at the version the client pins) and generates nothing. The
@@ -21,11 +21,22 @@
 # about 2 s of incremental bookkeeping that no user pays. The one-file crates themselves are the
 # same size on every side.
 #
+# The TLS library is the user's choice and the largest part of reqwest's own build (rustls brings
+# aws-lc-rs and its C build), so the ratio depends on it: CONSUMER_TLS=native-tls builds every
+# crate with the platform's library instead (OpenSSL on Linux).
+#
 #   bash benches/consumer_build.sh [ROUNDS]     # ROUNDS defaults to 5
+#   CONSUMER_TLS=native-tls bash benches/consumer_build.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 rounds=${1:-5}
+tls=${CONSUMER_TLS:-rustls}
+case "$tls" in
+  rustls) client_features='' ;;
+  native-tls) client_features=', default-features = false, features = ["native-tls"]' ;;
+  *) echo "CONSUMER_TLS is rustls or native-tls, not $tls" >&2; exit 2 ;;
+esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -36,7 +47,7 @@ make_crate() { # name dependency-lines main.rs [build-dependency-lines]
   printf '%s\n' "$3" > "$work/$1/src/main.rs"
   cp Cargo.lock "$work/$1/Cargo.lock"
 }
-make_crate with_client "atlassian-csm = { path = \"$root\" }" '
+make_crate with_client "atlassian-csm = { path = \"$root\"$client_features }" '
 #[tokio::main]
 async fn main() {
     let client = atlassian_csm::Client::builder()
@@ -59,9 +70,10 @@ make_crate generator_floor "reqwest = $reqwest_req
 serde_json = \"1\"" "$reqwest_only_main" "progenitor = $progenitor_req"
 # Links the generator into the build script and runs it on nothing.
 printf 'fn main() {\n    let settings = progenitor::GenerationSettings::new();\n    let _generator = progenitor::Generator::new(&settings);\n}\n' > "$work/generator_floor/build.rs"
-# The two reqwest crates get rustls as the client's default feature does.
-sed -i 's/features = \["json"/features = ["rustls", "json"/' "$work/reqwest_only/Cargo.toml" "$work/generator_floor/Cargo.toml"
+# The two reqwest crates get the TLS library the client has.
+sed -i "s/features = \\[\"json\"/features = [\"$tls\", \"json\"/" "$work/reqwest_only/Cargo.toml" "$work/generator_floor/Cargo.toml"
 for crate in with_client reqwest_only generator_floor; do (cd "$work/$crate" && cargo fetch --quiet); done
+echo "TLS: $tls"
 
 python3 - "$work" "$rounds" <<'PY'
 import os, resource, statistics, subprocess, sys, time
