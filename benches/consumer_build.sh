@@ -29,7 +29,6 @@
 #   CONSUMER_TLS=native-tls bash benches/consumer_build.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$(pwd)
 rounds=${1:-5}
 tls=${CONSUMER_TLS:-rustls}
 case "$tls" in
@@ -40,6 +39,11 @@ esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# The client is built from a copy of this checkout taken now, so editing the checkout while the
+# rounds run changes none of them.
+mkdir "$work/client"
+tar --exclude=./target --exclude=./.git -cf - . | tar -xf - -C "$work/client"
+
 reqwest_req=$(sed -n 's/^reqwest = \(.*\)$/\1/p' Cargo.toml | head -n 1)
 make_crate() { # name dependency-lines main.rs [build-dependency-lines]
   mkdir -p "$work/$1/src"
@@ -47,7 +51,7 @@ make_crate() { # name dependency-lines main.rs [build-dependency-lines]
   printf '%s\n' "$3" > "$work/$1/src/main.rs"
   cp Cargo.lock "$work/$1/Cargo.lock"
 }
-make_crate with_client "atlassian-csm = { path = \"$root\"$client_features }" '
+make_crate with_client "atlassian-csm = { path = \"$work/client\"$client_features }" '
 #[tokio::main]
 async fn main() {
     let client = atlassian_csm::Client::builder()
