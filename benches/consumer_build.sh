@@ -99,28 +99,26 @@ def build(crate, run):
     return wall, cpu
 
 crates = ["reqwest_only", "with_client", "generator_floor"]
-ratios = {name: ([], []) for name in ("client / reqwest-only", "floor / reqwest-only",
-                                      "client / floor")}
+label = {"reqwest_only": "reqwest-only", "with_client": "client", "generator_floor": "floor"}
+# Each reported ratio: (numerator, denominator), with its wall and CPU values round by round.
+ratios = {pair: ([], []) for pair in [("with_client", "reqwest_only"),
+                                      ("generator_floor", "reqwest_only"),
+                                      ("with_client", "generator_floor")]}
 for run in range(rounds):
     order = crates[run % 3:] + crates[:run % 3]
     times = {crate: build(crate, run) for crate in order}
-    (rw, rc), (cw, cc), (fw, fc) = (times[c] for c in crates)
-    for name, (num, den) in {"client / reqwest-only": ((cw, cc), (rw, rc)),
-                             "floor / reqwest-only": ((fw, fc), (rw, rc)),
-                             "client / floor": ((cw, cc), (fw, fc))}.items():
-        ratios[name][0].append(num[0] / den[0])
-        ratios[name][1].append(num[1] / den[1])
-    print(f"round {run + 1}: reqwest only {rw:.1f} s wall {rc:.1f} s CPU, "
-          f"floor {fw:.1f} s wall {fc:.1f} s CPU, "
-          f"with the client {cw:.1f} s wall {cc:.1f} s CPU: "
-          f"client / reqwest-only {cw / rw:.2f} wall {cc / rc:.2f} CPU, "
-          f"floor / reqwest-only {fw / rw:.2f} wall {fc / rc:.2f} CPU", flush=True)
+    line = ", ".join(f"{label[c]} {times[c][0]:.1f} s wall {times[c][1]:.1f} s CPU" for c in crates)
+    for (num, den), (wall, cpu) in ratios.items():
+        wall.append(times[num][0] / times[den][0])
+        cpu.append(times[num][1] / times[den][1])
+        line += f"; {label[num]} / {label[den]} {wall[-1]:.2f} wall {cpu[-1]:.2f} CPU"
+    print(f"round {run + 1}: {line}", flush=True)
 
 def summary(values):
     return (f"median {statistics.median(values):.2f} "
             f"(spread {min(values):.2f}-{max(values):.2f} over {len(values)} rounds)")
 
-for name, (wall, cpu) in ratios.items():
-    print(f"ratio {name}, wall: {summary(wall)}")
-    print(f"ratio {name}, CPU:  {summary(cpu)}")
+for (num, den), (wall, cpu) in ratios.items():
+    print(f"ratio {label[num]} / {label[den]}, wall: {summary(wall)}")
+    print(f"ratio {label[num]} / {label[den]}, CPU:  {summary(cpu)}")
 PY
