@@ -1,6 +1,7 @@
-//! Ctrl-C during an import, said plainly: the first stops sending (the requests under way are
-//! seen to their end, and the journal written); the second stops at once. Either way the command
-//! prints what was done and the exact command that resumes.
+//! Ctrl-C (or SIGTERM, as a service manager or `timeout` sends it) during an import or a sync,
+//! said plainly: the first stops sending (the requests under way are seen to their end, and the
+//! journal or the state written); the second stops at once. Either way the command prints what
+//! was done and the exact command that resumes.
 
 use crate::terminal::tell;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,7 +11,7 @@ use tokio::sync::Notify;
 /// The exit code of a command stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: u8 = 130;
 
-/// Ctrl-C, counted.
+/// Ctrl-C and SIGTERM, counted.
 #[derive(Clone)]
 pub struct Interrupts {
     count: Arc<AtomicUsize>,
@@ -18,8 +19,8 @@ pub struct Interrupts {
 }
 
 impl Interrupts {
-    /// Listens for Ctrl-C from now on: the first runs `first` (asks the import to stop sending,
-    /// says so), the second wakes [`second`](Self::second).
+    /// Listens for Ctrl-C and SIGTERM from now on: the first runs `first` (asks the import or
+    /// sync to stop sending, says so), the second wakes [`second`](Self::second).
     pub fn listen(first: impl FnOnce() + Send + 'static) -> Self {
         let interrupts = Self {
             count: Arc::new(AtomicUsize::new(0)),
@@ -28,7 +29,12 @@ impl Interrupts {
         let listening = interrupts.clone();
         tokio::spawn(async move {
             let mut first = Some(first);
-            while tokio::signal::ctrl_c().await.is_ok() {
+            let mut terminate = terminate_signals();
+            loop {
+                tokio::select! {
+                    pressed = tokio::signal::ctrl_c() => if pressed.is_err() { break },
+                    () = next_terminate(&mut terminate) => {}
+                }
                 let count = listening.count.fetch_add(1, Ordering::SeqCst) + 1;
                 if let Some(first) = first.take() {
                     first();
@@ -44,7 +50,7 @@ impl Interrupts {
         interrupts
     }
 
-    /// Whether Ctrl-C was pressed.
+    /// Whether Ctrl-C was pressed (or SIGTERM received).
     pub fn interrupted(&self) -> bool {
         self.count.load(Ordering::SeqCst) > 0
     }
@@ -53,6 +59,31 @@ impl Interrupts {
     pub async fn second(&self) {
         self.second.notified().await;
     }
+}
+
+#[cfg(unix)]
+type Terminate = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Terminate = Option<()>;
+
+/// SIGTERM, where there is one (and the handler could be installed).
+fn terminate_signals() -> Terminate {
+    #[cfg(unix)]
+    return tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(not(unix))]
+    None
+}
+
+/// The next SIGTERM; never, where none can come.
+async fn next_terminate(terminate: &mut Terminate) {
+    #[cfg(unix)]
+    if let Some(signal) = terminate {
+        if signal.recv().await.is_some() {
+            return;
+        }
+    }
+    let _ = terminate;
+    std::future::pending::<()>().await
 }
 
 /// This run's command line, quoted for a POSIX shell, to be run again as it is.

@@ -125,6 +125,13 @@ impl Progress {
             bar.finish();
         }
     }
+
+    /// Stops the bar where it is, short of its end (a run that was stopped).
+    pub fn abandon(&self) {
+        if let Shown::Bar(bar) = &self.shown {
+            bar.abandon();
+        }
+    }
 }
 
 /// `12000/100000 records (12 %), 1500/s, ETA 59 s`

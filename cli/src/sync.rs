@@ -7,12 +7,13 @@
 use crate::config::Connection;
 use crate::exit;
 use crate::import::failures;
-use crate::import::{check, valid_records, waiting, FileArgs, Positions, BAD_ROWS_SHOWN};
+use crate::import::{check, rechecked_records, waiting, FileArgs, Positions, BAD_ROWS_SHOWN};
 use crate::progress::{duration, Progress};
 use crate::terminal::{say, tell, Shown};
 use atlassian_csm::bulk;
 use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
 use std::collections::BTreeMap;
+use std::future::IntoFuture;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -43,8 +44,9 @@ pub enum SyncEntity {
     so what failed is sent again by the next run.\n\nA nightly cron line:\n  \
     0 2 * * * csm sync customer-profiles /data/crm.csv --state /var/lib/csm/customers.db \
     --resend-older-than 7d --failures /var/log/csm/failed.csv\n\nExit code 0 when everything \
-    sent succeeded, 1 when some did not (or deletions were refused), 3 when rows are invalid or \
-    another sync holds the state (nothing is sent)."
+    sent succeeded, 1 when some did not (or deletions were refused), 3 when rows are invalid, the \
+    state is another site's or another sync holds it (nothing is sent), 130 when stopped by \
+    Ctrl-C or SIGTERM (the same command resumes)."
 )]
 pub struct SyncArgs {
     /// What the file holds.
@@ -76,6 +78,14 @@ pub struct SyncArgs {
     /// Send every row, changed or not, and refresh the state.
     #[arg(long)]
     full: bool,
+    /// The state's site moved to this one (migrated with its data, or its cloud id renamed):
+    /// rebind the state to it. Without it, a state of another site is refused.
+    #[arg(long)]
+    site_moved: bool,
+    /// Add this entity to a state that holds others. Without it, such a state is refused, as one
+    /// named by mistake would be.
+    #[arg(long)]
+    add_entity: bool,
 }
 
 /// An error naming records by their index (`customerProfiles[2]`, `record 0's`), said with
@@ -156,11 +166,11 @@ async fn sync<E: SyncEndpoint>(
     }
     let client = connection.client().await?;
     let positions = Positions::with_capacity(checked.records);
-    let source = positions.track(valid_records::<E>(&args.input.file, format)?);
+    let source = positions.track_read(rechecked_records::<E>(&args.input.file, format, &checked)?);
     // Invalid rows never reach the sync: their records could be taken for absent ones.
     let may_delete = args.delete_absent && checked.bad_rows.is_empty();
     let job = configure(
-        client.sync_stream::<E, E::Record>(futures::stream::iter(source)),
+        client.sync_try_stream::<E, E::Record, String>(futures::stream::iter(source)),
         &args,
     )
     .delete_absent(may_delete);
@@ -186,7 +196,20 @@ async fn sync<E: SyncEndpoint>(
                 );
         }
     });
-    let report = match job.await {
+    let stop = job.stop_handle();
+    let under_way = args.input.max_in_flight;
+    let interrupts = crate::interrupt::Interrupts::listen(move || {
+        stop.stop();
+        tell!(
+            "csm: interrupted: no new request is sent; the requests under way (at most \
+             {under_way}) are seen to their end and written to the state. Ctrl-C again to stop now."
+        );
+    });
+    let outcome = tokio::select! {
+        outcome = job.into_future() => outcome,
+        () = interrupts.second() => return stopped_now(&reading, &sending),
+    };
+    let report = match outcome {
         Ok(report) => report,
         // Records are named by their line in the file, as every other message of the command.
         Err(atlassian_csm::Error::InvalidInput { field, message }) => {
@@ -199,9 +222,16 @@ async fn sync<E: SyncEndpoint>(
         }
         Err(error) => return Err(error.into()),
     };
-    reading.finish();
-    if let Some(progress) = sending.get() {
-        progress.finish();
+    if report.stopped {
+        reading.abandon();
+        if let Some(progress) = sending.get() {
+            progress.abandon();
+        }
+    } else {
+        reading.finish();
+        if let Some(progress) = sending.get() {
+            progress.finish();
+        }
     }
 
     let positions = positions.lock();
@@ -233,7 +263,9 @@ async fn sync<E: SyncEndpoint>(
             .map_or(String::new(), |k| format!("{k}: "));
         tell!("csm: {}{}", Shown(&key), Shown(&failure.outcome));
     }
-    write_absent(&args, &report)?;
+    if !report.stopped {
+        write_absent(&args, &report)?;
+    }
     let mut deletion_refused = report.deletion_refused.clone();
     if args.delete_absent && !may_delete && !report.absent.is_empty() {
         deletion_refused = Some(format!(
@@ -246,10 +278,22 @@ async fn sync<E: SyncEndpoint>(
         tell!("csm: {}", Shown(refused));
     }
     let c = report.counts;
-    if c.resent > 0 || c.recovered_requests > 0 {
+    if c.rows == 0 {
+        tell!("csm: the file holds no records: nothing is taken as absent");
+    }
+    if c.resent > 0 {
+        say!("{} sent again unchanged (by age or --full)", c.resent);
+    }
+    if c.recovered_requests > 0 {
         say!(
-            "{} sent again unchanged (by age or --full); {} requests of an interrupted run finished",
-            c.resent, c.recovered_requests
+            "{} requests of an interrupted run were seen to their end",
+            c.recovered_requests
+        );
+    }
+    if c.expired_requests > 0 {
+        say!(
+            "{} requests of an interrupted run are no longer known to the site (results are kept 3 days): their records still in the file were sent again, the others are reported unconfirmed",
+            c.expired_requests
         );
     }
     let failed = c.failed + checked.bad_rows.len();
@@ -262,6 +306,8 @@ async fn sync<E: SyncEndpoint>(
         ("failed", failed),
         ("invalid", checked.bad_rows.len()),
         ("recovered_requests", c.recovered_requests),
+        ("expired_requests", c.expired_requests),
+        ("not_sent", c.not_sent),
     ] {
         crate::summary::set(key, value);
     }
@@ -282,12 +328,43 @@ async fn sync<E: SyncEndpoint>(
         crate::summary::set("failures_written", written);
         say!("{written} rows written to {}", path.display());
     }
+    if report.stopped {
+        let again = crate::interrupt::command_line();
+        tell!(
+            "csm: interrupted: {} records were not sent; what the site confirmed is kept in \
+             the state, and the same command resumes (nothing confirmed is sent again): {again}",
+            c.not_sent
+        );
+        crate::summary::set("interrupted", true);
+        crate::summary::set("resume", again);
+        return Ok(ExitCode::from(crate::interrupt::INTERRUPTED));
+    }
     let complete = failed == 0 && deletion_refused.is_none();
     Ok(ExitCode::from(if complete {
         exit::SUCCESS
     } else {
         exit::INCOMPLETE
     }))
+}
+
+/// Stopped at the second Ctrl-C: the requests under way were not waited for; the state holds
+/// them as pending, and the next run sees them to their end before anything else.
+fn stopped_now(
+    reading: &Progress,
+    sending: &std::sync::OnceLock<Progress>,
+) -> anyhow::Result<ExitCode> {
+    reading.abandon();
+    if let Some(progress) = sending.get() {
+        progress.abandon();
+    }
+    let again = crate::interrupt::command_line();
+    tell!(
+        "csm: stopped at the second Ctrl-C: the requests under way were not waited for; the \
+         state keeps them, and the same command sees them to their end first: {again}"
+    );
+    crate::summary::set("interrupted", true);
+    crate::summary::set("resume", again);
+    Ok(ExitCode::from(crate::interrupt::INTERRUPTED))
 }
 
 fn configure<'a, E: SyncEndpoint>(job: SyncImport<'a, E>, args: &SyncArgs) -> SyncImport<'a, E> {
@@ -298,7 +375,9 @@ fn configure<'a, E: SyncEndpoint>(job: SyncImport<'a, E>, args: &SyncArgs) -> Sy
         .max_delete_fraction(args.max_delete / 100.0)
         .skip_invalid(args.input.skip_invalid)
         .max_in_flight(usize::from(args.input.max_in_flight))
-        .lanes(args.input.lanes.into());
+        .lanes(args.input.lanes.into())
+        .site_moved(args.site_moved)
+        .add_entity(args.add_entity);
     if let Some(age) = args.resend_older_than {
         job = job.max_age(age);
     }
@@ -322,28 +401,40 @@ async fn dry_run<E: SyncEndpoint>(
         c.absent
     );
     let to_send = c.new + c.changed + c.resent;
-    match plan.last_pace {
+    let seconds = match plan.last_pace {
         // The site's own pace, as the last run that sent records saw it.
-        Some(pace) => say!(
-            "{} requests: about {} at the pace of the last run ({pace:.1} records/s)",
-            plan.requests,
-            duration(to_send as f64 / pace)
-        ),
+        Some(pace) => {
+            let seconds = to_send as f64 / pace;
+            say!(
+                "{} requests: about {} at the pace of the last run ({pace:.1} records/s)",
+                plan.requests,
+                duration(seconds)
+            );
+            seconds
+        }
         None => {
             let rounds = plan
                 .requests
                 .div_ceil(usize::from(args.input.max_in_flight));
+            let seconds = rounds as f64 * args.input.task_seconds;
             say!(
                 "{} requests, {} tasks at once: about {} at {} s a task (no earlier run to take the site's pace from)",
                 plan.requests,
                 args.input.max_in_flight,
-                duration(rounds as f64 * args.input.task_seconds),
+                duration(seconds),
                 args.input.task_seconds
             );
+            seconds
         }
+    };
+    if c.rows == 0 {
+        say!("the file holds no records: nothing is taken as absent");
     }
     if args.delete_absent {
         say!("{} absent items would be deleted", plan.deletions);
+        for key in &plan.to_delete {
+            say!("would delete: {}", Shown(&key.to_string()));
+        }
     }
     if let Some(refused) = &plan.deletion_refused {
         say!("{}", Shown(refused));
@@ -354,7 +445,28 @@ async fn dry_run<E: SyncEndpoint>(
             plan.pending_requests
         );
     }
-    say!("dry run: nothing was sent");
+    for (key, value) in [
+        ("rows", c.rows + invalid),
+        ("new", c.new),
+        ("changed", c.changed),
+        ("resent", c.resent),
+        ("unchanged", c.unchanged),
+        ("absent", c.absent),
+        ("invalid", invalid),
+        ("requests", plan.requests),
+        ("deletions", plan.deletions),
+        ("pending_requests", plan.pending_requests),
+    ] {
+        crate::summary::set(key, value);
+    }
+    crate::summary::set("dry_run", true);
+    crate::summary::set("estimated_seconds", seconds.round());
+    let to_delete: Vec<String> = plan.to_delete.iter().map(ToString::to_string).collect();
+    crate::summary::set("to_delete", to_delete);
+    if let Some(refused) = &plan.deletion_refused {
+        crate::summary::set("deletion_refused", refused);
+    }
+    say!("dry run: nothing was sent, and nothing was written");
     let code = if invalid == 0 || args.input.skip_invalid {
         exit::SUCCESS
     } else {
@@ -397,6 +509,7 @@ fn default_absent(state: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::{in_lines, parse_age};
+    use std::future::IntoFuture;
     use std::time::Duration;
 
     #[test]

@@ -30,12 +30,20 @@ where
 {
     records
         .enumerate()
-        .map(|(index, record)| {
-            record.try_into().map_err(|error| {
-                ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into()
-            })
-        })
+        .map(|(index, record)| convert::<E, R>(index, record))
         .boxed()
+}
+
+/// Record `index` converted to the endpoint's type, or an `InvalidInput` naming it.
+pub(crate) fn convert<E, R>(index: usize, record: R) -> Result<E::Record, Error>
+where
+    E: BulkEndpoint,
+    R: TryInto<E::Record>,
+    R::Error: std::fmt::Display + 'static,
+{
+    record
+        .try_into()
+        .map_err(|error| ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into())
 }
 
 /// An import, configured with its builder methods, then awaited (for a [`BulkReport`]) or
@@ -131,6 +139,12 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
     /// Tells `observer` of each request before it is sent and of the task it started (the
     /// sync state keeps the requests in flight with it).
     #[cfg_attr(not(feature = "sync"), allow(dead_code))]
+    /// Stopped by `stop`, a handle its caller made (a sync's).
+    pub(crate) fn stopped_by(mut self, stop: super::stop::StopHandle) -> Self {
+        self.stop = stop;
+        self
+    }
+
     pub(crate) fn observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
         self.observer = Some(observer);
         self

@@ -52,6 +52,6 @@ pub use validate::RecordValidator;
 #[cfg(feature = "sync")]
 pub(crate) use budget::is_task_limit;
 #[cfg(feature = "sync")]
-pub(crate) use import::converted;
+pub(crate) use import::convert;
 #[cfg(feature = "sync")]
 pub(crate) use report::outcomes;

@@ -3,9 +3,10 @@
 
 use super::entity::Deletion;
 use super::entity::SyncEndpoint;
-use super::job::{now, on_state, Job, Tracked};
+use super::job::{now, on_state, Job};
 use super::report::{StateKey, SyncFailure, SyncReport};
 use super::send::Sender;
+use super::state::Tracked;
 use crate::bulk::RecordOutcome;
 use crate::error::Error;
 use futures::stream::{self, StreamExt};
@@ -20,13 +21,14 @@ pub(super) const DELETE_CALLS: usize = 4;
 pub(super) async fn delete_absent<E: SyncEndpoint>(
     job: &Job<'_, E>,
     sender: &Sender<'_, '_, E>,
+    to_delete: &[StateKey],
     report: &mut SyncReport,
 ) -> Result<(), Error> {
     match E::DELETION {
         Deletion::Unsupported(_) => Ok(()),
         Deletion::DetailValues => {
             let mut owners: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for absent in &report.absent {
+            for absent in to_delete {
                 owners
                     .entry(absent.key.clone())
                     .or_default()
@@ -42,6 +44,8 @@ pub(super) async fn delete_absent<E: SyncEndpoint>(
                             key: owner.clone(),
                             field,
                             fingerprint: None,
+                            alias: String::new(),
+                            replaces: None,
                         })
                         .collect();
                     Some(Ok((None, record, items)))
@@ -51,12 +55,7 @@ pub(super) async fn delete_absent<E: SyncEndpoint>(
         }
         Deletion::Call => {
             let client = job.client;
-            let keys: Vec<String> = report
-                .absent
-                .iter()
-                .filter(|k| k.key.starts_with("id:"))
-                .map(|k| k.key.clone())
-                .collect();
+            let keys: Vec<String> = to_delete.iter().map(|k| k.key.clone()).collect();
             let mut calls = stream::iter(keys)
                 .map(|key| async move {
                     let call = E::delete_call(client, &key).expect("keys known by id");
@@ -73,8 +72,15 @@ pub(super) async fn delete_absent<E: SyncEndpoint>(
                 if gone {
                     report.counts.deleted += 1;
                     let k = key.clone();
+                    let removed = Tracked {
+                        key: k,
+                        field: String::new(),
+                        fingerprint: None,
+                        alias: String::new(),
+                        replaces: None,
+                    };
                     on_state(&job.state, &job.path, move |s| {
-                        s.finished(E::ENTITY, None, false, &[], &[(k, String::new())], now())
+                        s.finished(E::ENTITY, None, false, &[removed], now())
                     })
                     .await?;
                 } else if let Err(error) = result {

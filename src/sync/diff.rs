@@ -3,9 +3,9 @@
 
 use super::entity::SyncEndpoint;
 use super::entity::{Deletion, Item};
-use super::job::{on_state, Job, Source, Tracked};
+use super::job::{on_state, Job, Source};
 use super::report::{StateKey, SyncCounts, SyncFailure, SyncProgress};
-use super::state::State;
+use super::state::{is_second_name, AbsentItem, Known, State, Tracked};
 use crate::bulk::{RecordOutcome, RecordValidator};
 use crate::error::Error;
 use futures::stream::StreamExt;
@@ -60,6 +60,11 @@ pub(super) struct Diff {
     pub(super) failures: Vec<SyncFailure>,
     /// Invalid records whose key is not known: their items may be among the absent ones.
     pub(super) keyless_invalid: usize,
+    /// New records named only by a second name (an email, an organization's name): each may be
+    /// a record the state knows by its id alone.
+    pub(super) new_by_second_name: usize,
+    /// The sync was stopped before the input was read to its end.
+    pub(super) stopped: bool,
 }
 
 /// Reads the whole input, compares it with the state and keeps the records to send (on disk).
@@ -93,12 +98,18 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
     type LookingUp<V> = tokio::task::JoinHandle<Result<(Diff, V), Error>>;
     let mut looking_up: Option<LookingUp<RecordValidator<E>>> = None;
     while !exhausted {
+        if job.stop.is_stopped() {
+            diff.stopped = true;
+            break;
+        }
         let mut batch = Vec::with_capacity(BATCH);
         while batch.len() < BATCH {
-            let Some(record) = source.next().await else {
+            let Some(read) = source.next().await else {
                 exhausted = true;
                 break;
             };
+            // An input not read to its end is no evidence of anything: no option skips it.
+            let record = read?;
             match record.and_then(|record| key::<E>(row, record, skip_invalid)) {
                 Ok(Ok(keyed)) => batch.push(keyed),
                 Ok(Err(failure)) => {
@@ -175,6 +186,7 @@ impl Diff {
         self.counts.unchanged += batch.counts.unchanged;
         self.found += batch.found;
         self.to_send += batch.to_send;
+        self.new_by_second_name += batch.new_by_second_name;
         self.failures.extend(batch.failures);
     }
 }
@@ -257,9 +269,10 @@ pub(super) fn classify<E: SyncEndpoint>(
         let mut to_send: Vec<Tracked> = Vec::new();
         for (item, known) in items.into_iter().zip(known) {
             diff.found += u64::from(known.is_some());
-            let send = match known {
+            let send = match &known {
                 None => {
                     diff.counts.new += 1;
+                    diff.new_by_second_name += usize::from(is_second_name(&item.key));
                     true
                 }
                 Some(_) if rules.full => {
@@ -280,7 +293,7 @@ pub(super) fn classify<E: SyncEndpoint>(
                 }
             };
             if send {
-                to_send.push(item.into());
+                to_send.push(tracked(item, known));
             }
         }
         if to_send.is_empty() {
@@ -310,33 +323,84 @@ pub(super) fn classify<E: SyncEndpoint>(
     Ok(diff)
 }
 
-/// The state's items the input did not hold.
+/// How an item is kept once sent: under the key of the row it matched when the input names a
+/// record known by its id by its second name alone; under its id when the state knew it by its
+/// second name (that row replaced); with the second name it gives, or the one the state knew.
+fn tracked(item: super::entity::Item, known: Option<Known>) -> Tracked {
+    let Some(known) = known else {
+        return Tracked {
+            key: item.key,
+            field: item.field,
+            fingerprint: Some(item.fingerprint),
+            alias: item.alias,
+            replaces: None,
+        };
+    };
+    let key = if is_second_name(&item.key) {
+        known.key.clone()
+    } else {
+        item.key
+    };
+    let alias = if !item.alias.is_empty() {
+        item.alias
+    } else if known.key == key {
+        known.alias
+    } else {
+        String::new()
+    };
+    Tracked {
+        replaces: (known.key != key).then_some(known.key),
+        key,
+        field: item.field,
+        fingerprint: Some(item.fingerprint),
+        alias,
+    }
+}
+
+/// The state's items the input did not hold by any of their names. An input that holds no
+/// record, or was not read to its end, is no evidence that anything left it: none is absent.
 pub(super) async fn absent_items<E: SyncEndpoint>(
     job: &Job<'_, E>,
     diff: &Diff,
-) -> Result<Vec<StateKey>, Error> {
-    if diff.found >= diff.state_items {
+) -> Result<Vec<AbsentItem>, Error> {
+    if diff.found >= diff.state_items || diff.counts.rows == 0 || diff.stopped {
         return Ok(Vec::new());
     }
-    let absent = on_state(&job.state, &job.path, |state| state.absent(E::ENTITY)).await?;
-    Ok(absent
-        .into_iter()
-        .map(|(key, field)| StateKey::new(key, field))
-        .collect())
+    on_state(&job.state, &job.path, |state| state.absent(E::ENTITY)).await
 }
 
-/// How many absent items a run deletes, and why not all when it does not.
+/// The keys of absent items, as reported.
+pub(super) fn absent_keys(absent: &[AbsentItem]) -> Vec<StateKey> {
+    absent
+        .iter()
+        .map(|a| StateKey::new(a.key.clone(), a.field.clone()))
+        .collect()
+}
+
+/// Which absent items a run deletes, and why not all when it does not.
 pub(super) fn deletion_decision<E: SyncEndpoint>(
     job: &Job<'_, E>,
     diff: &Diff,
-    absent: &[StateKey],
-) -> (usize, Option<String>) {
-    if !job.options.delete_absent || absent.is_empty() {
-        return (0, None);
+    absent: &[AbsentItem],
+) -> (Vec<StateKey>, Option<String>) {
+    if !job.options.delete_absent {
+        return (Vec::new(), None);
+    }
+    if diff.counts.rows == 0 && diff.state_items > 0 {
+        return (
+            Vec::new(),
+            Some(format!(
+                "the input holds no records: an empty export is no evidence that the state's {} items left it; none was taken as absent or deleted",
+                diff.state_items
+            )),
+        );
+    }
+    if absent.is_empty() {
+        return (Vec::new(), None);
     }
     if diff.keyless_invalid > 0 {
         return (
-            0,
+            Vec::new(),
             Some(format!(
                 "{} invalid records have no key, so theirs may be among the {} absent ones; none was deleted",
                 diff.keyless_invalid,
@@ -348,7 +412,7 @@ pub(super) fn deletion_decision<E: SyncEndpoint>(
     let allowed = job.options.max_delete_fraction;
     if share > allowed {
         return (
-            0,
+            Vec::new(),
             Some(format!(
                 "{} of the state's {} items are absent ({:.1} %), more than the {:.1} % one run may delete; none was deleted (raise the share allowed to delete them)",
                 absent.len(),
@@ -360,22 +424,40 @@ pub(super) fn deletion_decision<E: SyncEndpoint>(
     }
     match E::DELETION {
         Deletion::Unsupported(reason) => (
-            0,
+            Vec::new(),
             Some(format!(
                 "{} absent items were not deleted: {reason}",
                 absent.len()
             )),
         ),
-        Deletion::DetailValues => (absent.len(), None),
+        Deletion::DetailValues => (absent_keys(absent), None),
         Deletion::Call => {
-            let by_id = absent.iter().filter(|k| k.key.starts_with("id:")).count();
-            let refused = (by_id < absent.len()).then(|| {
-                format!(
+            // Known by id, and not possibly in the input under a second name the state never
+            // saw beside that id.
+            let (by_id, by_second_name): (Vec<&AbsentItem>, Vec<&AbsentItem>) =
+                absent.iter().partition(|a| a.key.starts_with("id:"));
+            let (deletable, unsure): (Vec<&AbsentItem>, Vec<&AbsentItem>) = by_id
+                .into_iter()
+                .partition(|a| a.alias_known || diff.new_by_second_name == 0);
+            let mut refused = Vec::new();
+            if !by_second_name.is_empty() {
+                refused.push(format!(
                     "{} absent records are known by email or name, and the API deletes by id only: they were not deleted",
-                    absent.len() - by_id
-                )
-            });
-            (by_id, refused)
+                    by_second_name.len()
+                ));
+            }
+            if !unsure.is_empty() {
+                refused.push(format!(
+                    "{} absent records are known by id alone, and the input names {} new records by email or name only, which may be any of them: they were not deleted",
+                    unsure.len(),
+                    diff.new_by_second_name
+                ));
+            }
+            let deletable = deletable
+                .into_iter()
+                .map(|a| StateKey::new(a.key.clone(), a.field.clone()))
+                .collect();
+            (deletable, (!refused.is_empty()).then(|| refused.join("; ")))
         }
     }
 }

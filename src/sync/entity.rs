@@ -22,6 +22,9 @@ pub struct Item {
     pub field: String,
     /// The fingerprint of its content.
     pub fingerprint: String,
+    /// Its second name, when the record gives both: the `email:…` of a customer (the `name:…`
+    /// of an organization) whose key is its id; empty otherwise.
+    pub alias: String,
 }
 
 /// A future of one delete call.
@@ -45,6 +48,10 @@ pub mod sealed {
     pub trait Entity: BulkEndpoint<Record: serde::de::DeserializeOwned> {
         /// The entity's name in the state's `records.entity` column.
         const ENTITY: &'static str;
+
+        /// How its records are keyed, as the state records it: a state keyed another way is
+        /// refused rather than misread.
+        const KEY_SCHEME: &'static str;
 
         /// The items a record makes, or why it has no key.
         fn items(record: &Self::Record) -> Result<Vec<Item>, String>;
@@ -79,39 +86,65 @@ pub trait SyncEndpoint: Entity {}
 
 impl<E: Entity> SyncEndpoint for E {}
 
+/// How customers are keyed (profiles and accounts).
+const CUSTOMER_KEYS: &str = "id:<customerId>, else email:<email in lower case>; the email of one known by id kept beside it";
+/// How organizations are keyed (organizations and their profiles).
+const ORGANIZATION_KEYS: &str =
+    "id:<id>, else name:<name>; the name of one known by id kept beside it";
+/// How detail values are keyed.
+const DETAIL_KEYS: &str = "<owner id> and <field name>";
+
+/// The key scheme of the entity named `entity` in a state, for states that did not record it.
+pub(super) fn key_scheme_of(entity: &str) -> Option<&'static str> {
+    Some(match entity {
+        "customer_profiles" | "customer_accounts" => CUSTOMER_KEYS,
+        "organizations" | "organization_profiles" => ORGANIZATION_KEYS,
+        "customer_details" | "organization_details" => DETAIL_KEYS,
+        _ => return None,
+    })
+}
+
 /// `id:<customerId>` when the record has one (the API identifies by it first), else
-/// `email:<email>`, trimmed and in lower case as emails compare.
-fn customer_key(customer_id: Option<&String>, email: Option<&String>) -> Result<String, String> {
+/// `email:<email>`, trimmed and in lower case as emails compare; and the email as the second
+/// name of one that gives both.
+fn customer_key(
+    customer_id: Option<&String>,
+    email: Option<&String>,
+) -> Result<(String, String), String> {
     let present = |value: Option<&String>| {
         value
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    match (present(customer_id), present(email)) {
-        (Some(id), _) => Ok(format!("id:{id}")),
-        (None, Some(email)) => Ok(format!("email:{}", email.to_lowercase())),
+    let email = present(email).map(|email| format!("email:{}", email.to_lowercase()));
+    match (present(customer_id), email) {
+        (Some(id), email) => Ok((format!("id:{id}"), email.unwrap_or_default())),
+        (None, Some(email)) => Ok((email, String::new())),
         (None, None) => Err("it has neither a customerId nor an email to be known by".into()),
     }
 }
 
-/// `id:<id>` when the record has one, else `name:<name>`, trimmed.
-fn organization_key(id: Option<&String>, name: Option<&str>) -> Result<String, String> {
-    match (
-        id.map(|v| v.trim()).filter(|v| !v.is_empty()),
-        name.map(str::trim).filter(|v| !v.is_empty()),
-    ) {
-        (Some(id), _) => Ok(format!("id:{id}")),
-        (None, Some(name)) => Ok(format!("name:{name}")),
+/// `id:<id>` when the record has one, else `name:<name>`, trimmed; and the name as the second
+/// name of one that gives both.
+fn organization_key(id: Option<&String>, name: Option<&str>) -> Result<(String, String), String> {
+    let name = name
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|name| format!("name:{name}"));
+    match (id.map(|v| v.trim()).filter(|v| !v.is_empty()), name) {
+        (Some(id), name) => Ok((format!("id:{id}"), name.unwrap_or_default())),
+        (None, Some(name)) => Ok((name, String::new())),
         (None, None) => Err("it has neither an id nor a name to be known by".into()),
     }
 }
 
 /// One item with the whole of its payload fingerprinted.
-fn whole(key: String, payload: &impl Canonical) -> Vec<Item> {
+fn whole((key, alias): (String, String), payload: &impl Canonical) -> Vec<Item> {
     vec![Item {
         key,
         field: String::new(),
         fingerprint: fingerprint(&payload.canonical()),
+        alias,
     }]
 }
 
@@ -122,6 +155,7 @@ fn id_of(key: &str) -> Option<&str> {
 
 impl Entity for CustomerProfiles {
     const ENTITY: &'static str = "customer_profiles";
+    const KEY_SCHEME: &'static str = CUSTOMER_KEYS;
 
     /// The payload is the content: the operation type is how it is sent, not what it says.
     fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
@@ -133,6 +167,7 @@ impl Entity for CustomerProfiles {
 
 impl Entity for CustomerAccounts {
     const ENTITY: &'static str = "customer_accounts";
+    const KEY_SCHEME: &'static str = CUSTOMER_KEYS;
     const DELETION: Deletion = Deletion::Call;
 
     fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
@@ -156,6 +191,7 @@ impl Entity for CustomerAccounts {
 
 impl Entity for Organizations {
     const ENTITY: &'static str = "organizations";
+    const KEY_SCHEME: &'static str = ORGANIZATION_KEYS;
     const DELETION: Deletion = Deletion::Call;
 
     fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
@@ -179,6 +215,7 @@ impl Entity for Organizations {
 
 impl Entity for OrganizationProfiles {
     const ENTITY: &'static str = "organization_profiles";
+    const KEY_SCHEME: &'static str = ORGANIZATION_KEYS;
 
     fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
         let payload = &record.payload;
@@ -205,6 +242,7 @@ fn detail_items(
             key: owner.trim().to_string(),
             field: operation.payload.name.trim().to_string(),
             fingerprint: fingerprint(&operation.canonical()),
+            alias: String::new(),
         })
         .collect())
 }
@@ -230,6 +268,7 @@ fn clearing_operations(fields: &[String]) -> Value {
 
 impl Entity for CustomerDetails {
     const ENTITY: &'static str = "customer_details";
+    const KEY_SCHEME: &'static str = DETAIL_KEYS;
     const DELETION: Deletion = Deletion::DetailValues;
 
     fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
@@ -249,6 +288,7 @@ impl Entity for CustomerDetails {
 
 impl Entity for OrganizationDetails {
     const ENTITY: &'static str = "organization_details";
+    const KEY_SCHEME: &'static str = DETAIL_KEYS;
     const DELETION: Deletion = Deletion::DetailValues;
 
     fn items(record: &Self::Record) -> Result<Vec<Item>, String> {
@@ -298,6 +338,11 @@ mod tests {
         assert_eq!(
             items_of::<CustomerProfiles>(&both).unwrap()[0].key,
             "id:qm:1:2"
+        );
+        assert_eq!(
+            items_of::<CustomerProfiles>(&both).unwrap()[0].alias,
+            "email:ada@example.com",
+            "the email of a customer known by id is its second name"
         );
         let nameless = profile(Profile::upsert().display_name("Nobody"));
         assert!(items_of::<CustomerProfiles>(&nameless).is_err());

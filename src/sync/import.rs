@@ -10,7 +10,7 @@ use crate::bulk::{
 };
 use crate::error::Error;
 use crate::Client;
-use futures::stream::{self, Stream};
+use futures::stream::{self, Stream, StreamExt};
 use std::future::{Future, IntoFuture};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -25,16 +25,34 @@ pub struct SyncImport<'a, E: SyncEndpoint> {
 }
 
 impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
-    fn new<S, R>(client: &'a Client, records: S) -> Self
+    fn new<S, R, X>(client: &'a Client, records: S) -> Self
     where
-        S: Stream<Item = R> + Send + 'a,
+        S: Stream<Item = Result<R, X>> + Send + 'a,
         R: TryInto<E::Record>,
         R::Error: std::fmt::Display + 'static,
+        X: std::fmt::Display,
     {
+        let mut index = 0;
+        let source = records
+            .map(move |read| {
+                let at = index;
+                index += 1;
+                match read {
+                    Ok(record) => Ok(crate::bulk::convert::<E, R>(at, record)),
+                    Err(error) => Err(Error::InvalidInput {
+                        field: format!("{}[{at}]", E::ARRAY_FIELD),
+                        message: format!(
+                            "the input could not be read to its end ({error}): a sync compares \
+                             a whole input with its state, so none of it was used"
+                        ),
+                    }),
+                }
+            })
+            .boxed();
         Self {
             settings: Settings {
                 client,
-                source: crate::bulk::converted::<E, _, _>(records),
+                source,
                 state: None,
                 options: Options {
                     max_age: None,
@@ -45,16 +63,61 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
                     max_in_flight: 5,
                     task_deadline: Duration::from_secs(30 * 60),
                     lanes: crate::bulk::Lanes::default(),
+                    site_moved: false,
+                    add_entity: false,
                 },
                 on_progress: None,
+                stop: crate::bulk::StopHandle::default(),
             },
         }
     }
 
-    /// The state file (created if missing): required.
+    /// The state file (created if missing): required. It must be a regular file (or a link to
+    /// one) or not exist yet; it records the site and the entities it describes, and a sync of
+    /// another site or entity is refused before anything is sent (see
+    /// [`site_moved`](Self::site_moved) and [`add_entity`](Self::add_entity)).
     pub fn state(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.state = Some(path.into());
         self
+    }
+
+    /// Says that the site the state describes moved to the one this client calls (a site
+    /// migrated with its data, a cloud id renamed): the state is rebound to it and its records
+    /// are taken as held there (default `false`: a state of another site is refused, since its
+    /// records would be taken as held by a site that has none of them).
+    pub fn site_moved(mut self, moved: bool) -> Self {
+        self.settings.options.site_moved = moved;
+        self
+    }
+
+    /// Adds this entity to a state that holds others (default `false`: a state holding other
+    /// entities is refused, as a state named by mistake would be).
+    pub fn add_entity(mut self, add: bool) -> Self {
+        self.settings.options.add_entity = add;
+        self
+    }
+
+    /// A handle that stops this sync gracefully, from any task or thread: it reads no further
+    /// and sends no new request; the requests under way are seen to their end and written to
+    /// the state, and the report says [`stopped`](SyncReport::stopped) and how many records
+    /// were not sent. The next run resumes: what was confirmed is not sent again.
+    ///
+    /// ```no_run
+    /// # async fn run(client: atlassian_csm::Client, records: Vec<atlassian_csm::types::BulkManageCustomerProfileOperation>) -> Result<(), atlassian_csm::Error> {
+    /// let sync = client.sync_customer_profiles(records).state("customers.db");
+    /// let stop = sync.stop_handle();
+    /// tokio::spawn(async move {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    ///     stop.stop();
+    /// });
+    /// let report = sync.await?;
+    /// if report.stopped {
+    ///     println!("stopped: {} records not sent; run again to finish", report.counts.not_sent);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stop_handle(&self) -> crate::bulk::StopHandle {
+        self.settings.stop.clone()
     }
 
     /// Sends again records confirmed longer ago than `age`, each between half of it and all of
@@ -125,8 +188,9 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
         self
     }
 
-    /// What a run would do: reads the input and compares it with the state; sends nothing and
-    /// changes nothing in the state.
+    /// What a run would do: reads the input and compares it with the state; sends nothing,
+    /// and creates or writes nothing (no state file, no lock file; a missing state is planned
+    /// against as an empty one).
     pub async fn plan(self) -> Result<SyncPlan, Error> {
         run::plan(self.settings).await
     }
@@ -154,7 +218,10 @@ impl Client {
         R: TryInto<E::Record> + Send,
         R::Error: std::fmt::Display + 'static,
     {
-        SyncImport::new(self, stream::iter(records))
+        SyncImport::new(
+            self,
+            stream::iter(records).map(|record| Ok::<R, Error>(record)),
+        )
     }
 
     /// A sync whose records come from a `Stream`, through the endpoint `E`.
@@ -166,6 +233,23 @@ impl Client {
         E: SyncEndpoint,
         R: TryInto<E::Record>,
         R::Error: std::fmt::Display + 'static,
+    {
+        SyncImport::new(self, records.map(|record| Ok::<R, Error>(record)))
+    }
+
+    /// A sync whose records come from a reader that may fail (a file, a query): an `Err` item
+    /// says the input could not be read to its end, and ends the sync before anything is sent,
+    /// whatever [`skip_invalid`](SyncImport::skip_invalid) says, since a part of an input is
+    /// no evidence of what left it.
+    pub fn sync_try_stream<'a, E, R, X>(
+        &'a self,
+        records: impl Stream<Item = Result<R, X>> + Send + 'a,
+    ) -> SyncImport<'a, E>
+    where
+        E: SyncEndpoint,
+        R: TryInto<E::Record>,
+        R::Error: std::fmt::Display + 'static,
+        X: std::fmt::Display,
     {
         SyncImport::new(self, records)
     }

@@ -1,12 +1,13 @@
 //! What the steps of a sync share: the run under way (its options, its open state), the items
 //! a request carries, and work on the state off the async threads.
 
-use super::entity::Item;
 use super::entity::SyncEndpoint;
+use super::identity::Identity;
+use super::lock::RunAlive;
 use super::report::{StateKey, SyncReport};
 use super::settings::{Options, ProgressCallback, Settings};
-use super::state::State;
-use crate::bulk::BulkEndpoint;
+use super::state::{Mode, State, Tracked};
+use crate::bulk::{BulkEndpoint, StopHandle};
 use crate::error::Error;
 use crate::Client;
 use futures::stream::BoxStream;
@@ -17,25 +18,6 @@ use std::sync::{Arc, Mutex};
 /// Records read back from the records to send at a time.
 pub(super) const PAGE: usize = 500;
 pub(super) type Shared = Arc<Mutex<State>>;
-
-/// An item a request carries: written with its fingerprint when the request succeeds, or
-/// removed from the state (`None`: the request deletes it).
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub(super) struct Tracked {
-    pub(super) key: String,
-    pub(super) field: String,
-    pub(super) fingerprint: Option<String>,
-}
-
-impl From<Item> for Tracked {
-    fn from(item: Item) -> Self {
-        Self {
-            key: item.key,
-            field: item.field,
-            fingerprint: Some(item.fingerprint),
-        }
-    }
-}
 
 impl Tracked {
     pub(super) fn state_key(&self) -> StateKey {
@@ -69,30 +51,38 @@ pub(super) struct Job<'a, E: SyncEndpoint> {
     pub(super) client: &'a Client,
     pub(super) options: Options,
     pub(super) on_progress: Option<ProgressCallback<'a>>,
+    pub(super) stop: StopHandle,
     pub(super) path: PathBuf,
     pub(super) state: Shared,
     pub(super) started_at: i64,
     pub(super) endpoint: PhantomData<E>,
+    /// Dropped with the run, however it ends: a lock whose run is gone is waited for by the next
+    /// sync of the state in this process, not refused (a last write may still hold it).
+    _alive: RunAlive,
 }
 
-/// A run given up before its end (its future dropped) may leave a write on a blocking thread
-/// that still holds the state: its lock is marked as being released, so that a new sync of the
-/// state in this process waits for it instead of being refused.
-impl<E: SyncEndpoint> Drop for Job<'_, E> {
-    fn drop(&mut self) {
-        if Arc::strong_count(&self.state) > 1 {
-            self.state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .releasing();
-        }
+/// The records of a sync's input: an invalid record is an inner error; an outer error means the
+/// input could not be read to its end, which no option skips.
+pub(super) type Source<'a, E> =
+    BoxStream<'a, Result<Result<<E as BulkEndpoint>::Record, Error>, Error>>;
+
+/// What the state of a sync through `E` by `client` must describe.
+pub(super) fn identity<E: SyncEndpoint>(client: &Client, options: &Options) -> Identity {
+    Identity {
+        site: progenitor_client::ClientInfo::baseurl(client)
+            .trim_end_matches('/')
+            .to_string(),
+        entity: E::ENTITY,
+        key_scheme: E::KEY_SCHEME,
+        site_moved: options.site_moved,
+        add_entity: options.add_entity,
     }
 }
 
-pub(super) type Source<'a, E> = BoxStream<'a, Result<<E as BulkEndpoint>::Record, Error>>;
-
+/// Opens the state a sync's settings name, for a run or a plan.
 pub(super) async fn open<'a, E: SyncEndpoint>(
     settings: Settings<'a, E>,
+    mode: Mode,
 ) -> Result<(Job<'a, E>, Source<'a, E>), Error> {
     let Settings {
         client,
@@ -100,13 +90,18 @@ pub(super) async fn open<'a, E: SyncEndpoint>(
         state,
         options,
         on_progress,
+        stop,
     } = settings;
     let path = state.ok_or_else(|| {
         Error::Config("a sync needs its state file: call .state(path) on it".into())
     })?;
+    let alive = RunAlive::default();
     let opened = {
-        let path = path.clone();
-        tokio::task::spawn_blocking(move || State::open(&path))
+        let (path, wanted) = (path.clone(), identity::<E>(client, &options));
+        // Only a weak reference goes with the opening: a run dropped while it opens leaves a
+        // lock that is waited for, not one that refuses.
+        let owner = Arc::downgrade(&alive);
+        tokio::task::spawn_blocking(move || State::open(&path, mode, &wanted, &owner))
             .await
             .unwrap_or_else(|e| {
                 Err(Error::State {
@@ -119,35 +114,16 @@ pub(super) async fn open<'a, E: SyncEndpoint>(
         client,
         options,
         on_progress,
+        stop,
         path,
         state: Arc::new(Mutex::new(opened)),
         started_at: now(),
         endpoint: PhantomData,
+        _alive: alive,
     };
     Ok((job, source))
 }
 
 pub(super) fn count_deleted(report: &mut SyncReport, confirmed: &[Tracked]) {
     report.counts.deleted += confirmed.iter().filter(|t| t.fingerprint.is_none()).count();
-}
-
-pub(super) fn confirmed_items(tracked: &[Tracked]) -> Vec<Item> {
-    tracked
-        .iter()
-        .filter_map(|t| {
-            Some(Item {
-                key: t.key.clone(),
-                field: t.field.clone(),
-                fingerprint: t.fingerprint.clone()?,
-            })
-        })
-        .collect()
-}
-
-pub(super) fn removed(tracked: &[Tracked]) -> Vec<(String, String)> {
-    tracked
-        .iter()
-        .filter(|t| t.fingerprint.is_none())
-        .map(|t| (t.key.clone(), t.field.clone()))
-        .collect()
 }

@@ -119,6 +119,7 @@ mod delete;
 mod diff;
 mod entity;
 mod fingerprint;
+mod identity;
 mod import;
 mod job;
 mod lock;

@@ -53,6 +53,13 @@ pub struct SyncCounts {
     pub failed: usize,
     /// Requests an interrupted earlier run left in flight, seen to their end first.
     pub recovered_requests: usize,
+    /// Requests an interrupted earlier run left in flight whose task the site no longer knows
+    /// (its result expired): what they did is unknown, so their records still in the input
+    /// were sent again under new keys, and those no longer in it are failures
+    /// ([`Unconfirmed`](crate::RecordOutcome::Unconfirmed)).
+    pub expired_requests: usize,
+    /// Records to send that were not sent because the sync was [stopped](super::SyncImport::stop_handle).
+    pub not_sent: usize,
 }
 
 /// What a run would do, from [`SyncImport::plan`](super::SyncImport::plan): nothing is sent and the state is
@@ -66,6 +73,8 @@ pub struct SyncPlan {
     pub requests: usize,
     /// Absent items the run would delete (0 unless deletion is asked for and allowed).
     pub deletions: usize,
+    /// Exactly the absent items the run would delete.
+    pub to_delete: Vec<StateKey>,
     /// Why the absent items would not be deleted although deletion was asked for.
     pub deletion_refused: Option<String>,
     /// The absent items.
@@ -102,15 +111,20 @@ pub struct SyncReport {
     pub failures: Vec<SyncFailure>,
     /// The items the state holds that the input did not (deleted ones included).
     pub absent: Vec<StateKey>,
-    /// Why absent items were not deleted although deletion was asked for (too many, or the API
-    /// cannot delete them).
+    /// Why absent items were not deleted although deletion was asked for (too many, the
+    /// input gave no evidence, or the API cannot delete them).
     pub deletion_refused: Option<String>,
+    /// Whether the sync was [stopped](super::SyncImport::stop_handle) before its end: the
+    /// requests under way were seen to their end, `counts.not_sent` records were not sent, and
+    /// nothing absent was deleted. The next run resumes.
+    pub stopped: bool,
 }
 
 impl SyncReport {
-    /// Whether everything sent succeeded and nothing asked for was refused.
+    /// Whether everything sent succeeded, the run was not stopped and nothing asked for was
+    /// refused.
     pub fn all_succeeded(&self) -> bool {
-        self.counts.failed == 0 && self.deletion_refused.is_none()
+        self.counts.failed == 0 && self.deletion_refused.is_none() && !self.stopped
     }
 }
 

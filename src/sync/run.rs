@@ -2,23 +2,23 @@
 //! what changed, the deletions; and the plan of a run, which sends nothing.
 
 use super::delete::delete_absent;
-use super::diff::{absent_items, deletion_decision, local_pass};
+use super::diff::{absent_items, absent_keys, deletion_decision, local_pass};
 use super::entity::SyncEndpoint;
 use super::job::{now, on_state, open, PAGE};
 use super::recover::recover;
 use super::report::{SyncPlan, SyncReport};
 use super::send::{todo_stream, Sender};
 use super::settings::Settings;
-use super::state::{RunCounts, State};
+use super::state::{Mode, RunCounts, State};
 use crate::bulk::{self};
 use crate::error::Error;
 
 /// [`SyncImport::plan`].
 pub(super) async fn plan<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<SyncPlan, Error> {
-    let (job, source) = open(settings).await?;
+    let (job, source) = open(settings, Mode::Plan).await?;
     let diff = local_pass(&job, source).await?;
     let absent = absent_items::<E>(&job, &diff).await?;
-    let (deletions, deletion_refused) = deletion_decision::<E>(&job, &diff, &absent);
+    let (to_delete, deletion_refused) = deletion_decision::<E>(&job, &diff, &absent);
     let requests = on_state(&job.state, &job.path, |state| {
         let mut failed = None;
         let records = todo_records::<E>(state, &mut failed);
@@ -35,9 +35,10 @@ pub(super) async fn plan<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<S
     Ok(SyncPlan {
         counts,
         requests,
-        deletions,
+        deletions: to_delete.len(),
+        to_delete,
         deletion_refused,
-        absent,
+        absent: absent_keys(&absent),
         pending_requests,
         last_pace,
     })
@@ -71,27 +72,42 @@ fn todo_records<'s, E: SyncEndpoint>(
 
 /// [`SyncImport`]'s run.
 pub(super) async fn sync<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<SyncReport, Error> {
-    let (job, source) = open(settings).await?;
+    let (job, source) = open(settings, Mode::Run).await?;
     let diff = local_pass(&job, source).await?;
     let absent = absent_items::<E>(&job, &diff).await?;
-    let (deletions, deletion_refused) = deletion_decision::<E>(&job, &diff, &absent);
+    let (to_delete, deletion_refused) = deletion_decision::<E>(&job, &diff, &absent);
     let mut report = SyncReport {
         counts: diff.counts,
         failures: diff.failures,
-        absent,
+        absent: absent_keys(&absent),
         deletion_refused,
+        stopped: diff.stopped,
     };
     report.counts.absent = report.absent.len();
+    if report.stopped {
+        // Stopped while reading: nothing was sent, and the next run reads the input again.
+        report.counts.not_sent = diff.to_send;
+        report.counts.failed = report.failures.len();
+        return Ok(report);
+    }
 
     // What an interrupted run left in flight ends first; its items are not sent again now.
     let carried = recover::<E>(&job, &mut report).await?;
 
+    let carried = std::sync::Arc::new(carried);
+    let next = std::sync::Arc::<std::sync::atomic::AtomicUsize>::default();
     let sender = Sender::<E>::new(&job, diff.to_send);
-    let todo = todo_stream::<E>(&job, carried);
+    let todo = todo_stream::<E>(&job, carried.clone(), 0, next.clone());
     sender.send(todo, &mut report).await?;
 
-    if deletions > 0 {
-        delete_absent::<E>(&job, &sender, &mut report).await?;
+    if job.stop.is_stopped() {
+        // The records the import never read are not sent either.
+        report.stopped = true;
+        let from = next.load(std::sync::atomic::Ordering::SeqCst);
+        let unread = todo_stream::<E>(&job, carried, from, next);
+        report.counts.not_sent += futures::StreamExt::count(unread).await;
+    } else if !to_delete.is_empty() {
+        delete_absent::<E>(&job, &sender, &to_delete, &mut report).await?;
     }
 
     report.counts.failed = report.failures.len();

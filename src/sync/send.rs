@@ -3,28 +3,33 @@
 //! transaction.
 
 use super::entity::SyncEndpoint;
-use super::job::{
-    confirmed_items, count_deleted, now, on_state, removed, Job, Shared, Tracked, PAGE,
-};
+use super::job::{count_deleted, now, on_state, Job, Shared, PAGE};
+use super::recover::carried_key;
 use super::report::{SyncFailure, SyncProgress, SyncReport};
-use super::state::PendingItem;
+use super::state::{PendingItem, Tracked};
 use crate::bulk::observer::RequestObserver;
 use crate::bulk::{BulkImport, RecordOutcome};
 use crate::error::Error;
 use futures::stream::{self, Stream, StreamExt};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// The records to send, read back from the state as the import asks for them, less the items
-/// an earlier run's request carried with the same content (they were just seen to their end).
+/// The items an earlier run's requests carried whose end was just seen: (key, field, content).
+pub(super) type Carried = Arc<HashSet<(String, String, String)>>;
+
+/// The records to send from position `from` on, read back from the state as the import asks for
+/// them, less the items an earlier run's request carried with the same content (their end was
+/// just seen). `next` is kept at the position after the last record yielded.
 pub(super) fn todo_stream<'j, E: SyncEndpoint>(
     job: &'j Job<'_, E>,
-    carried: HashSet<(String, String, String)>,
+    carried: Carried,
+    from: usize,
+    next: Arc<AtomicUsize>,
 ) -> impl Stream<Item = ToSend<E::Record>> + Send + 'j {
     let state = job.state.clone();
     let path = job.path.clone();
-    let carried = Arc::new(carried);
-    stream::unfold(Some(0usize), move |from| {
+    stream::unfold(Some(from), move |from| {
         let (state, path) = (state.clone(), path.clone());
         async move {
             let from = from?;
@@ -35,7 +40,7 @@ pub(super) fn todo_stream<'j, E: SyncEndpoint>(
             match page {
                 Ok(page) if page.is_empty() => None,
                 Ok(page) => {
-                    let next = from + page.len();
+                    let next = page.last().map_or(from, |(position, ..)| position + 1);
                     Some((Ok(page), Some(next)))
                 }
                 Err(error) => Some((Err(error), None)),
@@ -44,12 +49,14 @@ pub(super) fn todo_stream<'j, E: SyncEndpoint>(
     })
     .flat_map(move |page| {
         let carried = carried.clone();
+        let next = next.clone();
         let path = job.path.clone();
         let records: Vec<_> = match page {
             Err(error) => vec![Err(error)],
             Ok(page) => page
                 .into_iter()
-                .filter_map(|(_, row, record, items)| {
+                .filter_map(|(position, row, record, items)| {
+                    next.store(position + 1, Ordering::SeqCst);
                     let decoded = serde_json::from_str::<E::Record>(&record)
                         .and_then(|r| Ok((r, serde_json::from_str::<Vec<Tracked>>(&items)?)));
                     let (record, items) = match decoded {
@@ -63,10 +70,7 @@ pub(super) fn todo_stream<'j, E: SyncEndpoint>(
                     };
                     let items: Vec<Tracked> = items
                         .into_iter()
-                        .filter(|t| {
-                            let fingerprint = t.fingerprint.clone().unwrap_or_default();
-                            !carried.contains(&(t.key.clone(), t.field.clone(), fingerprint))
-                        })
+                        .filter(|t| !carried.contains(&carried_key(t)))
                         .collect();
                     let fields: Vec<&str> = items.iter().map(|t| t.field.as_str()).collect();
                     (!items.is_empty()).then(|| {
@@ -106,12 +110,7 @@ impl RequestObserver for StateObserver {
                         .map(|(_, items)| items.clone())
                         .unwrap_or_default()
                         .into_iter()
-                        .map(move |t| PendingItem {
-                            position,
-                            key: t.key,
-                            field: t.field,
-                            fingerprint: t.fingerprint,
-                        })
+                        .map(move |item| PendingItem { position, item })
                 })
                 .collect()
         };
@@ -182,6 +181,7 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
         let (rows, to_send) = (report.counts.rows, self.to_send);
         let progress = job.on_progress.clone();
         let mut import = BulkImport::<E>::new(job.client, source)
+            .stopped_by(job.stop.clone())
             .max_in_flight(job.options.max_in_flight)
             .task_deadline(job.options.task_deadline)
             .idempotency_namespace(self.namespace.clone())
@@ -210,6 +210,10 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
                     let (row, items) = in_flight.remove(&index).unwrap_or_default();
                     match outcome {
                         RecordOutcome::Succeeded => confirmed.extend(items),
+                        // Stopped before it was sent: not a failure, the next run sends it.
+                        RecordOutcome::NotSubmitted(error) if matches!(*error, Error::Stopped) => {
+                            report.counts.not_sent += 1;
+                        }
                         outcome => {
                             unconfirmed |= matches!(outcome, RecordOutcome::Unconfirmed(_));
                             report.failures.push(SyncFailure {
@@ -224,14 +228,7 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
             count_deleted(report, &confirmed);
             let key = result.request.map(|request| request.idempotency_key);
             on_state(&job.state, &job.path, move |s| {
-                s.finished(
-                    E::ENTITY,
-                    key.as_deref(),
-                    unconfirmed,
-                    &confirmed_items(&confirmed),
-                    &removed(&confirmed),
-                    now(),
-                )
+                s.finished(E::ENTITY, key.as_deref(), unconfirmed, &confirmed, now())
             })
             .await?;
         }

@@ -14,10 +14,12 @@ pub(super) type ProgressCallback<'a> = Arc<dyn Fn(&SyncProgress) + Send + std::m
 /// A [`SyncImport`](super::SyncImport)'s settings, handed whole to its run.
 pub(super) struct Settings<'a, E: SyncEndpoint> {
     pub(super) client: &'a Client,
-    pub(super) source: BoxStream<'a, Result<E::Record, Error>>,
+    /// An invalid record is an inner error; an outer one ends the input unread.
+    pub(super) source: BoxStream<'a, Result<Result<E::Record, Error>, Error>>,
     pub(super) state: Option<PathBuf>,
     pub(super) options: Options,
     pub(super) on_progress: Option<ProgressCallback<'a>>,
+    pub(super) stop: crate::bulk::StopHandle,
 }
 
 /// How a sync runs, as its builder set it.
@@ -31,4 +33,6 @@ pub(super) struct Options {
     pub(super) max_in_flight: usize,
     pub(super) task_deadline: Duration,
     pub(super) lanes: crate::bulk::Lanes,
+    pub(super) site_moved: bool,
+    pub(super) add_entity: bool,
 }

@@ -2,71 +2,47 @@
 //! flight, locked by one sync at a time. The schema is documented in the [module](super) docs.
 
 use super::entity::Item;
+use super::identity::{self, Found, Identity};
+use super::lock::{FileId, Holder};
 use crate::error::Error;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
+use std::sync::Weak;
 
-/// The schema this version writes; a state written by a newer one is refused.
-const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (
-    name  TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (
-    entity       TEXT NOT NULL,
-    key          TEXT NOT NULL,
-    field        TEXT NOT NULL DEFAULT '',
-    fingerprint  TEXT NOT NULL,
-    confirmed_at INTEGER NOT NULL,
-    PRIMARY KEY (entity, key, field)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS pending_requests (
-    idempotency_key TEXT PRIMARY KEY,
-    entity          TEXT NOT NULL,
-    task_id         TEXT,
-    body            TEXT NOT NULL,
-    planned_at      INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS pending_records (
-    idempotency_key TEXT NOT NULL REFERENCES pending_requests ON DELETE CASCADE,
-    position        INTEGER NOT NULL,
-    key             TEXT NOT NULL,
-    field           TEXT NOT NULL DEFAULT '',
-    fingerprint     TEXT,
-    PRIMARY KEY (idempotency_key, key, field)
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id          INTEGER PRIMARY KEY,
-    entity      TEXT NOT NULL,
-    started_at  INTEGER NOT NULL,
-    finished_at INTEGER NOT NULL,
-    new         INTEGER NOT NULL,
-    changed     INTEGER NOT NULL,
-    resent      INTEGER NOT NULL,
-    unchanged   INTEGER NOT NULL,
-    absent      INTEGER NOT NULL,
-    deleted     INTEGER NOT NULL,
-    failed      INTEGER NOT NULL
-);
-";
-
-/// What the state holds of an item.
+/// What the state holds of an item: the row it matched (by its key, or by a second name of the
+/// same record), its content and when it was confirmed.
 #[derive(Clone, Debug)]
 pub(crate) struct Known {
+    /// The key of the row matched.
+    pub key: String,
+    /// The row's second name (`email:…` of a customer known by id), or empty.
+    pub alias: String,
     pub fingerprint: String,
     /// Unix seconds.
     pub confirmed_at: i64,
 }
 
-/// An item of a request in flight: `fingerprint` is `None` when the request deletes it.
-#[derive(Clone, Debug)]
-pub(crate) struct PendingItem {
-    pub position: usize,
+/// An item a request carries, as the state will hold it once the request succeeds: written with
+/// its fingerprint, or removed (`fingerprint` is `None`: the request deletes it).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Tracked {
+    /// The key the state keeps it under.
     pub key: String,
     pub field: String,
     pub fingerprint: Option<String>,
+    /// Its second name, learned from a record that named both (empty when unknown).
+    #[serde(default)]
+    pub alias: String,
+    /// The row it replaces (the same record, known until now by its second name).
+    #[serde(default)]
+    pub replaces: Option<String>,
+}
+
+/// An item of a request in flight, at its record's place in the body.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingItem {
+    pub position: usize,
+    pub item: Tracked,
 }
 
 /// A request a run sent (or was about to send) whose end it did not see.
@@ -101,82 +77,172 @@ pub(crate) struct Duplicate {
     pub key: String,
 }
 
+/// An item of the state the input did not hold.
+pub(crate) struct AbsentItem {
+    pub key: String,
+    pub field: String,
+    /// Whether the state knows the record's second name (so the input could not have named it
+    /// another way without the state seeing it).
+    pub alias_known: bool,
+}
+
+/// How a state is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A run: the state is created if missing, and written.
+    Run,
+    /// A plan: nothing is created or written (a missing state is an empty one, in memory).
+    Plan,
+}
+
 /// An open, locked state.
 pub(crate) struct State {
     path: PathBuf,
+    /// Declared before the lock: closed first, so the lock outlives every use of the file.
     connection: Connection,
     /// The position the next record to send takes in `temp.todo`.
     next_todo: usize,
     /// Held until the state is dropped; the operating system releases it if the process dies.
-    lock: super::lock::Lock,
+    _lock: Option<super::lock::Lock>,
 }
 
 impl State {
-    /// Opens (or creates) the state at `path`, refusing at once, with
-    /// [`Error::StateLocked`], a state another sync holds.
-    pub fn open(path: &Path) -> Result<Self, Error> {
-        let lock = super::lock::lock(path)?;
-        let fail = |e: rusqlite::Error| state_error(path, e);
-        let connection = Connection::open(path).map_err(fail)?;
-        // WAL: an admin may read the file with `sqlite3` while a sync writes it. FULL: a
-        // committed write survives a power cut, as the requests it records were sent.
+    /// Opens the state at `path` for a sync of `wanted`: checks what the path is, locks it
+    /// (refusing at once, with [`Error::StateLocked`], a state another live sync holds), reads
+    /// its version and what it describes, and only then writes (in [`Mode::Run`]).
+    pub fn open(
+        path: &Path,
+        mode: Mode,
+        wanted: &Identity,
+        owner: &Weak<()>,
+    ) -> Result<Self, Error> {
+        let fail = |message: String| Error::State {
+            path: path.to_path_buf(),
+            message,
+        };
+        let existing = existing_file(path).map_err(fail)?;
+        let (id, lock) = match existing {
+            None if mode == Mode::Plan => return Self::in_memory(path, wanted),
+            None => {
+                // Created empty (an empty file is an empty database), then locked like any other.
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create_new(true)
+                    .open(path)
+                    .map_err(|e| fail(format!("cannot create it: {e}")))?;
+                let metadata = file.metadata().map_err(|e| fail(e.to_string()))?;
+                let id = FileId::of(path, &metadata);
+                let lock = super::lock::lock(path, id.clone(), owner, move || Ok(file));
+                (id, lock)
+            }
+            Some(metadata) => {
+                let id = FileId::of(path, &metadata);
+                let lock = super::lock::lock(path, id.clone(), owner, || std::fs::File::open(path));
+                (id, lock)
+            }
+        };
+        let lock = lock.map_err(|refused| match refused {
+            (_, Some(error)) => error,
+            (Holder::ThisProcess, None) => Error::StateLocked {
+                path: path.to_path_buf(),
+                holder: format!("a sync of this process, {}", std::process::id()),
+            },
+            (Holder::Other, None) => Error::StateLocked {
+                path: path.to_path_buf(),
+                holder: holder_of(path),
+            },
+        })?;
+        let sql = |e: rusqlite::Error| state_error(path, e);
+        let connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql)?;
+        // The file opened is the one locked (nothing replaced it in between).
+        let reopened = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+        if FileId::of(path, &reopened) != id {
+            return Err(fail(
+                "it was replaced while it was being opened; nothing was written".into(),
+            ));
+        }
         connection
             .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                 PRAGMA foreign_keys = ON; PRAGMA temp_store = FILE; PRAGMA busy_timeout = 5000;",
+                "PRAGMA foreign_keys = ON; PRAGMA temp_store = FILE; PRAGMA busy_timeout = 5000;",
             )
-            .map_err(fail)?;
-        connection.execute_batch(SCHEMA).map_err(fail)?;
-        connection
-            .execute(
-                "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema_version', ?1)",
-                [SCHEMA_VERSION.to_string()],
-            )
-            .map_err(fail)?;
-        let version: String = connection
-            .query_row(
-                "SELECT value FROM meta WHERE name = 'schema_version'",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(fail)?;
-        if version.parse::<i64>().ok() != Some(SCHEMA_VERSION) {
-            return Err(Error::State {
-                path: path.to_path_buf(),
-                message: format!(
-                    "its schema version is {version}; this version of the crate reads {SCHEMA_VERSION}"
-                ),
-            });
+            .map_err(sql)?;
+        // Read and checked before anything is written.
+        let found = identity::read(&connection).map_err(fail)?;
+        identity::check(&found, wanted).map_err(fail)?;
+        match mode {
+            Mode::Run => {
+                // WAL: an admin may read the file with `sqlite3` while a sync writes it. FULL: a
+                // committed write survives a power cut, as the requests it records were sent.
+                connection
+                    .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
+                    .map_err(sql)?;
+                let holder = format!(
+                    "process {} since {}",
+                    std::process::id(),
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+                );
+                let write = || -> rusqlite::Result<()> {
+                    connection.execute_batch("BEGIN IMMEDIATE")?;
+                    identity::record(&connection, &found, wanted)?;
+                    connection.execute(
+                        "INSERT OR REPLACE INTO meta (name, value) VALUES ('holder', ?1)",
+                        [holder],
+                    )?;
+                    connection.execute_batch("COMMIT")
+                };
+                write().map_err(sql)?;
+            }
+            // The same tables and records, in a transaction never committed: the plan reads the
+            // state as a run would, and the file is left as it was.
+            Mode::Plan => {
+                let write = || -> rusqlite::Result<()> {
+                    connection.execute_batch("BEGIN")?;
+                    identity::record(&connection, &found, wanted)
+                };
+                write().map_err(sql)?;
+            }
         }
         Ok(Self {
             path: path.to_path_buf(),
             connection,
             next_todo: 0,
-            lock,
+            _lock: Some(lock),
         })
     }
 
-    /// Says the run using this state was dropped (see [`Lock::releasing`](super::lock::Lock)).
-    pub fn releasing(&self) {
-        self.lock.releasing();
+    /// A state that does not exist yet, planned against: empty, in memory, nothing created.
+    fn in_memory(path: &Path, wanted: &Identity) -> Result<Self, Error> {
+        let sql = |e: rusqlite::Error| state_error(path, e);
+        let connection = Connection::open_in_memory().map_err(sql)?;
+        identity::record(&connection, &Found::Fresh, wanted).map_err(sql)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            connection,
+            next_todo: 0,
+            _lock: None,
+        })
     }
 
     fn fail(&self, error: rusqlite::Error) -> Error {
         state_error(&self.path, error)
     }
 
-    /// Runs `work` in one transaction, committed when it succeeds (`Immediate` takes the write
-    /// lock at once: a write of a finished request never waits half-way).
+    /// Runs `work` in one transaction (a savepoint: inside a plan's transaction, never
+    /// committed), committed when it succeeds.
     fn in_transaction<T>(
         &mut self,
-        behavior: TransactionBehavior,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, Error> {
         let path = self.path.clone();
         let run = || -> rusqlite::Result<T> {
-            let transaction = self.connection.transaction_with_behavior(behavior)?;
-            let done = work(&transaction)?;
-            transaction.commit()?;
+            let savepoint = self.connection.savepoint()?;
+            let done = work(&savepoint)?;
+            savepoint.commit()?;
             Ok(done)
         };
         run().map_err(|e| state_error(&path, e))
@@ -202,7 +268,7 @@ impl State {
                  WHERE entity = ?1 ORDER BY planned_at, idempotency_key",
             )?;
             let mut items = self.connection.prepare(
-                "SELECT position, key, field, fingerprint FROM pending_records \
+                "SELECT position, key, field, fingerprint, alias, replaces FROM pending_records \
                  WHERE idempotency_key = ?1 ORDER BY position, field",
             )?;
             let found = requests
@@ -222,9 +288,13 @@ impl State {
                         .query_map([&request.idempotency_key], |row| {
                             Ok(PendingItem {
                                 position: row.get::<_, i64>(0)? as usize,
-                                key: row.get(1)?,
-                                field: row.get(2)?,
-                                fingerprint: row.get(3)?,
+                                item: Tracked {
+                                    key: row.get(1)?,
+                                    field: row.get(2)?,
+                                    fingerprint: row.get(3)?,
+                                    alias: row.get(4)?,
+                                    replaces: row.get(5)?,
+                                },
                             })
                         })?
                         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -255,30 +325,71 @@ impl State {
     }
 
     /// Marks the items of `rows` (row number, items) seen and returns what the state holds of
-    /// each, or the first key seen twice in the input.
+    /// each, or the first record named twice in the input. An item is found by its key, or by a
+    /// second name of the same record: a record known by id whose email (or name) the state
+    /// learned, named now by that email alone; or one known by its email, named now by its id and
+    /// that email. Every name of a record counts as seen.
     pub fn look_up(&mut self, entity: &str, rows: &[(usize, Vec<Item>)]) -> Result<LookUp, Error> {
-        self.in_transaction(TransactionBehavior::Deferred, |transaction| {
+        self.in_transaction(|transaction| {
             let mut found = Vec::with_capacity(rows.len());
-            {
-                let mut mark = transaction.prepare_cached(
-                    "INSERT INTO temp.seen (key, field, row) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT DO NOTHING",
-                )?;
-                let mut first = transaction
-                    .prepare_cached("SELECT row FROM temp.seen WHERE key = ?1 AND field = ?2")?;
-                let mut known = transaction.prepare_cached(
-                    "SELECT fingerprint, confirmed_at FROM records \
-                     WHERE entity = ?1 AND key = ?2 AND field = ?3",
-                )?;
-                for (row, items) in rows {
-                    let mut of_row = Vec::with_capacity(items.len());
-                    for item in items {
-                        if mark.execute(params![item.key, item.field, *row as i64])? == 0 {
+            let mut mark = transaction.prepare_cached(
+                "INSERT INTO temp.seen (key, field, row) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT DO NOTHING",
+            )?;
+            let mut first = transaction
+                .prepare_cached("SELECT row FROM temp.seen WHERE key = ?1 AND field = ?2")?;
+            let mut by_key = transaction.prepare_cached(
+                "SELECT key, alias, fingerprint, confirmed_at FROM records \
+                 WHERE entity = ?1 AND key = ?2 AND field = ?3",
+            )?;
+            let mut by_alias = transaction.prepare_cached(
+                "SELECT key, alias, fingerprint, confirmed_at FROM records \
+                 WHERE entity = ?1 AND alias = ?2 AND field = ?3 ORDER BY key LIMIT 1",
+            )?;
+            let known_row = |r: &rusqlite::Row<'_>| {
+                Ok(Known {
+                    key: r.get(0)?,
+                    alias: r.get(1)?,
+                    fingerprint: r.get(2)?,
+                    confirmed_at: r.get(3)?,
+                })
+            };
+            for (row, items) in rows {
+                let mut of_row = Vec::with_capacity(items.len());
+                for item in items {
+                    let mut known = by_key
+                        .query_row(params![entity, item.key, item.field], known_row)
+                        .optional()?;
+                    if known.is_none() && is_second_name(&item.key) {
+                        known = by_alias
+                            .query_row(params![entity, item.key, item.field], known_row)
+                            .optional()?;
+                    }
+                    if known.is_none() && !item.alias.is_empty() {
+                        known = by_key
+                            .query_row(params![entity, item.alias, item.field], known_row)
+                            .optional()?;
+                    }
+                    // Each of the record's names once (the row matched is usually its key).
+                    let mut names = vec![item.key.as_str()];
+                    for name in [
+                        Some(item.alias.as_str()),
+                        known.as_ref().map(|k| k.key.as_str()),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        if !name.is_empty() && !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                    for name in names {
+                        if mark.execute(params![name, item.field, *row as i64])? == 0 {
                             let first_row: i64 =
-                                first.query_row([&item.key, &item.field], |r| r.get(0))?;
+                                first.query_row([name, &item.field], |r| r.get(0))?;
                             let key = match item.field.as_str() {
-                                "" => item.key.clone(),
-                                field => format!("{} / {field}", item.key),
+                                "" => name.to_string(),
+                                field => format!("{name} / {field}"),
                             };
                             return Ok(Err(Duplicate {
                                 first_row: first_row as usize,
@@ -286,19 +397,10 @@ impl State {
                                 key,
                             }));
                         }
-                        of_row.push(
-                            known
-                                .query_row(params![entity, item.key, item.field], |r| {
-                                    Ok(Known {
-                                        fingerprint: r.get(0)?,
-                                        confirmed_at: r.get(1)?,
-                                    })
-                                })
-                                .optional()?,
-                        );
                     }
-                    found.push(of_row);
+                    of_row.push(known);
                 }
+                found.push(of_row);
             }
             Ok(Ok(found))
         })
@@ -307,7 +409,7 @@ impl State {
     /// Adds records to send: (row, record as JSON, items as JSON).
     pub fn push_todo(&mut self, todo: &[(usize, String, String)]) -> Result<(), Error> {
         let first = self.next_todo;
-        self.in_transaction(TransactionBehavior::Deferred, |transaction| {
+        self.in_transaction(|transaction| {
             {
                 let mut insert = transaction.prepare_cached(
                     "INSERT INTO temp.todo (position, row, record, items) VALUES (?1, ?2, ?3, ?4)",
@@ -347,16 +449,37 @@ impl State {
         run().map_err(|e| self.fail(e))
     }
 
-    /// The items of `entity` in the state that the input did not hold, by key and field.
-    pub fn absent(&self, entity: &str) -> Result<Vec<(String, String)>, Error> {
-        let run = || -> rusqlite::Result<Vec<(String, String)>> {
+    /// The items of `entity` in the state that the input did not hold by any of their names.
+    pub fn absent(&self, entity: &str) -> Result<Vec<AbsentItem>, Error> {
+        let run = || -> rusqlite::Result<Vec<AbsentItem>> {
             let mut select = self.connection.prepare(
-                "SELECT key, field FROM records r WHERE entity = ?1 AND NOT EXISTS \
-                 (SELECT 1 FROM temp.seen s WHERE s.key = r.key AND s.field = r.field) \
+                "SELECT key, field, alias != '' FROM records r WHERE entity = ?1 AND NOT EXISTS \
+                 (SELECT 1 FROM temp.seen s WHERE s.field = r.field \
+                  AND (s.key = r.key OR (r.alias != '' AND s.key = r.alias))) \
                  ORDER BY key, field",
             )?;
-            let rows = select.query_map([entity], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = select.query_map([entity], |r| {
+                Ok(AbsentItem {
+                    key: r.get(0)?,
+                    field: r.get(1)?,
+                    alias_known: r.get(2)?,
+                })
+            })?;
             rows.collect()
+        };
+        run().map_err(|e| self.fail(e))
+    }
+
+    /// Whether each item (key, field) was named by the input being read.
+    pub fn seen_of(&self, items: &[(String, String)]) -> Result<Vec<bool>, Error> {
+        let run = || -> rusqlite::Result<Vec<bool>> {
+            let mut seen = self.connection.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM temp.seen WHERE key = ?1 AND field = ?2)",
+            )?;
+            items
+                .iter()
+                .map(|(key, field)| seen.query_row([key, field], |r| r.get(0)))
+                .collect()
         };
         run().map_err(|e| self.fail(e))
     }
@@ -370,26 +493,27 @@ impl State {
         items: &[PendingItem],
         now: i64,
     ) -> Result<(), Error> {
-        self.in_transaction(TransactionBehavior::Immediate, |transaction| {
+        self.in_transaction(|transaction| {
             transaction.execute(
                 "INSERT OR REPLACE INTO pending_requests \
                  (idempotency_key, entity, task_id, body, planned_at) VALUES (?1, ?2, NULL, ?3, ?4)",
                 params![idempotency_key, entity, body, now],
             )?;
-            {
-                let mut insert = transaction.prepare_cached(
-                    "INSERT OR REPLACE INTO pending_records \
-                     (idempotency_key, position, key, field, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for item in items {
-                    insert.execute(params![
-                        idempotency_key,
-                        item.position as i64,
-                        item.key,
-                        item.field,
-                        item.fingerprint
-                    ])?;
-                }
+            let mut insert = transaction.prepare_cached(
+                "INSERT OR REPLACE INTO pending_records \
+                 (idempotency_key, position, key, field, fingerprint, alias, replaces) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for PendingItem { position, item } in items {
+                insert.execute(params![
+                    idempotency_key,
+                    *position as i64,
+                    item.key,
+                    item.field,
+                    item.fingerprint,
+                    item.alias,
+                    item.replaces
+                ])?;
             }
             Ok(())
         })
@@ -407,32 +531,45 @@ impl State {
     }
 
     /// What one finished request did, in one transaction: the items it confirmed are written
-    /// with their fingerprint, those it deleted (key, field) removed; the request is no longer
-    /// pending unless `keep_pending` (its end is not known: the next run looks again).
+    /// with their fingerprint (and the rows they replace removed), those it deleted removed; the
+    /// request is no longer pending unless `keep_pending` (its end is not known: the next run
+    /// looks again).
     pub fn finished(
         &mut self,
         entity: &str,
         idempotency_key: Option<&str>,
         keep_pending: bool,
-        written: &[Item],
-        removed: &[(String, String)],
+        confirmed: &[Tracked],
         now: i64,
     ) -> Result<(), Error> {
-        self.in_transaction(TransactionBehavior::Immediate, |transaction| {
-            {
-                let mut write = transaction.prepare_cached(
-                    "INSERT INTO records (entity, key, field, fingerprint, confirmed_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity, key, field) DO UPDATE \
-                     SET fingerprint = excluded.fingerprint, confirmed_at = excluded.confirmed_at",
-                )?;
-                let mut remove = transaction.prepare_cached(
-                    "DELETE FROM records WHERE entity = ?1 AND key = ?2 AND field = ?3",
-                )?;
-                for item in written {
-                    write.execute(params![entity, item.key, item.field, item.fingerprint, now])?;
-                }
-                for (key, field) in removed {
-                    remove.execute(params![entity, key, field])?;
+        self.in_transaction(|transaction| {
+            let mut write = transaction.prepare_cached(
+                "INSERT INTO records (entity, key, field, fingerprint, confirmed_at, alias) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (entity, key, field) DO UPDATE \
+                 SET fingerprint = excluded.fingerprint, confirmed_at = excluded.confirmed_at, \
+                 alias = excluded.alias",
+            )?;
+            let mut remove = transaction.prepare_cached(
+                "DELETE FROM records WHERE entity = ?1 AND key = ?2 AND field = ?3",
+            )?;
+            for item in confirmed {
+                match &item.fingerprint {
+                    Some(fingerprint) => {
+                        if let Some(replaced) = &item.replaces {
+                            remove.execute(params![entity, replaced, item.field])?;
+                        }
+                        write.execute(params![
+                            entity,
+                            item.key,
+                            item.field,
+                            fingerprint,
+                            now,
+                            item.alias
+                        ])?;
+                    }
+                    None => {
+                        remove.execute(params![entity, item.key, item.field])?;
+                    }
                 }
             }
             if let (Some(key), false) = (idempotency_key, keep_pending) {
@@ -489,6 +626,55 @@ impl State {
             .map(drop)
             .map_err(|e| self.fail(e))
     }
+}
+
+/// Whether `key` is a record's second name (an email or an organization's name), which a record
+/// known by its id may also be named by.
+pub(crate) fn is_second_name(key: &str) -> bool {
+    key.starts_with("email:") || key.starts_with("name:")
+}
+
+/// The file at `path`: `None` when nothing is there; an error when it is not a regular file (or
+/// a link to one), so nothing is opened or created beside something else.
+fn existing_file(path: &Path) -> Result<Option<std::fs::Metadata>, String> {
+    let link = match std::fs::symlink_metadata(path) {
+        Ok(link) => link,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read what it is: {e}")),
+    };
+    let target = match std::fs::metadata(path) {
+        Ok(target) => target,
+        Err(e) if link.file_type().is_symlink() => {
+            return Err(format!(
+                "it is a link to nothing ({e}); nothing was created where it points"
+            ))
+        }
+        Err(e) => return Err(format!("cannot read what it is: {e}")),
+    };
+    if target.is_file() {
+        return Ok(Some(target));
+    }
+    let what = if target.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a device, a pipe or a socket)"
+    };
+    Err(format!(
+        "it is {what}, not a state file; nothing was opened or created"
+    ))
+}
+
+/// Who holds the state, as it recorded it when it opened it (best effort: the lock is the rule).
+fn holder_of(path: &Path) -> String {
+    let read = || -> rusqlite::Result<String> {
+        let connection = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        connection.query_row("SELECT value FROM meta WHERE name = 'holder'", [], |row| {
+            row.get(0)
+        })
+    };
+    read()
+        .map(|holder| holder.chars().take(200).collect())
+        .unwrap_or_else(|_| "another process".into())
 }
 
 fn state_error(path: &Path, error: rusqlite::Error) -> Error {

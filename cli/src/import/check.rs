@@ -169,6 +169,19 @@ impl Positions {
         })
     }
 
+    /// The records of `rows` read by a reader that may fail, each noted as it is read.
+    pub fn track_read<'p, R, X>(
+        &'p self,
+        rows: impl Iterator<Item = Result<(usize, u64, R), X>> + Send + 'p,
+    ) -> impl Iterator<Item = Result<R, X>> + Send + 'p {
+        rows.map(move |read| {
+            read.map(|(position, line, record)| {
+                self.lock().push((position, line));
+                record
+            })
+        })
+    }
+
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(usize, u64)>> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -189,5 +202,61 @@ where
         let row = row.ok()?;
         let record = reader.record(&row).ok()?;
         Some((position, row.line, record))
+    }))
+}
+
+/// The records of the file's valid rows read again, as [`valid_records`] reads them, but as a
+/// reader that may fail: a row that cannot be read, a row that changed since `checked` saw it,
+/// or a file that ends elsewhere than it did is an error, so that a sync never takes a part of a
+/// file for the whole.
+pub(crate) fn rechecked_records<E: BulkEndpoint>(
+    file: &std::path::Path,
+    format: Format,
+    checked: &Checked,
+) -> anyhow::Result<impl Iterator<Item = Result<(usize, u64, E::Record), String>> + Send>
+where
+    E::Record: serde::de::DeserializeOwned,
+{
+    let rows = rows::open(file, format)?;
+    let mut reader = Reader::<E>::new(format, rows.headers.as_ref())?;
+    let bad: std::collections::BTreeSet<usize> = checked.bad_rows.keys().copied().collect();
+    let expected = checked.rows;
+    let mut rows = rows.enumerate();
+    let mut read = 0;
+    let mut failed = false;
+    Ok(std::iter::from_fn(move || loop {
+        if failed {
+            return None;
+        }
+        let Some((position, row)) = rows.next() else {
+            failed = true;
+            return (read != expected).then(|| {
+                Err(format!(
+                    "the file changed while it was read: it held {expected} rows, now {read}"
+                ))
+            });
+        };
+        read += 1;
+        let row = match row {
+            Ok(row) => row,
+            Err(error) => {
+                failed = true;
+                return Some(Err(format!(
+                    "row {} could not be read: {error}",
+                    position + 1
+                )));
+            }
+        };
+        match reader.record(&row) {
+            Ok(record) => return Some(Ok((position, row.line, record))),
+            Err(_) if bad.contains(&position) => continue,
+            Err(bad) => {
+                failed = true;
+                return Some(Err(format!(
+                    "the file changed while it was read (line {} is now invalid: {bad})",
+                    row.line
+                )));
+            }
+        }
     }))
 }

@@ -18,7 +18,9 @@ use crate::exit;
 use crate::progress::{duration, Progress};
 use crate::terminal::{say, tell, Shown};
 use atlassian_csm::bulk::{self, BulkEndpoint};
-pub(crate) use check::{check, valid_records, BadRow, Positions, BAD_ROWS_SHOWN};
+pub(crate) use check::{
+    check, rechecked_records, valid_records, BadRow, Positions, BAD_ROWS_SHOWN,
+};
 use futures::StreamExt;
 use rows::Format;
 use std::collections::BTreeMap;

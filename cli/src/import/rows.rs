@@ -75,6 +75,17 @@ pub fn open(path: &Path, format: Format) -> anyhow::Result<Rows> {
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(file);
             let mut headers = reader.headers()?.clone();
+            // A file with no header line (an export that wrote nothing) is no input at all.
+            if headers.iter().all(|h| h.trim().is_empty()) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "{} has no header line (it is empty): it is not a file of records; nothing was sent",
+                        path.display()
+                    ),
+                )
+                .into());
+            }
             // A spreadsheet's byte order mark is not part of the first column's name.
             headers = headers
                 .iter()
