@@ -47,40 +47,40 @@ pub(super) fn todo_stream<'j, E: SyncEndpoint>(
             }
         }
     })
-    .flat_map(move |page| {
-        let carried = carried.clone();
-        let next = next.clone();
-        let path = job.path.clone();
-        let records: Vec<_> = match page {
+    .flat_map(|page| {
+        stream::iter(match page {
+            Ok(rows) => rows.into_iter().map(Ok).collect::<Vec<_>>(),
             Err(error) => vec![Err(error)],
-            Ok(page) => page
-                .into_iter()
-                .filter_map(|(position, row, record, items)| {
-                    next.store(position + 1, Ordering::SeqCst);
-                    let decoded = serde_json::from_str::<E::Record>(&record)
-                        .and_then(|r| Ok((r, serde_json::from_str::<Vec<Tracked>>(&items)?)));
-                    let (record, items) = match decoded {
-                        Ok(decoded) => decoded,
-                        Err(e) => {
-                            return Some(Err(Error::State {
-                                path: path.clone(),
-                                message: format!("a record to send could not be read back: {e}"),
-                            }))
-                        }
-                    };
-                    let items: Vec<Tracked> = items
-                        .into_iter()
-                        .filter(|t| !carried.contains(&carried_key(t)))
-                        .collect();
-                    let fields: Vec<&str> = items.iter().map(|t| t.field.as_str()).collect();
-                    (!items.is_empty()).then(|| {
-                        let record = E::only(record, &fields);
-                        Ok((Some(row), record, items.clone()))
-                    })
+        })
+    })
+    // One record at a time, as the import reads it, so `next` says how far it read.
+    .filter_map(move |row| {
+        let read = row.and_then(|(position, row, record, items)| {
+            next.store(position + 1, Ordering::SeqCst);
+            let decoded = serde_json::from_str::<E::Record>(&record)
+                .and_then(|r| Ok((r, serde_json::from_str::<Vec<Tracked>>(&items)?)));
+            decoded
+                .map(|decoded| (row, decoded))
+                .map_err(|e| Error::State {
+                    path: job.path.clone(),
+                    message: format!("a record to send could not be read back: {e}"),
                 })
-                .collect(),
+        });
+        let to_send = match read {
+            Err(error) => Some(Err(error)),
+            Ok((row, (record, items))) => {
+                let items: Vec<Tracked> = items
+                    .into_iter()
+                    .filter(|t| !carried.contains(&carried_key(t)))
+                    .collect();
+                let fields: Vec<&str> = items.iter().map(|t| t.field.as_str()).collect();
+                (!items.is_empty()).then(|| {
+                    let record = E::only(record, &fields);
+                    Ok((Some(row), record, items.clone()))
+                })
+            }
         };
-        stream::iter(records)
+        std::future::ready(to_send)
     })
 }
 

@@ -21,4 +21,6 @@ mod rules;
 mod streaming;
 #[cfg(feature = "sync")]
 mod sync;
+#[cfg(feature = "sync")]
+mod sync_trust;
 mod tasks;

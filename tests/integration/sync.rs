@@ -16,9 +16,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Records whose email holds this fail on the fake.
-const FAIL_MARKER: &str = "+fail";
+pub(super) const FAIL_MARKER: &str = "+fail";
 
-async fn fake(task_time: Duration) -> FakeCsm {
+pub(super) async fn fake(task_time: Duration) -> FakeCsm {
     let fake = FakeCsm::builder()
         .task_timing(Duration::ZERO, task_time)
         .fail_records_where(|email| email.contains(FAIL_MARKER))
@@ -30,16 +30,16 @@ async fn fake(task_time: Duration) -> FakeCsm {
 }
 
 /// A state file in a directory of its own, removed with it.
-struct StateDir(PathBuf);
+pub(super) struct StateDir(pub(super) PathBuf);
 
 impl StateDir {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("csm-sync-{}", uuid_like()));
         std::fs::create_dir_all(&dir).unwrap();
         Self(dir)
     }
 
-    fn path(&self) -> PathBuf {
+    pub(super) fn path(&self) -> PathBuf {
         self.0.join("state.db")
     }
 }
@@ -64,7 +64,7 @@ fn uuid_like() -> String {
     )
 }
 
-fn profile(email: &str, name: &str) -> Profile {
+pub(super) fn profile(email: &str, name: &str) -> Profile {
     Profile::upsert()
         .email(email)
         .display_name(name)
@@ -73,25 +73,25 @@ fn profile(email: &str, name: &str) -> Profile {
         .unwrap()
 }
 
-fn profiles(count: usize) -> Vec<Profile> {
+pub(super) fn profiles(count: usize) -> Vec<Profile> {
     (0..count)
         .map(|i| profile(&format!("c{i}@example.com"), &format!("Customer {i}")))
         .collect()
 }
 
-fn bulk_posts(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
+pub(super) fn bulk_posts(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
     requests
         .iter()
         .filter(|r| r.method == "POST" && r.path.ends_with("/bulk"))
         .collect()
 }
 
-fn key_of(request: &RecordedRequest) -> String {
+pub(super) fn key_of(request: &RecordedRequest) -> String {
     request.header("idempotency-key").unwrap().to_string()
 }
 
 /// The emails a bulk profile request carried.
-fn emails_in(request: &RecordedRequest) -> Vec<String> {
+pub(super) fn emails_in(request: &RecordedRequest) -> Vec<String> {
     let body = request.json().unwrap();
     body["customerProfiles"]
         .as_array()
@@ -101,7 +101,11 @@ fn emails_in(request: &RecordedRequest) -> Vec<String> {
         .collect()
 }
 
-async fn sync_profiles(client: &Client, state: &Path, records: Vec<Profile>) -> SyncReport {
+pub(super) async fn sync_profiles(
+    client: &Client,
+    state: &Path,
+    records: Vec<Profile>,
+) -> SyncReport {
     client
         .sync_customer_profiles(records)
         .state(state)
@@ -110,7 +114,7 @@ async fn sync_profiles(client: &Client, state: &Path, records: Vec<Profile>) -> 
 }
 
 /// What the state file holds: (entity, key, field, confirmed_at), read as an admin would.
-fn state_rows(state: &Path) -> Vec<(String, String, String, i64)> {
+pub(super) fn state_rows(state: &Path) -> Vec<(String, String, String, i64)> {
     let db = rusqlite::Connection::open(state).unwrap();
     let mut select = db
         .prepare("SELECT entity, key, field, confirmed_at FROM records ORDER BY key, field")
@@ -329,7 +333,7 @@ async fn a_run_stopped_half_way_is_finished_by_the_next_without_a_write_twice() 
 
 /// A sync of `records` on `state`, and a signal sent once it holds the state's lock (its first
 /// progress report).
-fn sync_holding_the_lock<'a>(
+pub(super) fn sync_holding_the_lock<'a>(
     client: &'a Client,
     state: &Path,
     records: Vec<Profile>,
@@ -406,7 +410,7 @@ async fn two_records_with_one_key_are_refused_naming_both_rows_and_nothing_is_se
 }
 
 /// Customers on the fake, each with a `Plan` value set by a sync of detail values.
-async fn customers_with_plans(fake: &FakeCsm, count: usize) -> Vec<String> {
+pub(super) async fn customers_with_plans(fake: &FakeCsm, count: usize) -> Vec<String> {
     fake.state(|site| {
         (0..count)
             .map(|i| site.add_customer(&format!("d{i}@example.com"), "D"))
@@ -414,7 +418,7 @@ async fn customers_with_plans(fake: &FakeCsm, count: usize) -> Vec<String> {
     })
 }
 
-fn plan_of(id: &str, plan: &str) -> types::BulkCustomerDetailFieldOperation {
+pub(super) fn plan_of(id: &str, plan: &str) -> types::BulkCustomerDetailFieldOperation {
     serde_json::from_value(json!({
         "customerId": id,
         "operations": [{"operationType": "UPDATE", "payload": {"name": "Plan", "values": [plan]}}]
@@ -422,7 +426,7 @@ fn plan_of(id: &str, plan: &str) -> types::BulkCustomerDetailFieldOperation {
     .unwrap()
 }
 
-fn plan_value(fake: &FakeCsm, id: &str) -> Vec<String> {
+pub(super) fn plan_value(fake: &FakeCsm, id: &str) -> Vec<String> {
     fake.state(|site| {
         site.customers
             .values()
@@ -434,7 +438,7 @@ fn plan_value(fake: &FakeCsm, id: &str) -> Vec<String> {
 
 /// A fake whose `count` customers each had their `Plan` set to `Pro` by a first sync: the fake,
 /// its client, the state, the customer ids and the records.
-async fn plans_synced(
+pub(super) async fn plans_synced(
     count: usize,
 ) -> (
     FakeCsm,
