@@ -120,23 +120,36 @@ impl State {
             path: path.to_path_buf(),
             message,
         };
-        let existing = existing_file(path).map_err(fail)?;
-        let (id, lock) = match existing {
-            None if mode == Mode::Plan => return Self::in_memory(path, wanted),
-            None => {
-                // Created empty (an empty file is an empty database), then locked like any other.
-                let file = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(path)
-                    .map_err(|e| fail(format!("cannot create it: {e}")))?;
+        let mut existing = existing_file(path).map_err(fail)?;
+        let mut created = None;
+        if existing.is_none() {
+            if mode == Mode::Plan {
+                return Self::in_memory(path, wanted);
+            }
+            // Created empty (an empty file is an empty database), then locked like any other;
+            // a sync that created it first is found holding it.
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(path)
+            {
+                Ok(file) => created = Some(file),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    existing = existing_file(path).map_err(fail)?;
+                }
+                Err(e) => return Err(fail(format!("cannot create it: {e}"))),
+            }
+        }
+        let (id, lock) = match (created, existing) {
+            (Some(file), _) => {
                 let metadata = file.metadata().map_err(|e| fail(e.to_string()))?;
                 let id = FileId::of(path, &metadata);
                 let lock = super::lock::lock(path, id.clone(), owner, move || Ok(file));
                 (id, lock)
             }
-            Some(metadata) => {
+            (None, None) => return Err(fail("it vanished while it was being created".into())),
+            (None, Some(metadata)) => {
                 let id = FileId::of(path, &metadata);
                 let lock = super::lock::lock(path, id.clone(), owner, || std::fs::File::open(path));
                 (id, lock)
