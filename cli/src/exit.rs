@@ -36,9 +36,12 @@ pub const HELP: &str = "Exit codes:
   1  the command ran, but not everything succeeded (failed records, a failed task, definitions
      that differ)
   2  usage: the command line is wrong
-  3  invalid input or configuration, or a sync state another sync holds; nothing was sent
+  3  invalid input or configuration, or a sync state that is another site's or another sync
+     holds; nothing was sent
   4  the API refused the request (4xx)
-  5  the API failed (5xx), or could not be reached in time";
+  5  the API failed (5xx), or could not be reached in time
+  130  stopped by Ctrl-C or SIGTERM: what was under way was finished, and the same command
+     resumes";
 
 /// The code for an error a command ended with.
 pub fn code_of(error: &anyhow::Error) -> ExitCode {

@@ -509,7 +509,6 @@ fn default_absent(state: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::{in_lines, parse_age};
-    use std::future::IntoFuture;
     use std::time::Duration;
 
     #[test]

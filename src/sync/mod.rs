@@ -30,7 +30,11 @@
 //!    is sent. The input is held on disk (temporary tables), not in memory.
 //! 2. **Finishes what an interrupted run left in flight**: a request that started a task is
 //!    polled by its task id; one that may not have reached the site is sent again under the
-//!    same `Idempotency-Key` with the same body. No write is ever sent under two keys.
+//!    same `Idempotency-Key` with the same body. No write is ever sent under two keys. A request
+//!    whose task the site no longer knows (results are kept 3 days) confirms nothing: its
+//!    records still in the input are sent by this run under its own keys, the others are
+//!    reported [`Unconfirmed`](crate::RecordOutcome::Unconfirmed)
+//!    ([`SyncCounts::expired_requests`]).
 //! 3. **Imports the new and changed records** through the bulk endpoint (as
 //!    [`BulkImport`](crate::BulkImport) does: shared budget, tasks in flight, per-record
 //!    outcomes). A record's fingerprint is written to the state **only when its outcome is
@@ -42,8 +46,11 @@
 //!    an export cut short must not empty a site.
 //!
 //! [`plan`](SyncImport::plan) does step 1 and says what a run would send. A second sync (or
-//! plan) on the same state while one runs is refused at once with [`Error::StateLocked`](crate::Error::StateLocked), the
-//! state named by any path (a link, a relative path) alike.
+//! plan) on the same state while one runs is refused at once with
+//! [`Error::StateLocked`](crate::Error::StateLocked), the state named by any path (a link, a
+//! relative path, a hard link) alike; a run whose future was dropped releases it as its last write
+//! ends, and a new sync of the state in this process waits for that instead of being refused.
+//! [`stop_handle`](SyncImport::stop_handle) stops a run gracefully.
 //!
 //! # Keys and fingerprints
 //!
@@ -75,8 +82,10 @@
 //!
 //! # The state file
 //!
-//! One SQLite file (WAL mode; `-wal` and `-shm` files beside it while open, and `-lock`, the lock
-//! a running sync holds). Read it with `sqlite3`:
+//! One SQLite file (WAL mode; `-wal` and `-shm` files beside it while a run has it open). A
+//! running sync holds an advisory lock of the operating system on the file itself, so every name
+//! of it (a link, a relative path, a hard link) is one lock, and no lock file is made. Read it
+//! with `sqlite3`:
 //!
 //! ```sql
 //! -- what was confirmed synced
@@ -86,6 +95,7 @@
 //!     field        TEXT NOT NULL DEFAULT '', -- the detail field, for detail values
 //!     fingerprint  TEXT NOT NULL,          -- of the content last confirmed
 //!     confirmed_at INTEGER NOT NULL,       -- Unix seconds: when its task finished without it failing
+//!     alias        TEXT NOT NULL DEFAULT '', -- its second name (email:…, name:…) when known by id
 //!     PRIMARY KEY (entity, key, field)
 //! ) WITHOUT ROWID;
 //! -- requests a run sent, or was about to send, whose end it has not seen
@@ -102,18 +112,51 @@
 //!     key             TEXT NOT NULL,
 //!     field           TEXT NOT NULL DEFAULT '',
 //!     fingerprint     TEXT,                -- NULL: the request deletes the item
+//!     alias           TEXT NOT NULL DEFAULT '', -- the second name it will be kept with
+//!     replaces        TEXT,                -- the row it replaces (the record known by its alias)
 //!     PRIMARY KEY (idempotency_key, key, field)
 //! );
 //! CREATE TABLE runs (id INTEGER PRIMARY KEY, entity TEXT NOT NULL, started_at INTEGER NOT NULL,
 //!     finished_at INTEGER NOT NULL, new INTEGER NOT NULL, changed INTEGER NOT NULL,
 //!     resent INTEGER NOT NULL, unchanged INTEGER NOT NULL, absent INTEGER NOT NULL,
 //!     deleted INTEGER NOT NULL, failed INTEGER NOT NULL);
-//! CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID; -- schema_version
+//! -- what the state describes: schema_version (2), site (the base URL the client calls),
+//! -- entity:<name> (how that entity's records are keyed), holder (the run that last opened it)
+//! CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 //! ```
 //!
-//! One state file can hold the syncs of several entities (a nightly job syncing profiles, then
-//! detail values), run one after the other. It holds keys (emails, ids) and the bodies of the
-//! requests in flight; never a credential.
+//! # What a state describes
+//!
+//! A state knows the site it was built against and the entities it holds, and a run checks them
+//! **before a byte of the state is written**: a sync through a client of another site (a state
+//! built on a sandbox, pointed at production) would take records the other site never received
+//! for unchanged, so it is refused with [`Error::State`](crate::Error::State) naming both sites;
+//! [`site_moved`](SyncImport::site_moved) rebinds a state whose site moved (migrated with its
+//! data, or its cloud id renamed). One state can hold the syncs of several entities (a nightly job
+//! syncing profiles, then detail values), each added on purpose with
+//! [`add_entity`](SyncImport::add_entity); a state holding others is refused otherwise, as a
+//! state named by mistake would be. A file written by a newer version, one that is not a sync
+//! state, and a path that is not a regular file (or a link to one) are refused and left exactly
+//! as they were, with nothing created beside them. A state of the previous schema (version 1,
+//! which recorded no site) is brought up to this one by the first run that opens it, which
+//! records its own site.
+//!
+//! A customer named two ways (an id and an email) is one record: a record that gives both
+//! teaches the state its second name, so a later input naming it by either finds it. Where the
+//! state cannot know (a customer synced by id alone, an input naming new customers by email
+//! only), no record that may still be present under another name is deleted, and the report
+//! says why.
+//!
+//! # Evidence before deletion
+//!
+//! An input with no records, one that was not read to its end (an `Err` from
+//! [`Client::sync_try_stream`](crate::Client::sync_try_stream)'s reader), or a run stopped before
+//! it read its input takes nothing for absent, whatever
+//! [`max_delete_fraction`](SyncImport::max_delete_fraction) allows. [`plan`](SyncImport::plan)
+//! lists exactly what a run would delete ([`SyncPlan::to_delete`]).
+//!
+//! The state holds keys (emails, ids) and the bodies of the requests in flight; never a
+//! credential.
 
 mod delete;
 mod diff;

@@ -205,6 +205,10 @@ where
     }))
 }
 
+/// A valid row read again (its position, its line and its record), or why the file could not be
+/// read to its end.
+pub(crate) type RowRead<R> = Result<(usize, u64, R), String>;
+
 /// The records of the file's valid rows read again, as [`valid_records`] reads them, but as a
 /// reader that may fail: a row that cannot be read, a row that changed since `checked` saw it,
 /// or a file that ends elsewhere than it did is an error, so that a sync never takes a part of a
@@ -213,7 +217,7 @@ pub(crate) fn rechecked_records<E: BulkEndpoint>(
     file: &std::path::Path,
     format: Format,
     checked: &Checked,
-) -> anyhow::Result<impl Iterator<Item = Result<(usize, u64, E::Record), String>> + Send>
+) -> anyhow::Result<impl Iterator<Item = RowRead<E::Record>> + Send>
 where
     E::Record: serde::de::DeserializeOwned,
 {
