@@ -571,3 +571,116 @@ async fn a_plan_creates_and_writes_nothing() {
     assert_eq!(listing(&dir.0), names);
     assert_eq!(std::fs::read(dir.path()).unwrap(), bytes);
 }
+
+#[tokio::test]
+async fn an_export_switching_from_emails_to_ids_rekeys_the_state_and_deletes_no_one() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let ids: Vec<String> = fake.state(|site| {
+        (0..6)
+            .map(|i| site.add_customer(&format!("u{i}@example.com"), "U"))
+            .collect()
+    });
+    let by_email: Vec<_> = (0..6)
+        .map(|i| account(json!({"email": format!("u{i}@example.com")})))
+        .collect();
+    let by_id_and_email: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| account(json!({"customerId": id, "email": format!("u{i}@example.com")})))
+        .collect();
+    let by_id: Vec<_> = ids
+        .iter()
+        .map(|id| account(json!({"customerId": id})))
+        .collect();
+    let sync = |records: Vec<types::BulkCustomerAccountOperationRequest>| {
+        client
+            .sync_customer_accounts(records)
+            .state(dir.path())
+            .delete_absent(true)
+            .max_delete_fraction(1.0)
+            .into_future()
+    };
+    assert!(sync(by_email.clone()).await.unwrap().all_succeeded());
+    // Named by both: the state learns each email's id, and keeps the customer under it.
+    let report = sync(by_id_and_email).await.unwrap();
+    assert_eq!((report.counts.new, report.counts.absent), (0, 0));
+    let keys: Vec<String> = state_rows(&dir.path()).into_iter().map(|r| r.1).collect();
+    assert_eq!(keys.len(), 6);
+    assert!(keys.iter().all(|k| k.starts_with("id:")), "{keys:?}");
+    // Then by id alone, and by email alone: the same six customers.
+    for records in [by_id, by_email] {
+        let report = sync(records).await.unwrap();
+        assert!(report.all_succeeded(), "{:?}", report.deletion_refused);
+        assert_eq!((report.counts.new, report.counts.absent), (0, 0));
+        assert_eq!(state_rows(&dir.path()).len(), 6);
+    }
+    assert!(fake.requests().iter().all(|r| r.method != "DELETE"));
+}
+
+#[tokio::test]
+async fn one_input_naming_a_customer_by_id_and_again_by_its_email_is_refused() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    let id = fake.state(|site| site.add_customer("v@example.com", "V"));
+    let records = vec![
+        account(json!({"customerId": id, "email": "v@example.com"})),
+        account(json!({"email": "V@example.com"})),
+    ];
+    let refused = client
+        .sync_customer_accounts(records)
+        .state(dir.path())
+        .await
+        .unwrap_err();
+    let text = refused.to_string();
+    assert!(matches!(refused, Error::InvalidInput { .. }), "{text}");
+    assert!(text.contains("email:v@example.com"), "{text}");
+    assert!(fake.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_state_of_the_previous_schema_is_planned_against_untouched_and_brought_up_by_a_run() {
+    let fake = fake(Duration::from_millis(20)).await;
+    let client = fake.client();
+    let dir = StateDir::new();
+    sync_profiles(&client, &dir.path(), profiles(5)).await;
+    // The layout version 1 wrote: no second names, no site, no entities recorded.
+    {
+        let db = rusqlite::Connection::open(dir.path()).unwrap();
+        db.execute_batch(
+            "DROP INDEX records_by_alias;
+             ALTER TABLE records DROP COLUMN alias;
+             ALTER TABLE pending_records DROP COLUMN alias;
+             ALTER TABLE pending_records DROP COLUMN replaces;
+             DELETE FROM meta WHERE name != 'schema_version';
+             UPDATE meta SET value = '1' WHERE name = 'schema_version';",
+        )
+        .unwrap();
+    }
+    let bytes = std::fs::read(dir.path()).unwrap();
+    let names = listing(&dir.0);
+    let plan = client
+        .sync_customer_profiles(profiles(6))
+        .state(dir.path())
+        .plan()
+        .await
+        .unwrap();
+    assert_eq!((plan.counts.new, plan.counts.unchanged), (1, 5));
+    assert_eq!(std::fs::read(dir.path()).unwrap(), bytes, "the plan wrote");
+    assert_eq!(listing(&dir.0), names);
+
+    let report = sync_profiles(&client, &dir.path(), profiles(6)).await;
+    assert_eq!((report.counts.new, report.counts.unchanged), (1, 5));
+    let db = rusqlite::Connection::open(dir.path()).unwrap();
+    let meta = |name: &str| -> String {
+        db.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    assert_eq!(meta("schema_version"), "2");
+    assert_eq!(meta("site"), fake.base_url().trim_end_matches('/'));
+    assert!(meta("entity:customer_profiles").starts_with("id:"));
+}
