@@ -140,11 +140,13 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
     /// sync state keeps the requests in flight with it).
     #[cfg_attr(not(feature = "sync"), allow(dead_code))]
     /// Stopped by `stop`, a handle its caller made (a sync's).
+    #[cfg(feature = "sync")]
     pub(crate) fn stopped_by(mut self, stop: super::stop::StopHandle) -> Self {
         self.stop = stop;
         self
     }
 
+    #[cfg(feature = "sync")]
     pub(crate) fn observer(mut self, observer: Arc<dyn RequestObserver>) -> Self {
         self.observer = Some(observer);
         self

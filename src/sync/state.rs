@@ -86,6 +86,21 @@ pub(crate) struct AbsentItem {
     pub alias_known: bool,
 }
 
+/// The record known by a second name, through the partial index of second names (named, and
+/// `alias != ''` stated so that it applies): left to itself, SQLite's planner takes the primary
+/// key's `entity` prefix, and each new record named by email scanned the whole state.
+const BY_ALIAS: &str = "SELECT key, alias, fingerprint, confirmed_at FROM records \
+    INDEXED BY records_by_alias \
+    WHERE entity = ?1 AND alias = ?2 AND alias != '' AND field = ?3 ORDER BY key LIMIT 1";
+
+/// The items of an entity the input did not name by their key nor by their second name: each
+/// name looked up by the primary key of the names seen.
+const ABSENT: &str = "SELECT key, field, alias != '' FROM records r WHERE entity = ?1 \
+    AND NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.key = r.key AND s.field = r.field) \
+    AND (r.alias = '' \
+         OR NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.key = r.alias AND s.field = r.field)) \
+    ORDER BY key, field";
+
 /// How a state is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Mode {
@@ -355,10 +370,7 @@ impl State {
                 "SELECT key, alias, fingerprint, confirmed_at FROM records \
                  WHERE entity = ?1 AND key = ?2 AND field = ?3",
             )?;
-            let mut by_alias = transaction.prepare_cached(
-                "SELECT key, alias, fingerprint, confirmed_at FROM records \
-                 WHERE entity = ?1 AND alias = ?2 AND field = ?3 ORDER BY key LIMIT 1",
-            )?;
+            let mut by_alias = transaction.prepare_cached(BY_ALIAS)?;
             let known_row = |r: &rusqlite::Row<'_>| {
                 Ok(Known {
                     key: r.get(0)?,
@@ -384,19 +396,14 @@ impl State {
                             .optional()?;
                     }
                     // Each of the record's names once (the row matched is usually its key).
-                    let mut names = vec![item.key.as_str()];
-                    for name in [
-                        Some(item.alias.as_str()),
-                        known.as_ref().map(|k| k.key.as_str()),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    {
-                        if !name.is_empty() && !names.contains(&name) {
-                            names.push(name);
-                        }
-                    }
-                    for name in names {
+                    let alias = (!item.alias.is_empty() && item.alias != item.key)
+                        .then_some(item.alias.as_str());
+                    let matched = known
+                        .as_ref()
+                        .map(|k| k.key.as_str())
+                        .filter(|k| *k != item.key && Some(*k) != alias);
+                    let names = [Some(item.key.as_str()), alias, matched];
+                    for name in names.into_iter().flatten() {
                         if mark.execute(params![name, item.field, *row as i64])? == 0 {
                             let first_row: i64 =
                                 first.query_row([name, &item.field], |r| r.get(0))?;
@@ -465,12 +472,7 @@ impl State {
     /// The items of `entity` in the state that the input did not hold by any of their names.
     pub fn absent(&self, entity: &str) -> Result<Vec<AbsentItem>, Error> {
         let run = || -> rusqlite::Result<Vec<AbsentItem>> {
-            let mut select = self.connection.prepare(
-                "SELECT key, field, alias != '' FROM records r WHERE entity = ?1 AND NOT EXISTS \
-                 (SELECT 1 FROM temp.seen s WHERE s.field = r.field \
-                  AND (s.key = r.key OR (r.alias != '' AND s.key = r.alias))) \
-                 ORDER BY key, field",
-            )?;
+            let mut select = self.connection.prepare(ABSENT)?;
             let rows = select.query_map([entity], |r| {
                 Ok(AbsentItem {
                     key: r.get(0)?,
@@ -694,5 +696,52 @@ fn state_error(path: &Path, error: rusqlite::Error) -> Error {
     Error::State {
         path: path.to_path_buf(),
         message: error.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The steps of `query`'s plan on a state with its temporary tables.
+    fn plan_of(query: &str, parameters: usize) -> Vec<String> {
+        let connection = Connection::open_in_memory().unwrap();
+        connection.execute_batch(identity::SCHEMA).unwrap();
+        connection
+            .execute_batch(
+                "CREATE TEMP TABLE seen (key TEXT NOT NULL, field TEXT NOT NULL, \
+                 row INTEGER NOT NULL, PRIMARY KEY (key, field)) WITHOUT ROWID;",
+            )
+            .unwrap();
+        let values = ["customer_profiles", "email:a@example.com", ""];
+        let mut explain = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
+            .unwrap();
+        let steps = explain
+            .query_map(rusqlite::params_from_iter(&values[..parameters]), |row| {
+                row.get(3)
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        steps
+    }
+
+    #[test]
+    fn a_record_is_found_by_its_second_name_through_the_index_not_a_scan() {
+        let plan = plan_of(BY_ALIAS, 3);
+        assert!(
+            plan.iter().any(|step| step.contains("records_by_alias")),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn absent_items_are_found_by_looking_each_name_up_not_by_scanning_the_names_seen() {
+        let plan = plan_of(ABSENT, 1);
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN s")),
+            "{plan:?}"
+        );
     }
 }

@@ -294,7 +294,11 @@ where
         }
     }
     drop(results);
-    progress.finish();
+    if interrupts.interrupted() {
+        progress.abandon();
+    } else {
+        progress.finish();
+    }
     if interrupts.interrupted() {
         outcomes.records = records;
         outcomes.succeeded = succeeded;
