@@ -183,3 +183,64 @@ async fn sigterm_stops_a_sync_plainly_and_the_same_command_resumes_it() {
     assert_eq!(submits(&fake).len(), 3);
     assert_eq!(fake.state(|site| site.customers.len()), 300 + seeded);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_killed_once_its_tasks_started_is_finished_by_the_next_run_without_a_write_twice() {
+    let (fake, dir) = (demo_fake(1000).await, scratch());
+    let file = customers_csv(&dir, 300, |_| "Pro");
+    let state = dir.join("state.db");
+    let mut child = sync(&dir, &fake, &file, &["--max-in-flight", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed (SIGKILL: nothing of it runs after) once the state holds both tasks it started.
+    let started = Instant::now();
+    let tasks_kept = || -> i64 {
+        rusqlite::Connection::open_with_flags(&state, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|db| {
+                db.query_row(
+                    "SELECT count(*) FROM pending_requests WHERE task_id IS NOT NULL",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap_or(0)
+    };
+    while tasks_kept() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no task was kept"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let first = submits(&fake);
+
+    let output = run(sync(&dir, &fake, &file, &[])).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    // The two it started, and the one it had kept before sending it, if it had.
+    assert!(
+        text.contains("requests of an interrupted run were seen to their end"),
+        "{text}"
+    );
+    assert!(text.contains("0 failed"), "{text}");
+    assert_eq!(synced(&state), 300);
+    // The two tasks it started were waited for, not sent again: one request for the rest.
+    let all = submits(&fake);
+    assert_eq!(
+        all.len(),
+        first.len() + 1,
+        "{} then {}",
+        first.len(),
+        all.len()
+    );
+    let keys: std::collections::BTreeSet<&str> = all
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap())
+        .collect();
+    assert_eq!(keys.len(), all.len(), "a request was sent twice");
+}

@@ -194,6 +194,23 @@ pub(super) fn check(found: &Found, wanted: &Identity) -> Result<(), String> {
     }
 }
 
+/// Whether the state already records all that `wanted` would record (so a plan needs no
+/// transaction of its own).
+pub(super) fn is_recorded(found: &Found, wanted: &Identity) -> bool {
+    match found {
+        Found::Fresh => false,
+        Found::State {
+            version,
+            site,
+            entities,
+        } => {
+            *version == SCHEMA_VERSION
+                && site.as_deref() == Some(wanted.site.as_str())
+                && entities.get(wanted.entity).map(String::as_str) == Some(wanted.key_scheme)
+        }
+    }
+}
+
 /// Creates the tables or brings a version-1 state up to this one, and records what the state
 /// describes (its site, this entity and its keys), inside the caller's transaction.
 pub(super) fn record(

@@ -225,6 +225,7 @@ impl State {
                 };
                 write().map_err(sql)?;
             }
+            Mode::Plan if identity::is_recorded(&found, wanted) => {}
             // The same tables and records, in a transaction never committed: the plan reads the
             // state as a run would, and the file is left as it was.
             Mode::Plan => {
