@@ -279,7 +279,7 @@ pub(super) fn classify<E: SyncEndpoint>(
                     diff.counts.resent += 1;
                     true
                 }
-                Some(known) if known.fingerprint != item.fingerprint => {
+                Some(known) if !known.same_content => {
                     diff.counts.changed += 1;
                     true
                 }
@@ -336,20 +336,21 @@ fn tracked(item: super::entity::Item, known: Option<Known>) -> Tracked {
             replaces: None,
         };
     };
+    let matched = known.other_key.unwrap_or_else(|| item.key.clone());
     let key = if is_second_name(&item.key) {
-        known.key.clone()
+        matched.clone()
     } else {
         item.key
     };
     let alias = if !item.alias.is_empty() {
         item.alias
-    } else if known.key == key {
+    } else if matched == key {
         known.alias
     } else {
         String::new()
     };
     Tracked {
-        replaces: (known.key != key).then_some(known.key),
+        replaces: (matched != key).then_some(matched),
         key,
         field: item.field,
         fingerprint: Some(item.fingerprint),

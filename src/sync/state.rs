@@ -13,11 +13,12 @@ use std::sync::Weak;
 /// same record), its content and when it was confirmed.
 #[derive(Clone, Debug)]
 pub(crate) struct Known {
-    /// The key of the row matched.
-    pub key: String,
+    /// The key of the row matched, when it is not the item's own (matched by a second name).
+    pub other_key: Option<String>,
     /// The row's second name (`email:…` of a customer known by id), or empty.
     pub alias: String,
-    pub fingerprint: String,
+    /// Whether the row's fingerprint is the item's: its content is unchanged.
+    pub same_content: bool,
     /// Unix seconds.
     pub confirmed_at: i64,
 }
@@ -89,9 +90,13 @@ pub(crate) struct AbsentItem {
 /// The record known by a second name, through the partial index of second names (named, and
 /// `alias != ''` stated so that it applies): left to itself, SQLite's planner takes the primary
 /// key's `entity` prefix, and each new record named by email scanned the whole state.
-const BY_ALIAS: &str = "SELECT key, alias, fingerprint, confirmed_at FROM records \
+const BY_ALIAS: &str = "SELECT alias, fingerprint = ?4, confirmed_at, key FROM records \
     INDEXED BY records_by_alias \
     WHERE entity = ?1 AND alias = ?2 AND alias != '' AND field = ?3 ORDER BY key LIMIT 1";
+
+/// The record known by `key`; its content compared in place (no copy of the fingerprint per row).
+const BY_KEY: &str = "SELECT alias, fingerprint = ?4, confirmed_at FROM records \
+    WHERE entity = ?1 AND key = ?2 AND field = ?3";
 
 /// The items of an entity the input did not name by their key nor by their second name: each
 /// name looked up by the primary key of the names seen.
@@ -367,42 +372,55 @@ impl State {
             )?;
             let mut first = transaction
                 .prepare_cached("SELECT row FROM temp.seen WHERE key = ?1 AND field = ?2")?;
-            let mut by_key = transaction.prepare_cached(
-                "SELECT key, alias, fingerprint, confirmed_at FROM records \
-                 WHERE entity = ?1 AND key = ?2 AND field = ?3",
-            )?;
+            let mut by_key = transaction.prepare_cached(BY_KEY)?;
             let mut by_alias = transaction.prepare_cached(BY_ALIAS)?;
             let known_row = |r: &rusqlite::Row<'_>| {
                 Ok(Known {
-                    key: r.get(0)?,
-                    alias: r.get(1)?,
-                    fingerprint: r.get(2)?,
-                    confirmed_at: r.get(3)?,
+                    other_key: None,
+                    alias: r.get(0)?,
+                    same_content: r.get(1)?,
+                    confirmed_at: r.get(2)?,
                 })
             };
             for (row, items) in rows {
                 let mut of_row = Vec::with_capacity(items.len());
                 for item in items {
+                    let fingerprint = item.fingerprint.as_str();
                     let mut known = by_key
-                        .query_row(params![entity, item.key, item.field], known_row)
+                        .query_row(
+                            params![entity, item.key, item.field, fingerprint],
+                            known_row,
+                        )
                         .optional()?;
                     if known.is_none() && is_second_name(&item.key) {
                         known = by_alias
-                            .query_row(params![entity, item.key, item.field], known_row)
+                            .query_row(params![entity, item.key, item.field, fingerprint], |r| {
+                                Ok(Known {
+                                    other_key: Some(r.get(3)?),
+                                    ..known_row(r)?
+                                })
+                            })
                             .optional()?;
                     }
                     if known.is_none() && !item.alias.is_empty() {
                         known = by_key
-                            .query_row(params![entity, item.alias, item.field], known_row)
-                            .optional()?;
+                            .query_row(
+                                params![entity, item.alias, item.field, fingerprint],
+                                known_row,
+                            )
+                            .optional()?
+                            .map(|known| Known {
+                                other_key: Some(item.alias.clone()),
+                                ..known
+                            });
                     }
                     // Each of the record's names once (the row matched is usually its key).
                     let alias = (!item.alias.is_empty() && item.alias != item.key)
                         .then_some(item.alias.as_str());
                     let matched = known
                         .as_ref()
-                        .map(|k| k.key.as_str())
-                        .filter(|k| *k != item.key && Some(*k) != alias);
+                        .and_then(|k| k.other_key.as_deref())
+                        .filter(|k| Some(*k) != alias);
                     let names = [Some(item.key.as_str()), alias, matched];
                     for name in names.into_iter().flatten() {
                         if mark.execute(params![name, item.field, *row as i64])? == 0 {
@@ -714,7 +732,12 @@ mod tests {
                  row INTEGER NOT NULL, PRIMARY KEY (key, field)) WITHOUT ROWID;",
             )
             .unwrap();
-        let values = ["customer_profiles", "email:a@example.com", ""];
+        let values = [
+            "customer_profiles",
+            "email:a@example.com",
+            "",
+            "fingerprint",
+        ];
         let mut explain = connection
             .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
             .unwrap();
@@ -730,7 +753,7 @@ mod tests {
 
     #[test]
     fn a_record_is_found_by_its_second_name_through_the_index_not_a_scan() {
-        let plan = plan_of(BY_ALIAS, 3);
+        let plan = plan_of(BY_ALIAS, 4);
         assert!(
             plan.iter().any(|step| step.contains("records_by_alias")),
             "{plan:?}"
