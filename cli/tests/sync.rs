@@ -2,23 +2,11 @@
 
 mod support;
 
-use atlassian_csm_mock::{FakeCsm, RecordedRequest};
+use atlassian_csm_mock::RecordedRequest;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::*;
-
-/// `csm sync customer-profiles FILE --state STATE FLAGS` against `fake`.
-fn sync(dir: &Path, fake: &FakeCsm, file: &Path, flags: &[&str]) -> std::process::Command {
-    let mut command = csm_at(dir, fake.base_url());
-    command
-        .args(["sync", "customer-profiles"])
-        .arg(file)
-        .arg("--state")
-        .arg(dir.join("state.db"))
-        .args(flags);
-    command
-}
 
 fn bulk_posts(requests: &[RecordedRequest]) -> Vec<&RecordedRequest> {
     requests
@@ -54,7 +42,7 @@ fn last_line(text: &str) -> &str {
 async fn a_second_run_sends_nothing_and_a_changed_row_is_sent_alone() {
     let (fake, dir) = (demo_fake(20).await, scratch());
     let file = customers_csv(&dir, 250, |_| "Pro");
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         last_line(&stdout(&output)),
@@ -62,7 +50,7 @@ async fn a_second_run_sends_nothing_and_a_changed_row_is_sent_alone() {
     );
 
     let before = fake.requests().len();
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(
         last_line(&stdout(&output)),
@@ -75,7 +63,7 @@ async fn a_second_run_sends_nothing_and_a_changed_row_is_sent_alone() {
     );
 
     let file = customers_csv(&dir, 250, |i| if i == 42 { "Free" } else { "Pro" });
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(
         last_line(&stdout(&output)),
         "0 new, 1 changed, 249 unchanged, 0 absent, 0 deleted, 0 failed"
@@ -90,10 +78,10 @@ async fn a_second_run_sends_nothing_and_a_changed_row_is_sent_alone() {
 async fn a_dry_run_shows_the_diff_and_sends_nothing() {
     let (fake, dir) = (demo_fake(20).await, scratch());
     let file = customers_csv(&dir, 120, |_| "Pro");
-    run(sync(&dir, &fake, &file, &[])).await;
+    run(sync_profiles(&dir, &fake, &file, &[])).await;
     let before = fake.requests().len();
     let file = customers_csv(&dir, 300, |i| if i < 2 { "Free" } else { "Pro" });
-    let output = run(sync(&dir, &fake, &file, &["--dry-run"])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &["--dry-run"])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(
@@ -115,7 +103,7 @@ async fn failed_and_absent_rows_go_to_their_files_and_the_absent_are_kept_unless
     let (fake, dir) = (demo_fake(20).await, scratch());
     let file = customers_csv(&dir, 30, |i| if i == 4 { "Platinum" } else { "Pro" });
     let failures = dir.join("failed.csv");
-    let output = run(sync(
+    let output = run(sync_profiles(
         &dir,
         &fake,
         &file,
@@ -137,7 +125,7 @@ async fn failed_and_absent_rows_go_to_their_files_and_the_absent_are_kept_unless
     assert_eq!(synced_keys(&dir.join("state.db")).len(), 29);
 
     let fewer = customers_csv(&dir, 28, |i| if i == 4 { "Platinum" } else { "Pro" });
-    let output = run(sync(&dir, &fake, &fewer, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &fewer, &[])).await;
     let text = stdout(&output);
     assert!(text.contains("2 absent keys written to"), "{text}");
     let absent = std::fs::read_to_string(dir.join("state.db.absent.txt")).unwrap();
@@ -155,7 +143,7 @@ async fn failed_and_absent_rows_go_to_their_files_and_the_absent_are_kept_unless
 async fn a_sync_on_a_state_another_sync_holds_is_refused_at_once() {
     let (fake, dir) = (demo_fake(200).await, scratch());
     let file = customers_csv(&dir, 1000, |_| "Pro");
-    let mut first = sync(&dir, &fake, &file, &[])
+    let mut first = sync_profiles(&dir, &fake, &file, &[])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -165,7 +153,7 @@ async fn a_sync_on_a_state_another_sync_holds_is_refused_at_once() {
         assert!(first.try_wait().unwrap().is_none(), "the first sync ended");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let errors = stderr(&output);
     assert!(
@@ -182,7 +170,7 @@ async fn a_sync_on_a_state_another_sync_holds_is_refused_at_once() {
 async fn a_killed_sync_leaves_a_true_state_and_the_rerun_sends_nothing_twice() {
     let (fake, dir) = (demo_fake(150).await, scratch());
     let file = customers_csv(&dir, 3000, |_| "Pro");
-    let mut first = sync(&dir, &fake, &file, &[])
+    let mut first = sync_profiles(&dir, &fake, &file, &[])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -208,7 +196,7 @@ async fn a_killed_sync_leaves_a_true_state_and_the_rerun_sends_nothing_twice() {
     }
     let before = fake.requests().len();
 
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(synced_keys(&state).len(), 3000);
     let requests = fake.requests();
@@ -321,7 +309,7 @@ async fn two_rows_with_one_key_are_refused_by_their_lines_and_nothing_is_sent() 
     )
     .unwrap();
     let before = fake.requests().len();
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let errors = stderr(&output);
     assert!(

@@ -4,22 +4,9 @@
 
 mod support;
 
-use atlassian_csm_mock::FakeCsm;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::*;
-
-/// `csm sync customer-profiles FILE --state STATE FLAGS` against `fake`.
-fn sync(dir: &Path, fake: &FakeCsm, file: &Path, flags: &[&str]) -> std::process::Command {
-    let mut command = csm_at(dir, fake.base_url());
-    command
-        .args(["sync", "customer-profiles"])
-        .arg(file)
-        .arg("--state")
-        .arg(dir.join("state.db"))
-        .args(flags);
-    command
-}
 
 fn listing(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -42,7 +29,13 @@ async fn a_dry_run_writes_nothing_and_its_json_carries_the_counts() {
     let (fake, dir) = (demo_fake(20).await, scratch());
     let file = customers_csv(&dir, 120, |_| "Pro");
     let before = listing(&dir);
-    let output = run(sync(&dir, &fake, &file, &["--dry-run", "--output", "json"])).await;
+    let output = run(sync_profiles(
+        &dir,
+        &fake,
+        &file,
+        &["--dry-run", "--output", "json"],
+    ))
+    .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(listing(&dir), before, "the dry run left files behind");
     let summary: serde_json::Value =
@@ -57,12 +50,18 @@ async fn a_dry_run_writes_nothing_and_its_json_carries_the_counts() {
     assert!(fake.requests().is_empty());
 
     // Against a state: still nothing written, and what would be deleted listed exactly.
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let names = listing(&dir);
     let bytes = std::fs::read(dir.join("state.db")).unwrap();
     let fewer = customers_csv(&dir, 119, |_| "Pro");
-    let output = run(sync(&dir, &fake, &fewer, &["--dry-run", "--delete-absent"])).await;
+    let output = run(sync_profiles(
+        &dir,
+        &fake,
+        &fewer,
+        &["--dry-run", "--delete-absent"],
+    ))
+    .await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(listing(&dir), names);
     assert_eq!(std::fs::read(dir.join("state.db")).unwrap(), bytes);
@@ -78,11 +77,11 @@ async fn a_dry_run_writes_nothing_and_its_json_carries_the_counts() {
 async fn an_empty_export_is_refused_and_deletes_nothing() {
     let (fake, dir) = (demo_fake(20).await, scratch());
     let file = customers_csv(&dir, 30, |_| "Pro");
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let before = fake.requests().len();
     std::fs::write(&file, b"").unwrap();
-    let output = run(sync(
+    let output = run(sync_profiles(
         &dir,
         &fake,
         &file,
@@ -101,7 +100,7 @@ async fn an_empty_export_is_refused_and_deletes_nothing() {
     // A header and no rows: read to its end, but no evidence that anyone left.
     let header = std::fs::read_to_string(customers_csv(&dir, 1, |_| "Pro")).unwrap();
     std::fs::write(&file, header.lines().next().unwrap()).unwrap();
-    let output = run(sync(
+    let output = run(sync_profiles(
         &dir,
         &fake,
         &file,
@@ -118,15 +117,15 @@ async fn an_empty_export_is_refused_and_deletes_nothing() {
 async fn a_state_of_another_site_is_refused_until_the_move_is_said() {
     let (sandbox, production, dir) = (demo_fake(20).await, demo_fake(20).await, scratch());
     let file = customers_csv(&dir, 10, |_| "Pro");
-    let output = run(sync(&dir, &sandbox, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &sandbox, &file, &[])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let output = run(sync(&dir, &production, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &production, &file, &[])).await;
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     let said = stderr(&output);
     assert!(said.contains(sandbox.base_url()), "{said}");
     assert!(said.contains("--site-moved"), "{said}");
     assert!(production.requests().is_empty());
-    let output = run(sync(&dir, &production, &file, &["--site-moved"])).await;
+    let output = run(sync_profiles(&dir, &production, &file, &["--site-moved"])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
         stdout(&output).contains("10 unchanged"),
@@ -142,7 +141,7 @@ async fn sigterm_stops_a_sync_plainly_and_the_same_command_resumes_it() {
     let (fake, dir) = (demo_fake(1000).await, scratch());
     let seeded = fake.state(|site| site.customers.len());
     let file = customers_csv(&dir, 300, |_| "Pro");
-    let mut command = sync(&dir, &fake, &file, &["--max-in-flight", "1"]);
+    let mut command = sync_profiles(&dir, &fake, &file, &["--max-in-flight", "1"]);
     let child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -173,7 +172,7 @@ async fn sigterm_stops_a_sync_plainly_and_the_same_command_resumes_it() {
     assert_eq!(synced(&dir.join("state.db")), 100);
     assert_eq!(submits(&fake).len(), 1);
 
-    let output = run(sync(&dir, &fake, &file, &["--max-in-flight", "5"])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &["--max-in-flight", "5"])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
         stdout(&output).contains("200 new, 0 changed, 100 unchanged"),
@@ -190,7 +189,7 @@ async fn a_sync_killed_once_its_tasks_started_is_finished_by_the_next_run_withou
     let (fake, dir) = (demo_fake(1000).await, scratch());
     let file = customers_csv(&dir, 300, |_| "Pro");
     let state = dir.join("state.db");
-    let mut child = sync(&dir, &fake, &file, &["--max-in-flight", "2"])
+    let mut child = sync_profiles(&dir, &fake, &file, &["--max-in-flight", "2"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -219,7 +218,7 @@ async fn a_sync_killed_once_its_tasks_started_is_finished_by_the_next_run_withou
     child.wait().unwrap();
     let first = submits(&fake);
 
-    let output = run(sync(&dir, &fake, &file, &[])).await;
+    let output = run(sync_profiles(&dir, &fake, &file, &[])).await;
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let text = stdout(&output);
     // The two it started, and the one it had kept before sending it, if it had.

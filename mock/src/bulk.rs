@@ -132,6 +132,16 @@ fn task_kind(operation: &str) -> Option<&'static str> {
     })
 }
 
+impl State {
+    /// Forgets every task and the idempotency keys that started them, as the site does once
+    /// their results expire (kept 3 days): polls of them answer 404, and a key may start a task
+    /// again. A task not applied yet is forgotten unapplied (its records are not written).
+    pub fn expire_tasks(&mut self) {
+        self.tasks.clear();
+        self.keys.clear();
+    }
+}
+
 /// Applies every task whose time has come (half-way through `IN_PROGRESS`, in the order they
 /// were submitted) and forgets the results older than the retention.
 pub(crate) fn settle(state: &mut State, config: &FakeCsmBuilder) {

@@ -228,14 +228,6 @@ impl State {
             });
     }
 
-    /// Forgets every task and the idempotency keys that started them, as the site does once
-    /// their results expire (kept 3 days): polls of them answer 404, and a key may start a task
-    /// again. A task not applied yet is forgotten unapplied (its records are not written).
-    pub fn expire_tasks(&mut self) {
-        self.tasks.clear();
-        self.keys.clear();
-    }
-
     /// Adds a customer with a new `qm:` id and returns the id.
     pub fn add_customer(&mut self, email: &str, display_name: &str) -> String {
         let id = new_customer_id();

@@ -4,9 +4,10 @@
 use super::entity::SyncEndpoint;
 use super::identity::Identity;
 use super::lock::RunAlive;
+use super::open::Mode;
 use super::report::{StateKey, SyncReport};
 use super::settings::{Options, ProgressCallback, Settings};
-use super::state::{Mode, State, Tracked};
+use super::state::{State, Tracked};
 use crate::bulk::{BulkEndpoint, StopHandle};
 use crate::error::Error;
 use crate::Client;

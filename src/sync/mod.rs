@@ -166,6 +166,8 @@ mod identity;
 mod import;
 mod job;
 mod lock;
+mod look_up;
+mod open;
 mod recover;
 mod report;
 mod run;

@@ -5,11 +5,12 @@ use super::delete::delete_absent;
 use super::diff::{absent_items, absent_keys, deletion_decision, local_pass};
 use super::entity::SyncEndpoint;
 use super::job::{now, on_state, open, PAGE};
+use super::open::Mode;
 use super::recover::recover;
 use super::report::{SyncPlan, SyncReport};
 use super::send::{todo_stream, Sender};
 use super::settings::Settings;
-use super::state::{Mode, RunCounts, State};
+use super::state::{RunCounts, State};
 use crate::bulk::{self};
 use crate::error::Error;
 

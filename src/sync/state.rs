@@ -1,13 +1,9 @@
 //! The sync state: one SQLite file (WAL) holding what was confirmed synced and what is in
 //! flight, locked by one sync at a time. The schema is documented in the [module](super) docs.
 
-use super::entity::Item;
-use super::identity::{self, Found, Identity};
-use super::lock::{FileId, Holder};
 use crate::error::Error;
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
-use std::sync::Weak;
 
 /// What the state holds of an item: the row it matched (by its key, or by a second name of the
 /// same record), its content and when it was confirmed.
@@ -87,188 +83,33 @@ pub(crate) struct AbsentItem {
     pub alias_known: bool,
 }
 
-/// The record known by a second name, through the partial index of second names (named, and
-/// `alias != ''` stated so that it applies): left to itself, SQLite's planner takes the primary
-/// key's `entity` prefix, and each new record named by email scanned the whole state.
-const BY_ALIAS: &str = "SELECT alias, fingerprint = ?4, confirmed_at, key FROM records \
-    INDEXED BY records_by_alias \
-    WHERE entity = ?1 AND alias = ?2 AND alias != '' AND field = ?3 ORDER BY key LIMIT 1";
-
-/// The record known by `key`; its content compared in place (no copy of the fingerprint per row).
-const BY_KEY: &str = "SELECT alias, fingerprint = ?4, confirmed_at FROM records \
-    WHERE entity = ?1 AND key = ?2 AND field = ?3";
-
 /// The items of an entity the input did not name by their key nor by their second name: each
 /// name looked up by the primary key of the names seen.
-const ABSENT: &str = "SELECT key, field, alias != '' FROM records r WHERE entity = ?1 \
+pub(super) const ABSENT: &str = "SELECT key, field, alias != '' FROM records r WHERE entity = ?1 \
     AND NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.key = r.key AND s.field = r.field) \
     AND (r.alias = '' \
          OR NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.key = r.alias AND s.field = r.field)) \
     ORDER BY key, field";
 
-/// How a state is opened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// A run: the state is created if missing, and written.
-    Run,
-    /// A plan: nothing is created or written (a missing state is an empty one, in memory).
-    Plan,
-}
-
 /// An open, locked state.
 pub(crate) struct State {
-    path: PathBuf,
+    pub(super) path: PathBuf,
     /// Declared before the lock: closed first, so the lock outlives every use of the file.
-    connection: Connection,
+    pub(super) connection: Connection,
     /// The position the next record to send takes in `temp.todo`.
-    next_todo: usize,
+    pub(super) next_todo: usize,
     /// Held until the state is dropped; the operating system releases it if the process dies.
-    _lock: Option<super::lock::Lock>,
+    pub(super) _lock: Option<super::lock::Lock>,
 }
 
 impl State {
-    /// Opens the state at `path` for a sync of `wanted`: checks what the path is, locks it
-    /// (refusing at once, with [`Error::StateLocked`], a state another live sync holds), reads
-    /// its version and what it describes, and only then writes (in [`Mode::Run`]).
-    pub fn open(
-        path: &Path,
-        mode: Mode,
-        wanted: &Identity,
-        owner: &Weak<()>,
-    ) -> Result<Self, Error> {
-        let fail = |message: String| Error::State {
-            path: path.to_path_buf(),
-            message,
-        };
-        let mut existing = existing_file(path).map_err(fail)?;
-        let mut created = None;
-        if existing.is_none() {
-            if mode == Mode::Plan {
-                return Self::in_memory(path, wanted);
-            }
-            // Created empty (an empty file is an empty database), then locked like any other;
-            // a sync that created it first is found holding it.
-            match std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(path)
-            {
-                Ok(file) => created = Some(file),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    existing = existing_file(path).map_err(fail)?;
-                }
-                Err(e) => return Err(fail(format!("cannot create it: {e}"))),
-            }
-        }
-        let (id, lock) = match (created, existing) {
-            (Some(file), _) => {
-                let metadata = file.metadata().map_err(|e| fail(e.to_string()))?;
-                let id = FileId::of(path, &metadata);
-                let lock = super::lock::lock(path, id.clone(), owner, move || Ok(file));
-                (id, lock)
-            }
-            (None, None) => return Err(fail("it vanished while it was being created".into())),
-            (None, Some(metadata)) => {
-                let id = FileId::of(path, &metadata);
-                let lock = super::lock::lock(path, id.clone(), owner, || std::fs::File::open(path));
-                (id, lock)
-            }
-        };
-        let lock = lock.map_err(|refused| match refused {
-            (_, Some(error)) => error,
-            (Holder::ThisProcess, None) => Error::StateLocked {
-                path: path.to_path_buf(),
-                holder: format!("a sync of this process, {}", std::process::id()),
-            },
-            (Holder::Other, None) => Error::StateLocked {
-                path: path.to_path_buf(),
-                holder: holder_of(path),
-            },
-        })?;
-        let sql = |e: rusqlite::Error| state_error(path, e);
-        let connection = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(sql)?;
-        // The file opened is the one locked (nothing replaced it in between).
-        let reopened = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-        if FileId::of(path, &reopened) != id {
-            return Err(fail(
-                "it was replaced while it was being opened; nothing was written".into(),
-            ));
-        }
-        connection
-            .execute_batch(
-                "PRAGMA foreign_keys = ON; PRAGMA temp_store = FILE; PRAGMA busy_timeout = 5000;",
-            )
-            .map_err(sql)?;
-        // Read and checked before anything is written.
-        let found = identity::read(&connection).map_err(fail)?;
-        identity::check(&found, wanted).map_err(fail)?;
-        match mode {
-            Mode::Run => {
-                // WAL: an admin may read the file with `sqlite3` while a sync writes it. FULL: a
-                // committed write survives a power cut, as the requests it records were sent.
-                connection
-                    .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
-                    .map_err(sql)?;
-                let holder = format!(
-                    "process {} since {}",
-                    std::process::id(),
-                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
-                );
-                let write = || -> rusqlite::Result<()> {
-                    connection.execute_batch("BEGIN IMMEDIATE")?;
-                    identity::record(&connection, &found, wanted)?;
-                    connection.execute(
-                        "INSERT OR REPLACE INTO meta (name, value) VALUES ('holder', ?1)",
-                        [holder],
-                    )?;
-                    connection.execute_batch("COMMIT")
-                };
-                write().map_err(sql)?;
-            }
-            Mode::Plan if identity::is_recorded(&found, wanted) => {}
-            // The same tables and records, in a transaction never committed: the plan reads the
-            // state as a run would, and the file is left as it was.
-            Mode::Plan => {
-                let write = || -> rusqlite::Result<()> {
-                    connection.execute_batch("BEGIN")?;
-                    identity::record(&connection, &found, wanted)
-                };
-                write().map_err(sql)?;
-            }
-        }
-        Ok(Self {
-            path: path.to_path_buf(),
-            connection,
-            next_todo: 0,
-            _lock: Some(lock),
-        })
-    }
-
-    /// A state that does not exist yet, planned against: empty, in memory, nothing created.
-    fn in_memory(path: &Path, wanted: &Identity) -> Result<Self, Error> {
-        let sql = |e: rusqlite::Error| state_error(path, e);
-        let connection = Connection::open_in_memory().map_err(sql)?;
-        identity::record(&connection, &Found::Fresh, wanted).map_err(sql)?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            connection,
-            next_todo: 0,
-            _lock: None,
-        })
-    }
-
     fn fail(&self, error: rusqlite::Error) -> Error {
         state_error(&self.path, error)
     }
 
     /// Runs `work` in one transaction (a savepoint: inside a plan's transaction, never
     /// committed), committed when it succeeds.
-    fn in_transaction<T>(
+    pub(super) fn in_transaction<T>(
         &mut self,
         work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, Error> {
@@ -356,93 +197,6 @@ impl State {
                  );",
             )
             .map_err(|e| self.fail(e))
-    }
-
-    /// Marks the items of `rows` (row number, items) seen and returns what the state holds of
-    /// each, or the first record named twice in the input. An item is found by its key, or by a
-    /// second name of the same record: a record known by id whose email (or name) the state
-    /// learned, named now by that email alone; or one known by its email, named now by its id and
-    /// that email. Every name of a record counts as seen.
-    pub fn look_up(&mut self, entity: &str, rows: &[(usize, Vec<Item>)]) -> Result<LookUp, Error> {
-        self.in_transaction(|transaction| {
-            let mut found = Vec::with_capacity(rows.len());
-            let mut mark = transaction.prepare_cached(
-                "INSERT INTO temp.seen (key, field, row) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT DO NOTHING",
-            )?;
-            let mut first = transaction
-                .prepare_cached("SELECT row FROM temp.seen WHERE key = ?1 AND field = ?2")?;
-            let mut by_key = transaction.prepare_cached(BY_KEY)?;
-            let mut by_alias = transaction.prepare_cached(BY_ALIAS)?;
-            let known_row = |r: &rusqlite::Row<'_>| {
-                Ok(Known {
-                    other_key: None,
-                    alias: r.get(0)?,
-                    same_content: r.get(1)?,
-                    confirmed_at: r.get(2)?,
-                })
-            };
-            for (row, items) in rows {
-                let mut of_row = Vec::with_capacity(items.len());
-                for item in items {
-                    let fingerprint = item.fingerprint.as_str();
-                    let mut known = by_key
-                        .query_row(
-                            params![entity, item.key, item.field, fingerprint],
-                            known_row,
-                        )
-                        .optional()?;
-                    if known.is_none() && is_second_name(&item.key) {
-                        known = by_alias
-                            .query_row(params![entity, item.key, item.field, fingerprint], |r| {
-                                Ok(Known {
-                                    other_key: Some(r.get(3)?),
-                                    ..known_row(r)?
-                                })
-                            })
-                            .optional()?;
-                    }
-                    if known.is_none() && !item.alias.is_empty() {
-                        known = by_key
-                            .query_row(
-                                params![entity, item.alias, item.field, fingerprint],
-                                known_row,
-                            )
-                            .optional()?
-                            .map(|known| Known {
-                                other_key: Some(item.alias.clone()),
-                                ..known
-                            });
-                    }
-                    // Each of the record's names once (the row matched is usually its key).
-                    let alias = (!item.alias.is_empty() && item.alias != item.key)
-                        .then_some(item.alias.as_str());
-                    let matched = known
-                        .as_ref()
-                        .and_then(|k| k.other_key.as_deref())
-                        .filter(|k| Some(*k) != alias);
-                    let names = [Some(item.key.as_str()), alias, matched];
-                    for name in names.into_iter().flatten() {
-                        if mark.execute(params![name, item.field, *row as i64])? == 0 {
-                            let first_row: i64 =
-                                first.query_row([name, &item.field], |r| r.get(0))?;
-                            let key = match item.field.as_str() {
-                                "" => name.to_string(),
-                                field => format!("{name} / {field}"),
-                            };
-                            return Ok(Err(Duplicate {
-                                first_row: first_row as usize,
-                                row: *row,
-                                key,
-                            }));
-                        }
-                    }
-                    of_row.push(known);
-                }
-                found.push(of_row);
-            }
-            Ok(Ok(found))
-        })
     }
 
     /// Adds records to send: (row, record as JSON, items as JSON).
@@ -668,104 +422,9 @@ pub(crate) fn is_second_name(key: &str) -> bool {
     key.starts_with("email:") || key.starts_with("name:")
 }
 
-/// The file at `path`: `None` when nothing is there; an error when it is not a regular file (or
-/// a link to one), so nothing is opened or created beside something else.
-fn existing_file(path: &Path) -> Result<Option<std::fs::Metadata>, String> {
-    let link = match std::fs::symlink_metadata(path) {
-        Ok(link) => link,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read what it is: {e}")),
-    };
-    let target = match std::fs::metadata(path) {
-        Ok(target) => target,
-        Err(e) if link.file_type().is_symlink() => {
-            return Err(format!(
-                "it is a link to nothing ({e}); nothing was created where it points"
-            ))
-        }
-        Err(e) => return Err(format!("cannot read what it is: {e}")),
-    };
-    if target.is_file() {
-        return Ok(Some(target));
-    }
-    let what = if target.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file (a device, a pipe or a socket)"
-    };
-    Err(format!(
-        "it is {what}, not a state file; nothing was opened or created"
-    ))
-}
-
-/// Who holds the state, as it recorded it when it opened it (best effort: the lock is the rule).
-fn holder_of(path: &Path) -> String {
-    let read = || -> rusqlite::Result<String> {
-        let connection = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        connection.query_row("SELECT value FROM meta WHERE name = 'holder'", [], |row| {
-            row.get(0)
-        })
-    };
-    read()
-        .map(|holder| holder.chars().take(200).collect())
-        .unwrap_or_else(|_| "another process".into())
-}
-
-fn state_error(path: &Path, error: rusqlite::Error) -> Error {
+pub(super) fn state_error(path: &Path, error: rusqlite::Error) -> Error {
     Error::State {
         path: path.to_path_buf(),
         message: error.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The steps of `query`'s plan on a state with its temporary tables.
-    fn plan_of(query: &str, parameters: usize) -> Vec<String> {
-        let connection = Connection::open_in_memory().unwrap();
-        connection.execute_batch(identity::SCHEMA).unwrap();
-        connection
-            .execute_batch(
-                "CREATE TEMP TABLE seen (key TEXT NOT NULL, field TEXT NOT NULL, \
-                 row INTEGER NOT NULL, PRIMARY KEY (key, field)) WITHOUT ROWID;",
-            )
-            .unwrap();
-        let values = [
-            "customer_profiles",
-            "email:a@example.com",
-            "",
-            "fingerprint",
-        ];
-        let mut explain = connection
-            .prepare(&format!("EXPLAIN QUERY PLAN {query}"))
-            .unwrap();
-        let steps = explain
-            .query_map(rusqlite::params_from_iter(&values[..parameters]), |row| {
-                row.get(3)
-            })
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        steps
-    }
-
-    #[test]
-    fn a_record_is_found_by_its_second_name_through_the_index_not_a_scan() {
-        let plan = plan_of(BY_ALIAS, 4);
-        assert!(
-            plan.iter().any(|step| step.contains("records_by_alias")),
-            "{plan:?}"
-        );
-    }
-
-    #[test]
-    fn absent_items_are_found_by_looking_each_name_up_not_by_scanning_the_names_seen() {
-        let plan = plan_of(ABSENT, 1);
-        assert!(
-            !plan.iter().any(|step| step.starts_with("SCAN s")),
-            "{plan:?}"
-        );
     }
 }

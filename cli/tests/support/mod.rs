@@ -119,3 +119,20 @@ pub fn submits(fake: &atlassian_csm_mock::FakeCsm) -> Vec<atlassian_csm_mock::Re
         .filter(|r| r.method == "POST" && r.path.ends_with("/bulk"))
         .collect()
 }
+
+/// `csm sync customer-profiles FILE --state DIR/state.db FLAGS` against `fake`.
+pub fn sync_profiles(
+    dir: &Path,
+    fake: &atlassian_csm_mock::FakeCsm,
+    file: &Path,
+    flags: &[&str],
+) -> Command {
+    let mut command = csm_at(dir, fake.base_url());
+    command
+        .args(["sync", "customer-profiles"])
+        .arg(file)
+        .arg("--state")
+        .arg(dir.join("state.db"))
+        .args(flags);
+    command
+}

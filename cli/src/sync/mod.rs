@@ -4,11 +4,13 @@
 //! It ends with one line, `N new, M changed, K unchanged, A absent, D deleted, F failed`, and
 //! writes the keys that left the source to a file.
 
+mod dry_run;
+
 use crate::config::Connection;
 use crate::exit;
 use crate::import::failures;
 use crate::import::{check, rechecked_records, waiting, FileArgs, Positions, BAD_ROWS_SHOWN};
-use crate::progress::{duration, Progress};
+use crate::progress::Progress;
 use crate::terminal::{say, tell, Shown};
 use atlassian_csm::bulk;
 use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
@@ -176,7 +178,7 @@ async fn sync<E: SyncEndpoint>(
     .delete_absent(may_delete);
 
     if args.dry_run {
-        return dry_run::<E>(job, &args, checked.bad_rows.len()).await;
+        return dry_run::dry_run::<E>(job, &args, checked.bad_rows.len()).await;
     }
 
     let rows = checked.records as u64;
@@ -382,97 +384,6 @@ fn configure<'a, E: SyncEndpoint>(job: SyncImport<'a, E>, args: &SyncArgs) -> Sy
         job = job.max_age(age);
     }
     job
-}
-
-async fn dry_run<E: SyncEndpoint>(
-    job: SyncImport<'_, E>,
-    args: &SyncArgs,
-    invalid: usize,
-) -> anyhow::Result<ExitCode> {
-    let plan = job.plan().await?;
-    let c = plan.counts;
-    say!(
-        "{} rows: {} new, {} changed, {} to send again unchanged, {} unchanged, {} absent, {invalid} invalid",
-        c.rows + invalid,
-        c.new,
-        c.changed,
-        c.resent,
-        c.unchanged,
-        c.absent
-    );
-    let to_send = c.new + c.changed + c.resent;
-    let seconds = match plan.last_pace {
-        // The site's own pace, as the last run that sent records saw it.
-        Some(pace) => {
-            let seconds = to_send as f64 / pace;
-            say!(
-                "{} requests: about {} at the pace of the last run ({pace:.1} records/s)",
-                plan.requests,
-                duration(seconds)
-            );
-            seconds
-        }
-        None => {
-            let rounds = plan
-                .requests
-                .div_ceil(usize::from(args.input.max_in_flight));
-            let seconds = rounds as f64 * args.input.task_seconds;
-            say!(
-                "{} requests, {} tasks at once: about {} at {} s a task (no earlier run to take the site's pace from)",
-                plan.requests,
-                args.input.max_in_flight,
-                duration(seconds),
-                args.input.task_seconds
-            );
-            seconds
-        }
-    };
-    if c.rows == 0 {
-        say!("the file holds no records: nothing is taken as absent");
-    }
-    if args.delete_absent {
-        say!("{} absent items would be deleted", plan.deletions);
-        for key in &plan.to_delete {
-            say!("would delete: {}", Shown(&key.to_string()));
-        }
-    }
-    if let Some(refused) = &plan.deletion_refused {
-        say!("{}", Shown(refused));
-    }
-    if plan.pending_requests > 0 {
-        say!(
-            "{} requests of an interrupted run are pending: the next run sees them to their end first",
-            plan.pending_requests
-        );
-    }
-    for (key, value) in [
-        ("rows", c.rows + invalid),
-        ("new", c.new),
-        ("changed", c.changed),
-        ("resent", c.resent),
-        ("unchanged", c.unchanged),
-        ("absent", c.absent),
-        ("invalid", invalid),
-        ("requests", plan.requests),
-        ("deletions", plan.deletions),
-        ("pending_requests", plan.pending_requests),
-    ] {
-        crate::summary::set(key, value);
-    }
-    crate::summary::set("dry_run", true);
-    crate::summary::set("estimated_seconds", seconds.round());
-    let to_delete: Vec<String> = plan.to_delete.iter().map(ToString::to_string).collect();
-    crate::summary::set("to_delete", to_delete);
-    if let Some(refused) = &plan.deletion_refused {
-        crate::summary::set("deletion_refused", refused);
-    }
-    say!("dry run: nothing was sent, and nothing was written");
-    let code = if invalid == 0 || args.input.skip_invalid {
-        exit::SUCCESS
-    } else {
-        exit::INVALID_INPUT
-    };
-    Ok(ExitCode::from(code))
 }
 
 /// The keys that left the source, one a line, where `--absent` says (or beside the state).
