@@ -409,11 +409,11 @@ async fn two_records_with_one_key_are_refused_naming_both_rows_and_nothing_is_se
     assert!(state_rows(&dir.path()).is_empty());
 }
 
-/// Customers on the fake, each with a `Plan` value set by a sync of detail values.
-pub(super) async fn customers_with_plans(fake: &FakeCsm, count: usize) -> Vec<String> {
+/// `count` customers added to the fake (`{prefix}{i}@example.com`); their ids.
+pub(super) fn customers_on(fake: &FakeCsm, prefix: &str, count: usize) -> Vec<String> {
     fake.state(|site| {
         (0..count)
-            .map(|i| site.add_customer(&format!("d{i}@example.com"), "D"))
+            .map(|i| site.add_customer(&format!("{prefix}{i}@example.com"), prefix))
             .collect()
     })
 }
@@ -450,7 +450,7 @@ pub(super) async fn plans_synced(
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
-    let ids = customers_with_plans(&fake, count).await;
+    let ids = customers_on(&fake, "d", count);
     let all: Vec<_> = ids.iter().map(|id| plan_of(id, "Pro")).collect();
     client
         .sync_customer_details(all.clone())
@@ -520,7 +520,7 @@ async fn one_changed_field_of_a_customer_sends_that_operation_only() {
     fake.state(|site| site.add_field(Entity::Customer, "Region", "TEXT", &[]));
     let client = fake.client();
     let dir = StateDir::new();
-    let id = customers_with_plans(&fake, 1).await.remove(0);
+    let id = customers_on(&fake, "d", 1).remove(0);
     let record = |region: &str| -> types::BulkCustomerDetailFieldOperation {
         serde_json::from_value(json!({"customerId": id, "operations": [
             {"operationType": "UPDATE", "payload": {"name": "Plan", "values": ["Pro"]}},
@@ -689,11 +689,7 @@ async fn absent_accounts_known_by_id_are_deleted_through_their_delete_call() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
-    let ids: Vec<String> = fake.state(|site| {
-        (0..12)
-            .map(|i| site.add_customer(&format!("a{i}@example.com"), "A"))
-            .collect()
-    });
+    let ids = customers_on(&fake, "a", 12);
     let account = |id: &str, name: &str| -> types::BulkCustomerAccountOperationRequest {
         serde_json::from_value(json!({
             "operationType": "UPDATE",

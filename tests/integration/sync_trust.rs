@@ -5,7 +5,8 @@
 //! plan writes nothing.
 
 use super::sync::{
-    bulk_posts, fake, key_of, profiles, state_rows, sync_holding_the_lock, sync_profiles, StateDir,
+    bulk_posts, customers_on, fake, key_of, profiles, state_rows, sync_holding_the_lock,
+    sync_profiles, StateDir,
 };
 use atlassian_csm::types;
 use atlassian_csm::{Error, RecordOutcome};
@@ -50,6 +51,20 @@ fn pending_with_task(state: &Path) -> usize {
 
 fn organization(name: &str) -> types::BulkOrganizationOperationRequest {
     serde_json::from_value(json!({"operationType": "CREATE", "payload": {"name": name}})).unwrap()
+}
+
+/// A sync of `records` allowed to delete every absent account.
+fn accounts_deleting_all_absent<'a>(
+    client: &'a atlassian_csm::Client,
+    dir: &StateDir,
+    records: Vec<types::BulkCustomerAccountOperationRequest>,
+) -> impl std::future::Future<Output = Result<atlassian_csm::sync::SyncReport, Error>> + 'a {
+    client
+        .sync_customer_accounts(records)
+        .state(dir.path())
+        .delete_absent(true)
+        .max_delete_fraction(1.0)
+        .into_future()
 }
 
 /// An account update naming the customer as `payload` does (by id, by email, or both).
@@ -381,11 +396,7 @@ async fn an_export_switching_from_ids_to_emails_neither_duplicates_nor_deletes_a
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
-    let ids: Vec<String> = fake.state(|site| {
-        (0..10)
-            .map(|i| site.add_customer(&format!("s{i}@example.com"), "S"))
-            .collect()
-    });
+    let ids = customers_on(&fake, "s", 10);
     let by_id_and_email: Vec<_> = ids
         .iter()
         .enumerate()
@@ -394,14 +405,7 @@ async fn an_export_switching_from_ids_to_emails_neither_duplicates_nor_deletes_a
     let by_email: Vec<_> = (0..10)
         .map(|i| account(json!({"email": format!("S{i}@Example.com")})))
         .collect();
-    let sync = |records: Vec<types::BulkCustomerAccountOperationRequest>| {
-        client
-            .sync_customer_accounts(records)
-            .state(dir.path())
-            .delete_absent(true)
-            .max_delete_fraction(1.0)
-            .into_future()
-    };
+    let sync = |records| accounts_deleting_all_absent(&client, &dir, records);
     assert!(sync(by_id_and_email.clone()).await.unwrap().all_succeeded());
     for records in [by_email, by_id_and_email] {
         let report = sync(records).await.unwrap();
@@ -419,11 +423,7 @@ async fn customers_known_by_id_alone_are_not_deleted_when_the_input_names_new_on
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
-    let ids: Vec<String> = fake.state(|site| {
-        (0..10)
-            .map(|i| site.add_customer(&format!("t{i}@example.com"), "T"))
-            .collect()
-    });
+    let ids = customers_on(&fake, "t", 10);
     let by_id: Vec<_> = ids
         .iter()
         .map(|id| account(json!({"customerId": id})))
@@ -436,11 +436,7 @@ async fn customers_known_by_id_alone_are_not_deleted_when_the_input_names_new_on
         .state(dir.path())
         .await
         .unwrap();
-    let report = client
-        .sync_customer_accounts(by_email)
-        .state(dir.path())
-        .delete_absent(true)
-        .max_delete_fraction(1.0)
+    let report = accounts_deleting_all_absent(&client, &dir, by_email)
         .await
         .unwrap();
     assert_eq!((report.counts.absent, report.counts.deleted), (10, 0));
@@ -577,11 +573,7 @@ async fn an_export_switching_from_emails_to_ids_rekeys_the_state_and_deletes_no_
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
-    let ids: Vec<String> = fake.state(|site| {
-        (0..6)
-            .map(|i| site.add_customer(&format!("u{i}@example.com"), "U"))
-            .collect()
-    });
+    let ids = customers_on(&fake, "u", 6);
     let by_email: Vec<_> = (0..6)
         .map(|i| account(json!({"email": format!("u{i}@example.com")})))
         .collect();
@@ -594,14 +586,7 @@ async fn an_export_switching_from_emails_to_ids_rekeys_the_state_and_deletes_no_
         .iter()
         .map(|id| account(json!({"customerId": id})))
         .collect();
-    let sync = |records: Vec<types::BulkCustomerAccountOperationRequest>| {
-        client
-            .sync_customer_accounts(records)
-            .state(dir.path())
-            .delete_absent(true)
-            .max_delete_fraction(1.0)
-            .into_future()
-    };
+    let sync = |records| accounts_deleting_all_absent(&client, &dir, records);
     assert!(sync(by_email.clone()).await.unwrap().all_succeeded());
     // Named by both: the state learns each email's id, and keeps the customer under it.
     let report = sync(by_id_and_email).await.unwrap();
