@@ -30,6 +30,9 @@ fn main() {
         .credentials(Credentials::bearer("bench-token"))
         .build()
         .unwrap();
+    // reqwest is built without a TLS provider of its own (the client hands it a configuration);
+    // a bare reqwest client needs the process's default one, even for plain HTTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -52,8 +52,8 @@ fn main() {
     .unwrap_or_else(|e| fail(&format!("cannot write the generated spec: {e}")));
     println!("cargo:generated_spec={}", generated_spec_path.display());
 
-    let openapi: openapiv3::OpenAPI = serde_json::from_value(generated_spec)
-        .unwrap_or_else(|e| fail(&format!("the corrected spec is not OpenAPI 3.0: {e}")));
+    let openapi = atlassian_csm_spec::openapi::typed(&generated_spec)
+        .unwrap_or_else(|e| fail(&format!("the corrected spec is {e}")));
     let mut settings = progenitor::GenerationSettings::new();
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)

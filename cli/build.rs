@@ -22,7 +22,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     let text = read_from_client_build(GENERATED_SPEC_VARIABLE).unwrap_or_else(|m| panic!("{m}"));
-    let spec: openapiv3::OpenAPI = serde_json::from_str(&text).expect("OpenAPI 3.0");
+    let document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let spec = atlassian_csm_spec::openapi::typed(&document).unwrap_or_else(|m| panic!("{m}"));
 
     let mut settings = progenitor::GenerationSettings::new();
     settings

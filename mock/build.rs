@@ -20,8 +20,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
 
-    let (generated, _) = document(GENERATED_SPEC_VARIABLE);
-    let spec: openapiv3::OpenAPI = serde_json::from_str(&generated).expect("OpenAPI 3.0");
+    let (_, generated) = document(GENERATED_SPEC_VARIABLE);
+    let spec = atlassian_csm_spec::openapi::typed(&generated).unwrap_or_else(|m| panic!("{m}"));
     let mut settings = progenitor::GenerationSettings::new();
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)

@@ -91,6 +91,7 @@ mod server_text;
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod sync;
 mod tasks;
+mod tls;
 mod transport;
 
 pub use auth::{Credentials, Secret, TokenFuture, TokenSource};

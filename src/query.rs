@@ -125,7 +125,12 @@ mod tests {
 
     /// The URL a builder ends with, with `query` and with `query_unless_absent`.
     fn both<T: Serialize>(name: &str, value: &T) -> (String, String) {
-        let client = reqwest::Client::new();
+        let client = crate::transport::http_client(
+            None,
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(1),
+        )
+        .unwrap();
         let url = "http://127.0.0.1:9/api/v1/product";
         let with_query = client.get(url).query(&QueryParam::new(name, value));
         let without = client.get(url).query_unless_absent(name, value);

@@ -452,7 +452,7 @@ async fn every_generated_request_is_answered_as_the_document_says() {
 #[tokio::test]
 async fn a_method_no_operation_of_a_path_serves_is_not_allowed() {
     let fake = FakeCsm::start().await.unwrap();
-    let response = reqwest::Client::new()
+    let response = support::http()
         .patch(format!("{}/api/v1/product/p-1", fake.base_url()))
         .header("authorization", "Bearer t")
         .send()

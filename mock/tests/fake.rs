@@ -211,6 +211,9 @@ async fn raw(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, Value) {
+    // reqwest is built without a TLS provider of its own (the client hands it a configuration);
+    // a bare reqwest client needs the process's default one, even for plain HTTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let mut request = http.request(
         method.parse().unwrap(),

@@ -69,6 +69,9 @@ async fn refusals_conform_too() {
     let fake = FakeCsm::start().await.unwrap();
     let products = &doc["paths"]["/api/v1/product"]["get"];
     let (status, answer) = {
+        // reqwest is built without a TLS provider of its own (the client hands it a configuration);
+        // a bare reqwest client needs the process's default one, even for plain HTTP.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let response = reqwest::get(format!("{}/api/v1/product", fake.base_url()))
             .await
             .unwrap();

@@ -5,6 +5,16 @@
 
 use serde_json::Value;
 
+/// The document as the generator takes it (`openapiv3::OpenAPI`).
+///
+/// Typed here, once, rather than in each build script that generates code: the deserializer of
+/// the whole OpenAPI model is a large piece of machine code, and this crate compiles beside the
+/// generator, while a build script compiles after it, at the end of a user's build.
+pub fn typed(document: &Value) -> Result<openapiv3::OpenAPI, String> {
+    use serde::Deserialize;
+    openapiv3::OpenAPI::deserialize(document).map_err(|e| format!("not OpenAPI 3.0: {e}"))
+}
+
 /// The keys of a path item that are operations (the rest, such as `parameters`, are not).
 pub const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",

@@ -149,6 +149,8 @@ fn read(path: &Path) -> Result<String, String> {
 }
 
 fn download(url: &str) -> Result<String, String> {
+    // reqwest has no provider of its own here; this program has no other TLS to disturb.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let response = reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()
@@ -338,7 +340,10 @@ fn check_msrv(options: &Options) -> Result<ExitCode, String> {
 /// Compares the public API (from the pages `cargo doc` wrote) with its record; `--bless`
 /// records it, once the CHANGELOG names every item that changed.
 fn public_api(options: &Options) -> Result<ExitCode, String> {
-    let current = public_api::read_api(&target_dir(&options.root)?)?;
+    let mut current = public_api::read_api(&target_dir(&options.root)?)?;
+    current.extend(public_api::feature_lines(&checks::metadata(
+        &options.root,
+    )?)?);
     let record_path = options.root.join(public_api::RECORD_FILE);
     let record = match std::fs::read_to_string(&record_path) {
         Ok(text) => Some(text),

@@ -9,7 +9,7 @@
 //!
 //! `cargo xtask public-api` compares and fails on any difference; with `--bless` it records the
 //! API as it is, but only once every item that changed is named in backticks in the CHANGELOG's
-//! `[Unreleased]` section.
+//! `[Unreleased]` section. The crate's features are recorded beside its items.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -38,6 +38,30 @@ pub fn read_api(target: &Path) -> Result<BTreeSet<String>, String> {
         return Err(format!("{} lists no item", doc.join("all.html").display()));
     }
     Ok(lines)
+}
+
+/// The crate's features as `cargo metadata` gives them, one promise per line (`feature::rustls |
+/// rustls = ["dep:rustls", …]`): what a feature turns on is part of what a user builds.
+pub fn feature_lines(metadata: &serde_json::Value) -> Result<BTreeSet<String>, String> {
+    let package = metadata["packages"]
+        .as_array()
+        .and_then(|packages| packages.iter().find(|p| p["name"] == "atlassian-csm"))
+        .ok_or("cargo metadata lists no atlassian-csm package")?;
+    let features = package["features"]
+        .as_object()
+        .ok_or("cargo metadata gives atlassian-csm no features")?;
+    Ok(features
+        .iter()
+        .map(|(name, enables)| {
+            let enables: Vec<String> = enables
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|value| format!("{value}"))
+                .collect();
+            format!("feature::{name} | {name} = [{}]", enables.join(", "))
+        })
+        .collect())
 }
 
 /// `(page, path)` of every item `all.html` lists: `("bulk/struct.StopHandle.html",
@@ -256,6 +280,28 @@ mod tests {
 <h3 class="code-header">impl <a>Send</a> for <a>StopHandle</a></h3>
 <h2 id="blanket-implementations" class="section-header">Blanket Implementations</h2>
 <h3 class="code-header">impl&lt;T&gt; From&lt;T&gt; for T</h3>"##;
+
+    #[test]
+    fn features_are_promises_named_by_their_name() {
+        let metadata = serde_json::json!({"packages": [
+            {"name": "atlassian-csm-mock", "features": {"x": []}},
+            {"name": "atlassian-csm", "features": {"default": ["rustls"], "rustls": ["dep:rustls", "rustls/ring"]}}
+        ]});
+        let lines = feature_lines(&metadata).unwrap();
+        assert_eq!(
+            lines,
+            set(&[
+                r#"feature::default | default = ["rustls"]"#,
+                r#"feature::rustls | rustls = ["dep:rustls", "rustls/ring"]"#,
+            ])
+        );
+        let before = set(&[r#"feature::rustls | rustls = ["reqwest/rustls"]"#]);
+        let changes = Changes::between(&before, &lines);
+        assert_eq!(
+            changes.unnamed_in("## [Unreleased]\n- `rustls`\n"),
+            ["default"]
+        );
+    }
 
     fn set(lines: &[&str]) -> BTreeSet<String> {
         lines.iter().map(|line| line.to_string()).collect()

@@ -224,6 +224,9 @@ pub async fn demo_site() -> (FakeCsm, Site) {
 /// One HTTP client per test thread (each test has its runtime on its thread): a new one per
 /// request costs tens of milliseconds.
 pub fn http() -> reqwest::Client {
+    // reqwest is built without a TLS provider of its own (the client hands it a configuration);
+    // a bare reqwest client needs the process's default one, even for plain HTTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     thread_local! {
         static CLIENT: reqwest::Client = reqwest::Client::new();
     }
