@@ -59,6 +59,7 @@ pub(crate) async fn send<T, E: serde::Serialize>(
     call: Pin<Box<impl Future<Output = Result<T, GeneratedError<E>>>>>,
 ) -> Result<T, Error> {
     let overall = config.call_timeout;
+    let started = tokio::time::Instant::now();
     let start = CallRecord {
         operation,
         attempt_timeout: config.attempt_timeout,
@@ -70,6 +71,7 @@ pub(crate) async fn send<T, E: serde::Serialize>(
             (result, CALL.with(|call| call.take()))
         })
         .await;
+    let attempts = record.attempts;
     let result = match result {
         Err(_) => Err(match record.last_failure {
             // The retries were cut short, but what stopped the call is the connection.
@@ -77,6 +79,7 @@ pub(crate) async fn send<T, E: serde::Serialize>(
             _ => Error::Timeout {
                 operation,
                 after: overall,
+                attempts: Default::default(),
             },
         }),
         Ok(Ok(value)) => match record.error {
@@ -86,7 +89,14 @@ pub(crate) async fn send<T, E: serde::Serialize>(
         },
         Ok(Err(error)) => Err(into_error(operation, error, record).await),
     };
-    result.map_err(|error| error.with_server_text_kept(&config.secrets()))
+    let tried = crate::error::Attempts::new(attempts, started.elapsed());
+    result.map_err(|error| {
+        let mut error = error.with_attempts(tried);
+        if let Some(rate_limit) = error.rate_limit_mut() {
+            config.seen_policies.fill(rate_limit);
+        }
+        error.with_server_text_kept(&config.secrets())
+    })
 }
 
 /// Turns what the generated call returned into an [`Error`], with what its attempts recorded.

@@ -173,6 +173,11 @@ impl ClientBuilder {
     /// redirect policy then apply instead of this builder's: build it with
     /// `.redirect(reqwest::redirect::Policy::none())`, as the client's own is, or a redirect could
     /// carry a request and its credentials to another origin.
+    ///
+    /// With the `rustls` features, reqwest is built without a cryptography provider of its own
+    /// (the client hands its own clients a configuration): install one before building yours
+    /// (`rustls::crypto::ring::default_provider().install_default()`), hand it a configuration
+    /// (`.tls_backend_preconfigured(…)`), or depend on reqwest with its `rustls` feature.
     pub fn http_client(mut self, http_client: reqwest::Client) -> Self {
         self.http_client = Some(http_client);
         self
@@ -269,6 +274,7 @@ impl ClientBuilder {
             max_response_bytes: self.max_response_bytes,
             max_pages: self.max_pages,
             sent_tokens: Default::default(),
+            seen_policies: Default::default(),
             allow_unknown_enum_values: self.allow_unknown_enum_values,
         };
         Ok(Client::new_with_client(&base_url, http_client, config))

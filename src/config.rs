@@ -29,6 +29,8 @@ pub struct ClientConfig {
     /// The last `Authorization` headers a token source gave, so that a server echoing one is
     /// redacted (see `server_text`).
     pub(crate) sent_tokens: SentTokens,
+    /// The quota policies last seen, for the answers that come without them.
+    pub(crate) seen_policies: crate::rate_limit::SeenPolicies,
 }
 
 /// The last few `Authorization` headers of a token source (its tokens renew); never printed.

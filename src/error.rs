@@ -24,12 +24,14 @@ pub enum Error {
     },
 
     /// The API answered with an error status (after any retries).
-    #[error("{operation}: the API answered {status}{}", describe(.error))]
+    #[error("{operation}: the API answered {status}{attempts}{}", describe(.error))]
     Api {
         /// The operation, e.g. `get_customer`.
         operation: &'static str,
         /// The HTTP status.
         status: StatusCode,
+        /// The attempts the call made.
+        attempts: Attempts,
         /// The decoded error body, when it was one.
         error: Option<Box<RestError>>,
         /// The start of the body when it was not a `RestError` (e.g. a proxy's HTML page).
@@ -40,12 +42,15 @@ pub enum Error {
 
     /// Still rate limited (429, or 503 with `Retry-After`) when the retries ran out, or asked to
     /// wait longer than the retry policy allows.
-    #[error("{operation}: rate limited (HTTP {status}){}", retry_hint(.rate_limit))]
+    #[error("{operation}: rate limited (HTTP {status}){attempts}{}", retry_hint(.rate_limit))]
     RateLimited {
         /// The operation.
         operation: &'static str,
         /// 429 or 503.
         status: StatusCode,
+        /// The attempts the call made (none when a bulk import refused a submission it did not
+        /// send, its quota being used up).
+        attempts: Attempts,
         /// The rate-limit headers, including the server's `Retry-After`.
         rate_limit: Box<RateLimit>,
     },
@@ -59,24 +64,29 @@ pub enum Error {
     },
 
     /// A call (with all its retries) or one attempt took too long.
-    #[error("{operation}: timed out after {after:?}")]
+    #[error("{operation}: timed out after {after:?}{}", attempts.in_brackets())]
     Timeout {
         /// The operation.
         operation: &'static str,
         /// The limit that was reached.
         after: Duration,
+        /// The attempts the call made.
+        attempts: Attempts,
     },
 
     /// The request could not be sent or its answer not read (connection refused or reset…), on
     /// the last attempt, or on the attempt before the call timeout ended the retries. `Display`
-    /// names the host and the root cause once (e.g. "could not reach api.atlassian.com:
-    /// Connection refused"); the cause is also the error's `source`.
-    #[error("{operation}: could not reach {host}: {}", causes(.source))]
+    /// names the host, what was tried and the root cause once (e.g. "could not reach
+    /// api.atlassian.com after 5 attempts over 2.9 s: Connection refused"); the cause is also
+    /// the error's `source`.
+    #[error("{operation}: could not reach {host}{attempts}: {}", causes(.source))]
     Transport {
         /// The operation.
         operation: &'static str,
         /// The host (and port, when not the scheme's) the request was for.
         host: String,
+        /// The attempts the call made.
+        attempts: Attempts,
         /// The underlying error (its URL removed).
         #[source]
         source: reqwest::Error,
@@ -199,6 +209,47 @@ pub enum Error {
     },
 }
 
+/// What a call tried before it ended with an error: how many attempts, over how long (the first
+/// attempt's start to the error). `Display` says it when there was more than one attempt
+/// (` after 5 attempts over 2.9 s`), and nothing otherwise.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Attempts {
+    /// The attempts made (0 when the request was never sent).
+    pub count: u32,
+    /// From the first attempt to the error.
+    pub elapsed: Duration,
+}
+
+impl Attempts {
+    /// `count` attempts over `elapsed`.
+    pub fn new(count: u32, elapsed: Duration) -> Self {
+        Self { count, elapsed }
+    }
+
+    /// ` (5 attempts over 2.9 s)`, or nothing for one attempt or none.
+    fn in_brackets(&self) -> String {
+        match self.to_string().strip_prefix(" after ") {
+            Some(tried) => format!(" ({tried})"),
+            None => String::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Attempts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.count > 1 {
+            write!(
+                f,
+                " after {} attempts over {:.1} s",
+                self.count,
+                self.elapsed.as_secs_f64()
+            )?;
+        }
+        Ok(())
+    }
+}
+
 fn describe(error: &Option<Box<RestError>>) -> String {
     match error.as_ref().and_then(|e| e.error_message.as_deref()) {
         Some(message) => format!(": {message}"),
@@ -224,6 +275,18 @@ fn causes(error: &(dyn std::error::Error + 'static)) -> String {
 fn retry_hint(rate_limit: &RateLimit) -> String {
     if rate_limit.quota_exhausted() {
         let reason = rate_limit.reason.as_deref().unwrap_or("a quota");
+        // The quota's size and window, when the site said them (on this answer or earlier).
+        let reason = match rate_limit.spent_policy() {
+            Some(crate::rate_limit::QuotaPolicy {
+                quota: Some(points),
+                window: Some(window),
+                name,
+            }) => format!(
+                "{reason} ({name}: {points} points per {} s)",
+                window.as_secs()
+            ),
+            _ => reason.to_string(),
+        };
         return match rate_limit.resets_in() {
             Some(wait) => format!(
                 "; {reason}: the quota is used up until it resets in {} s",
@@ -251,6 +314,39 @@ impl Error {
         }
     }
 
+    /// The attempts the call behind this error made, and over how long, when it was a call that
+    /// ended after its attempts (an answer with an error status, a rate limit, no answer, a
+    /// timeout).
+    pub fn attempts(&self) -> Option<Attempts> {
+        match self {
+            Self::Api { attempts, .. }
+            | Self::RateLimited { attempts, .. }
+            | Self::Timeout { attempts, .. }
+            | Self::Transport { attempts, .. } => Some(*attempts),
+            _ => None,
+        }
+    }
+
+    /// The rate-limit headers of the answer behind this error, to complete them.
+    pub(crate) fn rate_limit_mut(&mut self) -> Option<&mut RateLimit> {
+        match self {
+            Self::Api { rate_limit, .. } | Self::RateLimited { rate_limit, .. } => Some(rate_limit),
+            _ => None,
+        }
+    }
+
+    /// The same error, saying the attempts the call made.
+    pub(crate) fn with_attempts(mut self, tried: Attempts) -> Self {
+        if let Self::Api { attempts, .. }
+        | Self::RateLimited { attempts, .. }
+        | Self::Timeout { attempts, .. }
+        | Self::Transport { attempts, .. } = &mut self
+        {
+            *attempts = tried;
+        }
+        self
+    }
+
     /// The rate-limit headers of the answer behind this error, if there was one.
     pub fn rate_limit(&self) -> Option<&RateLimit> {
         match self {
@@ -268,6 +364,7 @@ impl Error {
             Self::Timeout {
                 operation,
                 after: timeout,
+                attempts: Attempts::default(),
             }
         } else {
             Self::transport(operation, source)
@@ -290,6 +387,7 @@ impl Error {
         Self::Transport {
             operation,
             host,
+            attempts: Attempts::default(),
             source: source.without_url(),
         }
     }
@@ -309,6 +407,7 @@ impl Error {
             return Self::RateLimited {
                 operation,
                 status,
+                attempts: Attempts::default(),
                 rate_limit,
             };
         }
@@ -330,6 +429,7 @@ impl Error {
         Self::Api {
             operation,
             status,
+            attempts: Attempts::default(),
             error,
             body_excerpt,
             rate_limit,

@@ -98,7 +98,7 @@ pub use auth::{Credentials, Secret, TokenFuture, TokenSource};
 pub use bulk::{BulkImport, BulkProgress, BulkReport, BulkRequest, RecordOutcome};
 pub use client_builder::ClientBuilder;
 pub use config::ClientConfig;
-pub use error::Error;
+pub use error::{Attempts, Error};
 pub use generated::{builder, types, Client, ResponseValue};
 pub use oauth::{OAuthTokenSource, RefreshedTokens};
 pub use open_enum::UnknownValue;

@@ -16,7 +16,8 @@ pub struct RateLimit {
     /// `X-RateLimit-Remaining`: what is left of it.
     pub remaining: Option<u64>,
     /// `X-RateLimit-Reset`: when the window resets, written `2026-12-02T10:00Z` (as documented)
-    /// or with seconds and an offset (RFC 3339).
+    /// or with seconds and an offset (RFC 3339). Live sites have sent a time already past:
+    /// [`resets_in`](Self::resets_in) then takes it as unknown.
     pub reset: Option<chrono::DateTime<chrono::Utc>>,
     /// `X-RateLimit-NearLimit: true` (or `X-Beta-RateLimit-NearLimit`): less than 20 % of a
     /// budget is left.
@@ -27,7 +28,9 @@ pub struct RateLimit {
     /// `Retry-After`, as a wait from the moment the response was read.
     pub retry_after: Option<Duration>,
     /// The quotas the site applies (`RateLimit-Policy`, or `Beta-RateLimit-Policy`):
-    /// `"tenant-app-quota";q=100100;w=3600`.
+    /// `"tenant-app-quota";q=100100;w=3600`. Sites stop sending the policy once its quota is
+    /// used up: on an [`Error`](crate::Error), an answer without it carries the last policy the
+    /// client saw.
     pub policies: Vec<QuotaPolicy>,
     /// What is left of them (`RateLimit`, or `Beta-RateLimit`):
     /// `"tenant-app-quota";r=17842;t=2107`.
@@ -116,20 +119,82 @@ impl RateLimit {
 
     /// When the exhausted quota (or the window) resets, from now: the quota's `t`, else
     /// `X-RateLimit-Reset`, else `Retry-After`.
+    ///
+    /// Never zero: a reset already past, or due in 0 s, is what some sites send while the quota
+    /// is still spent, and waiting nothing would send the next request straight into it. Such a
+    /// value is taken as unknown.
     pub fn resets_in(&self) -> Option<Duration> {
+        let known = |wait: &Duration| !wait.is_zero();
         let exhausted = self
             .quotas
             .iter()
             .filter(|quota| quota.remaining == Some(0))
             .filter_map(|quota| quota.resets_in)
+            .filter(known)
             .max();
-        let any_quota = self.quotas.iter().filter_map(|quota| quota.resets_in).max();
-        let reset = self.reset.map(|reset| {
-            (reset - chrono::Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-        });
-        exhausted.or(any_quota).or(reset).or(self.retry_after)
+        let any_quota = self
+            .quotas
+            .iter()
+            .filter_map(|quota| quota.resets_in)
+            .filter(known)
+            .max();
+        let reset = self
+            .reset
+            .and_then(|reset| (reset - chrono::Utc::now()).to_std().ok())
+            .filter(known);
+        exhausted
+            .or(any_quota)
+            .or(reset)
+            .or(self.retry_after.filter(known))
+    }
+
+    /// The policy of a quota this answer says is used up, when the site said it (on this answer,
+    /// or, on an [`Error`](crate::Error), on an earlier one).
+    pub fn spent_policy(&self) -> Option<&QuotaPolicy> {
+        self.policies.iter().find(|policy| {
+            self.quotas
+                .iter()
+                .any(|quota| quota.name == policy.name && quota.remaining == Some(0))
+        })
+    }
+
+    /// [`resets_in`](Self::resets_in), else, for a used-up quota whose policy is known, one
+    /// window of it: the latest the quota can reset. What a patient caller waits for when the
+    /// site does not say when.
+    pub fn resets_within(&self) -> Option<Duration> {
+        self.resets_in().or_else(|| {
+            self.spent_policy()
+                .and_then(|policy| policy.window)
+                .filter(|window| !window.is_zero())
+        })
+    }
+}
+
+/// The quota policies a client last saw, kept for the answers that come without them (sites stop
+/// sending the policy once its quota is used up). Shared by the clones of a client.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SeenPolicies(std::sync::Arc<std::sync::Mutex<Vec<QuotaPolicy>>>);
+
+impl SeenPolicies {
+    /// Keeps the policies of an answer that has them; an answer without them changes nothing.
+    pub fn remember(&self, headers: &HeaderMap) {
+        // Two look-ups for most answers, which carry no policy: every answer passes here.
+        if !headers.contains_key("ratelimit-policy")
+            && !headers.contains_key("beta-ratelimit-policy")
+        {
+            return;
+        }
+        let policies = RateLimit::from_headers(headers).policies;
+        if !policies.is_empty() {
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = policies;
+        }
+    }
+
+    /// Gives `rate_limit` the last policies seen when its answer had none.
+    pub fn fill(&self, rate_limit: &mut RateLimit) {
+        if rate_limit.policies.is_empty() {
+            rate_limit.policies = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        }
     }
 }
 
@@ -293,5 +358,81 @@ mod tests {
         let odd = RateLimit::from_headers(&headers(&[("ratelimit", ";r=1, ok;r=x;t=5")]));
         assert_eq!(odd.quotas.len(), 1);
         assert_eq!(odd.quotas[0].remaining, None);
+    }
+
+    #[test]
+    fn a_reset_already_past_or_due_now_is_unknown_and_never_a_wait_of_nothing() {
+        let spent = |pairs: &[(&'static str, &str)]| {
+            let mut all = vec![("x-beta-ratelimit-reason", "jira-quota-tenant-based")];
+            all.extend_from_slice(pairs);
+            RateLimit::from_headers(&headers(&all))
+        };
+        let past = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339();
+        assert_eq!(spent(&[("x-ratelimit-reset", &past)]).resets_in(), None);
+        assert_eq!(
+            spent(&[("beta-ratelimit", "\"tenant-app-quota\";r=0;t=0")]).resets_in(),
+            None
+        );
+        assert_eq!(spent(&[("retry-after", "0")]).resets_in(), None);
+        // A later value beside it is still read.
+        let later = (chrono::Utc::now() + chrono::Duration::minutes(5)).to_rfc3339();
+        let wait = spent(&[("x-ratelimit-reset", &later), ("retry-after", "0")]).resets_in();
+        assert!(
+            wait.is_some_and(|w| w > Duration::from_secs(250)),
+            "{wait:?}"
+        );
+        // With nothing known but the quota's policy: unknown, and at the latest one window.
+        let policy_only = spent(&[
+            (
+                "beta-ratelimit-policy",
+                "\"tenant-app-quota\";q=100100;w=3600",
+            ),
+            ("beta-ratelimit", "\"tenant-app-quota\";r=0;t=0"),
+        ]);
+        assert_eq!(policy_only.resets_in(), None);
+        assert_eq!(policy_only.resets_within(), Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn t_is_read_from_each_answer_as_it_comes() {
+        let left = |t: &str| {
+            RateLimit::from_headers(&headers(&[(
+                "beta-ratelimit",
+                &format!("\"tenant-app-quota\";r=10;t={t}"),
+            )]))
+            .resets_in()
+        };
+        // Jumping between calls, as live sites send it: each answer says its own.
+        assert_eq!(left("2107"), Some(Duration::from_secs(2107)));
+        assert_eq!(left("3540"), Some(Duration::from_secs(3540)));
+        assert_eq!(left("12"), Some(Duration::from_secs(12)));
+    }
+
+    #[test]
+    fn the_last_policy_seen_stays_when_an_answer_comes_without_it() {
+        let seen = SeenPolicies::default();
+        let with_policy = headers(&[(
+            "beta-ratelimit-policy",
+            "\"tenant-app-quota\";q=100100;w=3600",
+        )]);
+        seen.remember(&with_policy);
+        seen.remember(&headers(&[(
+            "beta-ratelimit",
+            "\"tenant-app-quota\";r=0;t=0",
+        )]));
+        let mut without = RateLimit::from_headers(&headers(&[(
+            "beta-ratelimit",
+            "\"tenant-app-quota\";r=0;t=0",
+        )]));
+        seen.fill(&mut without);
+        assert_eq!(
+            without.policies,
+            RateLimit::from_headers(&with_policy).policies
+        );
+        // An answer with its own policy keeps its own.
+        let own = headers(&[("ratelimit-policy", "hourly;q=5;w=60")]);
+        let mut kept = RateLimit::from_headers(&own);
+        seen.fill(&mut kept);
+        assert_eq!(kept.policies[0].name, "hourly");
     }
 }

@@ -62,6 +62,7 @@ pub(crate) async fn execute(
             call.attempts = attempt;
             call.last_failure = None;
             if let Ok(response) = &result {
+                config.seen_policies.remember(response.headers());
                 call.status = Some(response.status());
                 // Only an error answer's headers are needed later (rate limits).
                 if !response.status().is_success() {

@@ -148,12 +148,14 @@ impl Error {
             Self::Api {
                 operation,
                 status,
+                attempts,
                 error,
                 body_excerpt,
                 rate_limit,
             } => Self::Api {
                 operation,
                 status,
+                attempts,
                 error: error.map(|error| Box::new(error.kept(secrets))),
                 body_excerpt: body_excerpt.map(|excerpt| secrets.start(&excerpt, EXCERPT_BYTES).0),
                 rate_limit,

@@ -33,6 +33,12 @@ pub struct Connection {
     /// lines for people going to standard error.
     #[arg(long, global = true, value_enum, default_value_t = crate::summary::OutputFormat::Text)]
     pub output: crate::summary::OutputFormat,
+    /// For import and sync: write the run's metrics to this file as a Prometheus text exposition
+    /// (counts by outcome, duration, exit code, last success time), every 10 s while it runs and
+    /// when it ends, replacing it atomically; for node_exporter's textfile collector, name it
+    /// `*.prom` in the collector's directory.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<std::path::PathBuf>,
 }
 
 const HOW_TO: &str = "set CSM_CLOUD_ID (or --site), and CSM_EMAIL with CSM_API_TOKEN or \

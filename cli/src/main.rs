@@ -14,6 +14,7 @@ mod generated;
 mod help;
 mod import;
 mod interrupt;
+mod metrics_file;
 mod mock;
 mod output;
 mod profile;
@@ -110,6 +111,10 @@ async fn main() -> ExitCode {
     };
     verbose(connection.verbose);
     summary::report_as(connection.output);
+    let reporting = summary::reports(&matches);
+    if let (Some(path), Some(command)) = (&connection.metrics_file, reporting) {
+        metrics_file::write_to(path, command);
+    }
     let started = std::time::Instant::now();
     let (code, error) = match run(&connection, &matches).await {
         Ok(code) => (code, None),
@@ -119,16 +124,21 @@ async fn main() -> ExitCode {
             (exit::code_of(&error), Some(line))
         }
     };
-    if let Some(command) = summary::reports(&matches).filter(|_| summary::json()) {
+    let metrics = metrics_file::path();
+    if let Some(command) = reporting.filter(|_| summary::json() || metrics.is_some()) {
         let number = (0..=u8::MAX)
             .find(|n| ExitCode::from(*n) == code)
             .unwrap_or(exit::API_FAILED);
-        output::JsonOutput { pretty: false }.print(&summary::object(
-            command,
-            started,
-            number,
-            error.as_deref(),
-        ));
+        let object = summary::object(command, started, number, error.as_deref());
+        if summary::json() {
+            output::JsonOutput { pretty: false }.print(&object);
+        }
+        if let (Err(error), Some(path)) = (metrics_file::ended(&object), metrics) {
+            tell!(
+                "csm: cannot write the metrics file {}: {error}",
+                path.display()
+            );
+        }
     }
     code
 }

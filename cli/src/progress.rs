@@ -85,6 +85,7 @@ impl Progress {
 
     /// Shows `done`, the time left (with what it was estimated from) and `note`.
     fn show(&self, done: u64, eta: Option<(Duration, &str)>, note: &str) {
+        crate::metrics_file::running(done, self.total(), self.elapsed());
         let note = if note.is_empty() {
             String::new()
         } else {

@@ -47,6 +47,15 @@ pub fn set(key: &str, value: impl serde::Serialize) {
         .insert(key.to_string(), value);
 }
 
+/// The counts recorded so far.
+pub fn fields() -> Map<String, Value> {
+    FIELDS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default()
+}
+
 /// The summary of `command`, which started at `started` and ends with `exit_code` (and `error`).
 pub fn object(command: &str, started: Instant, exit_code: u8, error: Option<&str>) -> Value {
     let mut object = Map::new();

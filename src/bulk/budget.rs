@@ -74,6 +74,7 @@ impl Budget {
             operation,
             status,
             rate_limit,
+            ..
         } = error
         {
             self.state.lock().unwrap().quota_refusal =
@@ -85,9 +86,11 @@ impl Budget {
     pub fn refusal(&self) -> Option<crate::Error> {
         let state = self.state.lock().unwrap();
         let (operation, status, rate_limit) = state.quota_refusal.clone()?;
+        // Not sent: no attempt was made for it.
         Some(crate::Error::RateLimited {
             operation,
             status,
+            attempts: crate::error::Attempts::default(),
             rate_limit: Box::new(rate_limit),
         })
     }

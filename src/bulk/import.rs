@@ -61,6 +61,7 @@ pub struct BulkImport<'a, E: BulkEndpoint> {
     observer: Option<Arc<dyn RequestObserver>>,
     lanes: Lanes,
     stop: super::stop::StopHandle,
+    expected_records: Option<usize>,
 }
 
 impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
@@ -81,6 +82,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             journal: None,
             observer: None,
             lanes: Lanes::default(),
+            expected_records: None,
         }
     }
 
@@ -104,6 +106,16 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
     /// so rerunning an import resubmits each request under the key it had.
     pub fn idempotency_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.key_namespace = namespace.into();
+        self
+    }
+
+    /// How many records a streamed input will yield, when the caller knows (a file whose rows it
+    /// counted): the progress then counts against it ([`BulkProgress::total_records`]), and so
+    /// does [`BulkProgress::estimated_time_left`], from the first report instead of once the input
+    /// is read to its end. A hint only: more records read so far count instead, and once the
+    /// input ends, the records it held.
+    pub fn expected_records(mut self, records: usize) -> Self {
+        self.expected_records = Some(records);
         self
     }
 
@@ -198,6 +210,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             observer,
             lanes,
             stop,
+            expected_records,
         } = self;
         let journal = match &journal {
             Some(path) => match Journal::open(path, E::METHOD_NAME, &key_namespace) {
@@ -212,6 +225,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             key_namespace,
             on_progress,
             known_total,
+            expected_records,
             journal,
             observer,
             lanes,

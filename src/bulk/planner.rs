@@ -98,6 +98,7 @@ impl<'a, E: BulkEndpoint> Planner<'a, E> {
         };
         let Some(record) = next else {
             self.exhausted = true;
+            self.run.input_read.store(true, Ordering::SeqCst);
             let packer = std::mem::replace(&mut self.packer, Packer::new(1, None));
             for chunk in packer.finish() {
                 self.plan(chunk);

@@ -13,8 +13,9 @@ pub(crate) type ProgressCallback<'a> = Arc<dyn Fn(&BulkProgress) + Send + Sync +
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BulkProgress {
-    /// Records in the import (for a streamed input: the records read so far, the total once it
-    /// is exhausted).
+    /// Records in the import (for a streamed input: the records read so far, or as many as
+    /// [`BulkImport::expected_records`](super::BulkImport::expected_records) said if more, until
+    /// the input ends; then the records it held).
     pub total_records: usize,
     /// Records whose request the API accepted.
     pub submitted_records: usize,

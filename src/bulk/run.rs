@@ -28,6 +28,8 @@ pub(crate) struct Settings<'a> {
     pub on_progress: Option<ProgressCallback<'a>>,
     /// The records in all, when the input was read before the import started.
     pub known_total: Option<usize>,
+    /// The records a streamed input will yield, as the caller expects.
+    pub expected_records: Option<usize>,
     pub journal: Option<Journal>,
     pub observer: Option<Arc<dyn RequestObserver>>,
     pub lanes: Lanes,
@@ -54,6 +56,8 @@ impl<'r> Run<'r> {
             key_namespace: settings.key_namespace,
             on_progress: settings.on_progress,
             known_total: settings.known_total,
+            expected_records: settings.expected_records,
+            input_read: std::sync::atomic::AtomicBool::new(false),
             task_times: TaskTimes::default(),
             queue: SiteQueue::new(),
             submit_order: tokio::sync::Mutex::new(()),
@@ -84,6 +88,9 @@ pub(super) struct Run<'r> {
     key_namespace: String,
     on_progress: Option<ProgressCallback<'r>>,
     known_total: Option<usize>,
+    expected_records: Option<usize>,
+    /// The input was read to its end: the records read are all of them.
+    pub(super) input_read: std::sync::atomic::AtomicBool,
     /// How long tasks of this import have taken, from submit to seen finished.
     task_times: TaskTimes,
     /// The import's tasks in the order they were sent, and how the site runs them.
@@ -114,8 +121,15 @@ impl Run<'_> {
     fn report_progress(&self) {
         if let Some(callback) = &self.on_progress {
             let read = self.read_records.load(Ordering::SeqCst);
+            let total = match (self.known_total, self.expected_records) {
+                (Some(total), _) => total,
+                (None, Some(expected)) if !self.input_read.load(Ordering::SeqCst) => {
+                    read.max(expected)
+                }
+                (None, _) => read,
+            };
             callback(&BulkProgress {
-                total_records: self.known_total.unwrap_or(read),
+                total_records: total,
                 submitted_records: self.submitted_records.load(Ordering::SeqCst),
                 finished_records: self.finished_records.load(Ordering::SeqCst),
                 total_requests: self.planned_requests.load(Ordering::SeqCst),
@@ -373,8 +387,10 @@ impl Run<'_> {
                     // A quota used up lets nothing through until it resets: every submission
                     // waits for that (a nightly import waits patiently) when it comes within the
                     // deadline; past it, the request is not sent.
+                    // When the site does not say when (or says a time already past), the latest
+                    // the quota can reset: one window of it.
                     let wait = if rate_limit.quota_exhausted() {
-                        match rate_limit.resets_in() {
+                        match rate_limit.resets_within() {
                             Some(wait) if started.elapsed() + wait < self.task_deadline => {
                                 Some(wait)
                             }

@@ -381,6 +381,43 @@ async fn an_import_waits_for_a_used_up_quota_to_reset_then_goes_on() {
     }
 }
 
+/// A spent quota whose reset the site gives as 0 s and as a time already past is not taken as
+/// "go on now": the import does not send into it again and again until its deadline.
+#[tokio::test]
+async fn a_spent_quota_with_no_wait_said_is_not_hammered() {
+    use crate::support::scripted_server::{Reply, ScriptedServer};
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(3)).format("%Y-%m-%dT%H:%MZ");
+    let server = ScriptedServer::start(vec![Reply::status(429)
+        .with_header("x-beta-ratelimit-reason", "jira-quota-tenant-based")
+        .with_header("beta-ratelimit", "\"tenant-app-quota\";r=0;t=0")
+        .with_header("x-ratelimit-reset", &past.to_string())])
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .credentials(Credentials::bearer("token"))
+        .build()
+        .unwrap();
+    let report = client
+        .import_customer_profiles(profiles(3))
+        .task_deadline(Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "sent into the spent quota again"
+    );
+    match &report.records[0] {
+        RecordOutcome::NotSubmitted(error) => {
+            assert!(
+                error.to_string().contains("until its window resets"),
+                "{error}"
+            )
+        }
+        other => panic!("expected NotSubmitted, got {other:?}"),
+    }
+}
+
 /// A fake at a live site's pace divided by `factor`, its tasks not held before their turn.
 async fn live_paced(factor: u32) -> FakeCsm {
     start(

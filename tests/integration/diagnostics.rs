@@ -96,3 +96,82 @@ fn a_retried_connection_failure_names_its_kind() {
     let retry = log.lines().find(|l| l.contains("retrying")).expect("{log}");
     assert!(retry.contains("reason=connect error"), "{retry}");
 }
+
+/// The error that ends a call after its attempts says what was tried: how many attempts, over
+/// how long; a single attempt says nothing of it.
+#[tokio::test]
+async fn an_error_after_retries_names_the_attempts_and_the_time_they_took() {
+    let policy = || {
+        RetryPolicy::default()
+            .max_attempts(3)
+            .base_delay(Duration::from_millis(20))
+    };
+    let tried = |error: &Error| error.attempts().expect("a call that made attempts");
+
+    // No answer: a refused connection.
+    let refused = client(&refused_base_url(), Duration::from_secs(30), policy());
+    let error = refused.get_products().send().await.unwrap_err();
+    assert!(matches!(error, Error::Transport { .. }), "{error:?}");
+    assert_eq!(tried(&error).count, 3);
+    let message = error.to_string();
+    let seconds = format!("{:.1} s", tried(&error).elapsed.as_secs_f64());
+    assert!(
+        message.contains(&format!("after 3 attempts over {seconds}: ")),
+        "{message}"
+    );
+
+    // An error status, and a rate limit, to the end of the retries.
+    for (reply, rate_limited) in [
+        (Reply::status(503), false),
+        (Reply::status(429).with_header("retry-after", "0"), true),
+    ] {
+        let server = ScriptedServer::start(vec![reply]).await;
+        let error = client(&server.base_url, Duration::from_secs(30), policy())
+            .get_products()
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(matches!(error, Error::RateLimited { .. }), rate_limited);
+        assert_eq!(tried(&error).count, 3, "{error:?}");
+        assert_eq!(server.requests().len(), 3);
+        assert!(
+            error.to_string().contains("after 3 attempts over "),
+            "{error}"
+        );
+    }
+
+    // The call timeout, which ends the retries: the attempts are said beside it.
+    let server = ScriptedServer::start(vec![Reply::status(503)]).await;
+    let unbounded = RetryPolicy::default()
+        .max_attempts(1000)
+        .base_delay(Duration::from_millis(5))
+        .max_delay(Duration::from_millis(5));
+    let error = client(&server.base_url, Duration::from_millis(300), unbounded)
+        .get_products()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    let count = tried(&error).count;
+    assert!(
+        count > 1 && count as usize == server.requests().len(),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().ends_with(&format!(
+            "timed out after 300ms ({count} attempts over {:.1} s)",
+            tried(&error).elapsed.as_secs_f64()
+        )),
+        "{error}"
+    );
+
+    // One attempt: nothing to say.
+    let once = client(
+        &refused_base_url(),
+        Duration::from_secs(5),
+        RetryPolicy::never(),
+    );
+    let error = once.get_products().send().await.unwrap_err();
+    assert_eq!(tried(&error).count, 1);
+    assert!(!error.to_string().contains("attempt"), "{error}");
+}

@@ -408,3 +408,47 @@ async fn against_a_site_s_rate_limits_a_burst_is_waited_out_and_a_used_up_quota_
     assert_eq!(fake.requests().len(), 4, "the used-up quota was retried");
     assert!(error.to_string().contains("resets in"), "{error}");
 }
+
+/// Live sites' rate-limit headers as they come: the policy gone once its quota is spent, `t` at
+/// 0 and a reset already past while nothing gets through. The last policy seen is kept, and a
+/// reset that is no wait is taken as unknown.
+#[tokio::test]
+async fn a_spent_quota_without_its_policy_or_with_a_reset_already_past_is_said_as_it_is() {
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(3)).format("%Y-%m-%dT%H:%MZ");
+    let spent = Reply::status(429)
+        .with_header("x-beta-ratelimit-reason", "jira-quota-tenant-based")
+        .with_header("beta-ratelimit", "\"tenant-app-quota\";r=0;t=0")
+        .with_header("x-ratelimit-reset", &past.to_string());
+    let server = ScriptedServer::start(vec![
+        products_page()
+            .with_header(
+                "beta-ratelimit-policy",
+                "\"tenant-app-quota\";q=100100;w=3600",
+            )
+            .with_header("beta-ratelimit", "\"tenant-app-quota\";r=1;t=40"),
+        spent,
+    ])
+    .await;
+    let client = client_for(&server);
+    client.get_products().send().await.unwrap();
+    let error = client.get_products().send().await.unwrap_err();
+    assert_eq!(server.requests().len(), 2, "a spent quota is not retried");
+    let rate_limit = error.rate_limit().unwrap();
+    assert_eq!(
+        rate_limit.policies[0].quota,
+        Some(100_100),
+        "the policy seen before"
+    );
+    assert_eq!(
+        rate_limit.resets_in(),
+        None,
+        "0 s and a past reset say nothing"
+    );
+    assert_eq!(rate_limit.resets_within(), Some(Duration::from_secs(3600)));
+    let text = error.to_string();
+    assert!(
+        text.contains("(tenant-app-quota: 100100 points per 3600 s): the quota is used up until its window resets"),
+        "{text}"
+    );
+    assert!(!text.contains("resets in 0 s"), "{text}");
+}

@@ -397,3 +397,47 @@ async fn a_rate_limit_pauses_every_submission_of_the_import() {
         .iter()
         .any(|r| r.method == "POST" && r.received_at >= paused_until));
 }
+
+/// A streamed import told how many records to expect counts its progress against them from the
+/// first report, not against the part read so far; the count read wins once the input ends, and
+/// before, when it is larger than the hint.
+#[tokio::test]
+async fn a_streamed_import_counts_its_progress_against_the_records_expected() {
+    let fake = start(fake_builder(Duration::from_millis(5))).await;
+    let client = fake.client();
+    // (hint, the first report's total)
+    for (hint, first_total) in [(Some(250), 250), (None, 101), (Some(50), 101)] {
+        let (sender, receiver) = futures::channel::mpsc::unbounded();
+        let totals = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let reported = Arc::new(tokio::sync::Notify::new());
+        let (seen, told) = (totals.clone(), reported.clone());
+        let mut import = client
+            .import_stream::<CustomerProfiles, _>(receiver)
+            .on_progress(move |progress| {
+                seen.lock().unwrap().push(progress.total_records);
+                told.notify_one();
+            });
+        if let Some(hint) = hint {
+            import = import.expected_records(hint);
+        }
+        // 101 records (a full request goes out when the next record comes), then the rest once
+        // a first report came.
+        let feed = async {
+            for i in 0..101 {
+                sender.unbounded_send(record(i)).unwrap();
+            }
+            reported.notified().await;
+            for i in 101..250 {
+                sender.unbounded_send(record(i)).unwrap();
+            }
+            drop(sender);
+        };
+        let results = import.stream().try_collect::<Vec<BulkResult>>();
+        let (results, ()) = tokio::join!(results, feed);
+        let outcomes: usize = results.unwrap().iter().map(|r| r.records.len()).sum();
+        assert_eq!(outcomes, 250);
+        let totals = totals.lock().unwrap().clone();
+        assert_eq!(totals[0], first_total, "hint {hint:?}: {totals:?}");
+        assert_eq!(*totals.last().unwrap(), 250, "hint {hint:?}: {totals:?}");
+    }
+}

@@ -230,6 +230,8 @@ where
     let progress = Progress::new(records as u64, "records");
     let mut import = client
         .import_stream::<E, E::Record>(futures::stream::iter(source))
+        // Counted by the check pass: the estimate counts against the whole file from the start.
+        .expected_records(records)
         .max_in_flight(usize::from(args.input.max_in_flight))
         .lanes(args.input.lanes.into())
         .on_progress(|p| {

@@ -138,6 +138,10 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 
 /// Runs `csm sync`.
 pub async fn run(connection: &Connection, args: SyncArgs) -> anyhow::Result<ExitCode> {
+    use clap::ValueEnum;
+    if let Some(entity) = args.entity.to_possible_value() {
+        crate::summary::set("entity", entity.get_name());
+    }
     match args.entity {
         SyncEntity::CustomerProfiles => sync::<bulk::CustomerProfiles>(connection, args).await,
         SyncEntity::CustomerAccounts => sync::<bulk::CustomerAccounts>(connection, args).await,
