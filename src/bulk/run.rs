@@ -385,10 +385,8 @@ impl Run<'_> {
                 Err(error @ Error::RateLimited { .. }) if within_deadline => {
                     let rate_limit = error.rate_limit().cloned().unwrap_or_default();
                     // A quota used up lets nothing through until it resets: every submission
-                    // waits for that (a nightly import waits patiently) when it comes within the
-                    // deadline; past it, the request is not sent.
-                    // When the site does not say when (or says a time already past), the latest
-                    // the quota can reset: one window of it.
+                    // waits for that (a nightly import waits patiently) within the deadline.
+                    // Unsaid (or already past): the latest the quota can reset, one window.
                     let wait = if rate_limit.quota_exhausted() {
                         match rate_limit.resets_within() {
                             Some(wait) if started.elapsed() + wait < self.task_deadline => {

@@ -322,6 +322,15 @@ async fn organization_detail_fields_are_created_through_their_own_endpoint() {
     assert_eq!((organization, customer), (45, 2));
 }
 
+/// A client of a scripted server.
+fn scripted_client(server: &crate::support::scripted_server::ScriptedServer) -> Client {
+    Client::builder()
+        .base_url(&server.base_url)
+        .credentials(Credentials::bearer("token"))
+        .build()
+        .unwrap()
+}
+
 /// A 429 saying the hourly quota is used up, resetting in `seconds`.
 fn quota_used_up(seconds: u64) -> crate::support::scripted_server::Reply {
     crate::support::scripted_server::Reply::status(429)
@@ -343,11 +352,7 @@ async fn an_import_waits_for_a_used_up_quota_to_reset_then_goes_on() {
         Reply::json(200, finished),
     ])
     .await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .credentials(Credentials::bearer("token"))
-        .build()
-        .unwrap();
+    let client = scripted_client(&server);
     let report = client.import_customer_profiles(profiles(3)).await.unwrap();
     assert!(report.all_succeeded(), "{:?}", report.records);
     let requests = server.requests();
@@ -360,11 +365,7 @@ async fn an_import_waits_for_a_used_up_quota_to_reset_then_goes_on() {
 
     // A quota that resets after the import's deadline: the request is not sent again.
     let server = ScriptedServer::start(vec![quota_used_up(3600)]).await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .credentials(Credentials::bearer("token"))
-        .build()
-        .unwrap();
+    let client = scripted_client(&server);
     let report = client
         .import_customer_profiles(profiles(250))
         .max_in_flight(1)
@@ -392,11 +393,7 @@ async fn a_spent_quota_with_no_wait_said_is_not_hammered() {
         .with_header("beta-ratelimit", "\"tenant-app-quota\";r=0;t=0")
         .with_header("x-ratelimit-reset", &past.to_string())])
     .await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .credentials(Credentials::bearer("token"))
-        .build()
-        .unwrap();
+    let client = scripted_client(&server);
     let report = client
         .import_customer_profiles(profiles(3))
         .task_deadline(Duration::from_secs(2))
