@@ -19,6 +19,7 @@ mod mock;
 mod output;
 mod profile;
 mod progress;
+mod runs;
 mod summary;
 mod sync;
 mod tasks;
@@ -37,6 +38,8 @@ enum Command {
     /// Load a file as `import` does, sending only what changed since the last run (a state
     /// file keeps what was confirmed).
     Sync(sync::SyncArgs),
+    /// The runs a sync state recorded: when, how long, what they sent, and the trend.
+    Runs(runs::RunsArgs),
     /// Follow bulk tasks.
     #[command(subcommand)]
     Tasks(tasks::TasksCommand),
@@ -161,6 +164,7 @@ async fn run(
         Command::Mock(args) => mock::serve(args).await.map(|()| ExitCode::SUCCESS),
         Command::Import(args) => import::run(connection, args).await,
         Command::Sync(args) => sync::run(connection, args).await,
+        Command::Runs(args) => runs::run(args),
         Command::Tasks(command) => tasks::run(connection, command).await,
         Command::Fields(command) => fields::run(connection, command).await,
         Command::Completions { shell } => {

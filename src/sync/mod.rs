@@ -162,6 +162,7 @@ mod delete;
 mod diff;
 mod entity;
 mod fingerprint;
+mod history;
 mod identity;
 mod import;
 mod job;
@@ -176,5 +177,6 @@ mod settings;
 mod state;
 
 pub use entity::SyncEndpoint;
+pub use history::{recorded_runs, RecordedRun};
 pub use import::SyncImport;
 pub use report::{StateKey, SyncCounts, SyncFailure, SyncPlan, SyncProgress, SyncReport};
