@@ -38,10 +38,11 @@ pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     say!(
-        "{:<17} {:>8} {:>8} {:>6} {:>8} {:>9} {:>7} {:>8} {:>7}  entity",
+        "{:<17} {:>8} {:>8} {:>7} {:>6} {:>8} {:>9} {:>7} {:>8} {:>7}  entity",
         "started (UTC)",
         "took",
         "sent",
+        "sent/s",
         "new",
         "changed",
         "unchanged",
@@ -50,11 +51,14 @@ pub fn run(args: RunsArgs) -> anyhow::Result<ExitCode> {
         "failed"
     );
     for run in shown {
+        // The pace the site gave this run: what it sent, per second of the run.
+        let pace = run.sent() as f64 / run.duration().as_secs_f64().max(1.0);
         say!(
-            "{:<17} {:>8} {:>8} {:>6} {:>8} {:>9} {:>7} {:>8} {:>7}  {}",
+            "{:<17} {:>8} {:>8} {:>7.1} {:>6} {:>8} {:>9} {:>7} {:>8} {:>7}  {}",
             started(run),
             took(run.duration().as_secs()),
             run.sent(),
+            pace,
             run.new,
             run.changed + run.resent,
             run.unchanged,

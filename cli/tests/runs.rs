@@ -27,17 +27,20 @@ async fn the_runs_of_a_state_are_listed_with_their_counts_and_trend() {
             .map(str::to_string)
             .collect::<Vec<_>>()
     };
-    // started (date, time), took, sent, new, changed, unchanged, absent, deleted, failed, entity
+    // started (date, time), took, sent, sent/s, new, changed, unchanged, absent, deleted,
+    // failed, entity
     let first = columns(lines[1]);
     let second = columns(lines[2]);
+    let counts = |row: &[String]| [&row[3..4], &row[5..12]].concat();
     assert_eq!(
-        &first[3..11],
+        counts(&first),
         ["120", "120", "0", "0", "0", "0", "0", "customer_profiles"]
     );
     assert_eq!(
-        &second[3..11],
+        counts(&second),
         ["0", "0", "0", "120", "0", "0", "0", "customer_profiles"]
     );
+    assert_eq!(second[4], "0.0", "nothing sent: no pace");
     assert!(lines[3].starts_with("took "), "{text}");
 
     let mut command = csm(&dir);
