@@ -6,8 +6,14 @@ mod support;
 use std::collections::HashMap;
 use support::*;
 
-/// The samples of the exposition at `path`, by metric name and `outcome` label (empty without).
+/// The samples of the exposition at `path` (an import's), by metric name and `outcome` label
+/// (empty without).
 fn samples(path: &std::path::Path) -> HashMap<(String, String), f64> {
+    samples_of(path, "import")
+}
+
+/// The samples of the exposition `command` wrote at `path`.
+fn samples_of(path: &std::path::Path, command: &str) -> HashMap<(String, String), f64> {
     let text = std::fs::read_to_string(path).unwrap();
     let lines = text.lines().map(|line| Ok(line.to_string()));
     let scrape = prometheus_parse::Scrape::parse(lines).expect("a valid exposition");
@@ -21,7 +27,7 @@ fn samples(path: &std::path::Path) -> HashMap<(String, String), f64> {
                 }
                 other => panic!("{} is not a gauge: {other:?}", sample.metric),
             };
-            assert_eq!(sample.labels.get("command"), Some("import"));
+            assert_eq!(sample.labels.get("command"), Some(command));
             assert_eq!(sample.labels.get("entity"), Some("customer-profiles"));
             let outcome = sample.labels.get("outcome").unwrap_or_default().to_string();
             ((sample.metric, outcome), value)
@@ -118,4 +124,33 @@ async fn an_import_leaves_its_metrics_for_the_textfile_collector() {
         .filter(|name| name.contains("prom"))
         .collect();
     assert_eq!(names, ["csm.prom"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_leaves_its_counts_by_outcome_too() {
+    let (fake, dir) = (demo_fake(20).await, scratch());
+    let metrics = dir.join("sync.prom");
+    let rows = customers_csv(&dir, 120, |_| "Pro");
+    for (new, unchanged) in [(120.0, 0.0), (0.0, 120.0)] {
+        let mut command = sync_profiles(&dir, &fake, &rows, &[]);
+        command.arg("--metrics-file").arg(&metrics);
+        let output = run(command).await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let seen = samples_of(&metrics, "sync");
+        let value = |name: &str, outcome: &str| seen[&(name.to_string(), outcome.to_string())];
+        assert_eq!(value("csm_run_records", "new"), new);
+        assert_eq!(value("csm_run_records", "unchanged"), unchanged);
+        assert_eq!(value("csm_run_records", "failed"), 0.0);
+        assert_eq!(value("csm_run_exit_code", ""), 0.0);
+        assert_eq!(value("csm_run_in_progress", ""), 0.0);
+    }
+    let created = fake.state(|site| {
+        (0..120)
+            .filter(|i| {
+                site.customer_by_email(&format!("user{i}@example.com"))
+                    .is_some()
+            })
+            .count()
+    });
+    assert_eq!(created, 120, "what the fake saw");
 }
