@@ -35,6 +35,18 @@ fn samples_of(path: &std::path::Path, command: &str) -> HashMap<(String, String)
         .collect()
 }
 
+/// How many of the rows `customers_csv` wrote (`user{i}@example.com`, `i < rows`) the fake holds.
+fn created(fake: &atlassian_csm_mock::FakeCsm, rows: usize) -> usize {
+    fake.state(|site| {
+        (0..rows)
+            .filter(|i| {
+                site.customer_by_email(&format!("user{i}@example.com"))
+                    .is_some()
+            })
+            .count()
+    })
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_import_leaves_its_metrics_for_the_textfile_collector() {
     let (fake, dir) = (demo_fake(20).await, scratch());
@@ -58,14 +70,7 @@ async fn an_import_leaves_its_metrics_for_the_textfile_collector() {
     assert_ne!(output.status.code(), Some(0), "{}", stderr(&output));
     let seen = samples(&metrics);
     let value = |name: &str, outcome: &str| seen[&(name.to_string(), outcome.to_string())];
-    let succeeded_at_the_fake = fake.state(|site| {
-        (0..250)
-            .filter(|i| {
-                site.customer_by_email(&format!("user{i}@example.com"))
-                    .is_some()
-            })
-            .count()
-    });
+    let succeeded_at_the_fake = created(&fake, 250);
     assert_eq!(succeeded_at_the_fake, 245);
     assert_eq!(
         value("csm_run_records", "succeeded"),
@@ -144,13 +149,6 @@ async fn a_sync_leaves_its_counts_by_outcome_too() {
         assert_eq!(value("csm_run_exit_code", ""), 0.0);
         assert_eq!(value("csm_run_in_progress", ""), 0.0);
     }
-    let created = fake.state(|site| {
-        (0..120)
-            .filter(|i| {
-                site.customer_by_email(&format!("user{i}@example.com"))
-                    .is_some()
-            })
-            .count()
-    });
+    let created = created(&fake, 120);
     assert_eq!(created, 120, "what the fake saw");
 }

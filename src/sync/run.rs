@@ -4,13 +4,14 @@
 use super::delete::delete_absent;
 use super::diff::{absent_items, absent_keys, deletion_decision, local_pass};
 use super::entity::SyncEndpoint;
+use super::history::RecordedRun;
 use super::job::{now, on_state, open, PAGE};
 use super::open::Mode;
 use super::recover::recover;
 use super::report::{SyncPlan, SyncReport};
 use super::send::{todo_stream, Sender};
 use super::settings::Settings;
-use super::state::{RunCounts, State};
+use super::state::State;
 use crate::bulk::{self};
 use crate::error::Error;
 
@@ -112,18 +113,22 @@ pub(super) async fn sync<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<S
     }
 
     report.counts.failed = report.failures.len();
-    let counts = RunCounts {
-        new: report.counts.new as u64,
-        changed: report.counts.changed as u64,
-        resent: report.counts.resent as u64,
-        unchanged: report.counts.unchanged as u64,
-        absent: report.counts.absent as u64,
-        deleted: report.counts.deleted as u64,
-        failed: report.counts.failed as u64,
+    let c = &report.counts;
+    let mut run = RecordedRun {
+        entity: E::ENTITY.to_string(),
+        started_at: job.started_at,
+        finished_at: 0,
+        new: c.new as u64,
+        changed: c.changed as u64,
+        resent: c.resent as u64,
+        unchanged: c.unchanged as u64,
+        absent: c.absent as u64,
+        deleted: c.deleted as u64,
+        failed: c.failed as u64,
     };
-    let started_at = job.started_at;
     on_state(&job.state, &job.path, move |state| {
-        state.record_run(E::ENTITY, started_at, now(), &counts)
+        run.finished_at = now();
+        state.record_run(&run)
     })
     .await?;
     Ok(report)

@@ -52,18 +52,6 @@ pub(crate) struct PendingRequest {
     pub items: Vec<PendingItem>,
 }
 
-/// The counts of a run, kept in `runs`.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct RunCounts {
-    pub new: u64,
-    pub changed: u64,
-    pub resent: u64,
-    pub unchanged: u64,
-    pub absent: u64,
-    pub deleted: u64,
-    pub failed: u64,
-}
-
 /// What the state holds of each item of each row of a batch, or the first key seen twice.
 pub(crate) type LookUp = Result<Vec<Vec<Option<Known>>>, Duplicate>;
 
@@ -385,30 +373,23 @@ impl State {
             .map_err(|e| self.fail(e))
     }
 
-    /// Keeps the counts of a run.
-    pub fn record_run(
-        &self,
-        entity: &str,
-        started_at: i64,
-        finished_at: i64,
-        counts: &RunCounts,
-    ) -> Result<(), Error> {
-        let c = counts;
+    /// Keeps a run and its counts (read back by `history::recorded_runs`).
+    pub fn record_run(&self, run: &super::history::RecordedRun) -> Result<(), Error> {
         self.connection
             .execute(
                 "INSERT INTO runs (entity, started_at, finished_at, new, changed, resent, \
                  unchanged, absent, deleted, failed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
-                    entity,
-                    started_at,
-                    finished_at,
-                    c.new as i64,
-                    c.changed as i64,
-                    c.resent as i64,
-                    c.unchanged as i64,
-                    c.absent as i64,
-                    c.deleted as i64,
-                    c.failed as i64
+                    run.entity,
+                    run.started_at,
+                    run.finished_at,
+                    run.new as i64,
+                    run.changed as i64,
+                    run.resent as i64,
+                    run.unchanged as i64,
+                    run.absent as i64,
+                    run.deleted as i64,
+                    run.failed as i64
                 ],
             )
             .map(drop)

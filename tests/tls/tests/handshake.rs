@@ -81,29 +81,25 @@ fn every_client_the_crate_makes_speaks_the_features_tls_and_trusts_only_the_plat
         }
 
         // The token endpoint's client.
-        let tokens = |server: &TlsServer| {
-            OAuthTokenSource::client_credentials("client-id", "secret")
-                .token_url(format!("{}/oauth/token", server.url("localhost")))
+        // A call to the trusted API whose token comes from `server`'s endpoint.
+        let with_tokens_from = |server: &TlsServer| {
+            let tokens = OAuthTokenSource::client_credentials("client-id", "secret")
+                .token_url(format!("{}/oauth/token", server.url("localhost")));
+            client(trusted.url("localhost"), Credentials::token_source(tokens))
         };
-        client(
-            trusted.url("localhost"),
-            Credentials::token_source(tokens(&trusted)),
-        )
-        .get_products()
-        .send()
-        .await
-        .expect("the token endpoint's certificate is accepted");
+        with_tokens_from(&trusted)
+            .get_products()
+            .send()
+            .await
+            .expect("the token endpoint's certificate is accepted");
         assert!(trusted
             .requests()
             .contains(&"POST /oauth/token".to_string()));
-        let error = client(
-            trusted.url("localhost"),
-            Credentials::token_source(tokens(&stranger)),
-        )
-        .get_products()
-        .send()
-        .await
-        .expect_err("a token endpoint with a self-signed certificate");
+        let error = with_tokens_from(&stranger)
+            .get_products()
+            .send()
+            .await
+            .expect_err("a token endpoint with a self-signed certificate");
         assert!(stranger.requests().is_empty(), "{error:?}");
 
         // The site discovery's client.
