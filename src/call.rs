@@ -41,6 +41,12 @@ tokio::task_local! {
     static CALL: RefCell<CallRecord>;
 }
 
+/// The operation of the current call (`unknown` outside one).
+pub(crate) fn current_operation() -> &'static str {
+    CALL.try_with(|call| call.borrow().operation)
+        .unwrap_or("unknown")
+}
+
 /// Updates the current call's record; does nothing outside a call.
 pub(crate) fn record(update: impl FnOnce(&mut CallRecord)) {
     let _ = CALL.try_with(|call| update(&mut call.borrow_mut()));

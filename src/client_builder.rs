@@ -46,6 +46,9 @@ pub struct ClientBuilder {
     max_pages: u64,
     allow_unknown_enum_values: bool,
     http_client: Option<reqwest::Client>,
+    site_pace: crate::bulk::SitePace,
+    #[cfg(feature = "metrics")]
+    meter: Option<opentelemetry::metrics::Meter>,
 }
 
 impl Default for ClientBuilder {
@@ -66,6 +69,9 @@ impl Default for ClientBuilder {
             max_pages: crate::pagination::DEFAULT_MAX_PAGES,
             allow_unknown_enum_values: false,
             http_client: None,
+            site_pace: Default::default(),
+            #[cfg(feature = "metrics")]
+            meter: None,
         }
     }
 }
@@ -183,6 +189,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Starts the client's imports from what an earlier run learned of the site's pace
+    /// ([`Client::site_pace`]), instead of from nothing: see [`SitePace`](crate::SitePace).
+    pub fn site_pace(mut self, pace: crate::bulk::SitePace) -> Self {
+        self.site_pace = pace;
+        self
+    }
+
+    /// The OpenTelemetry meter the client records its metrics with (feature `metrics`; see the
+    /// [`metrics` section](crate#metrics) of the crate's documentation). Without it, the global
+    /// meter provider's meter `atlassian-csm` is used: nothing is recorded until the
+    /// application installs a provider.
+    ///
+    /// ```
+    /// # #[cfg(feature = "metrics")]
+    /// # fn run(provider: &dyn opentelemetry::metrics::MeterProvider) -> Result<(), atlassian_csm::Error> {
+    /// let client = atlassian_csm::Client::builder()
+    ///     .cloud_id("a436116f-02ce-4520-8fbb-7301462a1674")
+    ///     .credentials(atlassian_csm::Credentials::bearer("access-token"))
+    ///     .meter(provider.meter("atlassian-csm"))
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "metrics")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+    pub fn meter(mut self, meter: opentelemetry::metrics::Meter) -> Self {
+        self.meter = Some(meter);
+        self
+    }
+
     /// Builds the client, first looking up the cloud id when only a site (or only an OAuth
     /// token) was given: from the site's tenant info, or from the sites the token can reach.
     ///
@@ -275,10 +310,36 @@ impl ClientBuilder {
             max_pages: self.max_pages,
             sent_tokens: Default::default(),
             seen_policies: Default::default(),
+            site_pace: crate::bulk::PaceMemory::new(self.site_pace),
+            metrics: metrics(
+                #[cfg(feature = "metrics")]
+                self.meter,
+                &base_url,
+            ),
             allow_unknown_enum_values: self.allow_unknown_enum_values,
         };
         Ok(Client::new_with_client(&base_url, http_client, config))
     }
+}
+
+/// The client's instruments: from `meter`, else from the global provider's meter.
+#[cfg(feature = "metrics")]
+fn metrics(
+    meter: Option<opentelemetry::metrics::Meter>,
+    base_url: &str,
+) -> crate::metrics::Metrics {
+    let meter = meter.unwrap_or_else(|| {
+        let scope = opentelemetry::InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        opentelemetry::global::meter_with_scope(scope)
+    });
+    crate::metrics::Metrics::new(&meter, base_url)
+}
+
+#[cfg(not(feature = "metrics"))]
+fn metrics(_base_url: &str) -> crate::metrics::Metrics {
+    crate::metrics::Metrics::default()
 }
 
 fn cloud_base_url(cloud_id: &str) -> Result<String, Error> {

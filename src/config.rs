@@ -31,6 +31,10 @@ pub struct ClientConfig {
     pub(crate) sent_tokens: SentTokens,
     /// The quota policies last seen, for the answers that come without them.
     pub(crate) seen_policies: crate::rate_limit::SeenPolicies,
+    /// What the client's imports learned of the site's pace.
+    pub(crate) site_pace: crate::bulk::PaceMemory,
+    /// The client's OpenTelemetry instruments (nothing without the `metrics` feature).
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// The last few `Authorization` headers of a token source (its tokens renew); never printed.

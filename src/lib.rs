@@ -58,6 +58,29 @@
 //! (`client.import_customer_profiles(records)`…) split, submit, throttle, wait and report per
 //! record. Paginated operations are also streams: [`Client::products`],
 //! [`Client::search_customers`].
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature, every client records OpenTelemetry metrics through the global
+//! meter provider (or the meter given to [`ClientBuilder::meter`]); the application picks the
+//! exporter. The HTTP client semantic conventions name each attempt's duration; the API's own are
+//! `csm.*`. Labels are the operation id (`csm.operation`) and the site (`csm.site`: the cloud id,
+//! or the host of another base URL), never a path or a record.
+//!
+//! | metric | kind | labels besides `csm.operation` and `csm.site` |
+//! | --- | --- | --- |
+//! | `http.client.request.duration` (s) | histogram, a point per attempt | `http.request.method`, `http.response.status_code` (or `error.type`: `timeout`, `connect`, `transport`), `server.address`, `server.port` |
+//! | `csm.client.attempts` | counter | |
+//! | `csm.client.retries` | counter | `csm.retry.reason`: `rate_limited`, `server_error`, `timeout`, `connection`, `token_renewed` |
+//! | `csm.client.rate_limited` | counter of 429 answers | |
+//! | `csm.client.rate_limit.remaining` | gauge: the least an answer's rate-limit headers said is left | (`csm.site` only) |
+//! | `csm.task.wait.duration` (s) | histogram: a bulk request's send to its task seen ended | `csm.task.status` |
+//! | `csm.import.records` | counter | `csm.outcome`: `succeeded`, `failed`, `task_ended`, `not_submitted`, `unconfirmed` |
+//! | `csm.import.tasks.in_flight` | up-down counter: tasks started, not seen ended | |
+//! | `csm.import.tasks.waiting` | up-down counter: tasks the site has not started | |
+//!
+//! A 429 an import handles itself (it pauses every submission) is counted in
+//! `csm.client.rate_limited`, not among the client's retries.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -78,6 +101,7 @@ mod hooks;
 mod input;
 mod lenient;
 mod limits;
+mod metrics;
 mod oauth;
 mod open_enum;
 mod pagination;
@@ -95,7 +119,7 @@ mod tls;
 mod transport;
 
 pub use auth::{Credentials, Secret, TokenFuture, TokenSource};
-pub use bulk::{BulkImport, BulkProgress, BulkReport, BulkRequest, RecordOutcome};
+pub use bulk::{BulkImport, BulkProgress, BulkReport, BulkRequest, RecordOutcome, SitePace};
 pub use client_builder::ClientBuilder;
 pub use config::ClientConfig;
 pub use error::{Attempts, Error};

@@ -171,30 +171,83 @@ impl RateLimit {
 }
 
 /// The quota policies a client last saw, kept for the answers that come without them (sites stop
-/// sending the policy once its quota is used up). Shared by the clones of a client.
+/// sending the policy once its quota is used up), and the last rate-limit headers seen. Shared by
+/// the clones of a client.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct SeenPolicies(std::sync::Arc<std::sync::Mutex<Vec<QuotaPolicy>>>);
+pub(crate) struct SeenPolicies(std::sync::Arc<std::sync::Mutex<Seen>>);
+
+#[derive(Debug, Default)]
+struct Seen {
+    policies: Vec<QuotaPolicy>,
+    /// The last answer's rate-limit headers, of the answers that carried any.
+    last: Option<RateLimit>,
+}
+
+/// The headers that say something of the rate limits.
+const RATE_LIMIT_HEADERS: [&str; 7] = [
+    "ratelimit",
+    "beta-ratelimit",
+    "ratelimit-policy",
+    "beta-ratelimit-policy",
+    "x-ratelimit-remaining",
+    "x-ratelimit-limit",
+    "x-ratelimit-nearlimit",
+];
 
 impl SeenPolicies {
-    /// Keeps the policies of an answer that has them; an answer without them changes nothing.
+    /// Keeps the rate-limit headers of an answer that has any (and its policies, if it has
+    /// them); an answer without them changes nothing.
     pub fn remember(&self, headers: &HeaderMap) {
-        // Two look-ups for most answers, which carry no policy: every answer passes here.
-        if !headers.contains_key("ratelimit-policy")
-            && !headers.contains_key("beta-ratelimit-policy")
+        // A few look-ups for most answers, which carry none: every answer passes here.
+        if !RATE_LIMIT_HEADERS
+            .iter()
+            .any(|name| headers.contains_key(*name))
         {
             return;
         }
-        let policies = RateLimit::from_headers(headers).policies;
-        if !policies.is_empty() {
-            *self.0.lock().unwrap_or_else(|e| e.into_inner()) = policies;
+        let rate_limit = RateLimit::from_headers(headers);
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !rate_limit.policies.is_empty() {
+            seen.policies = rate_limit.policies.clone();
         }
+        seen.last = Some(rate_limit);
     }
 
     /// Gives `rate_limit` the last policies seen when its answer had none.
     pub fn fill(&self, rate_limit: &mut RateLimit) {
         if rate_limit.policies.is_empty() {
-            rate_limit.policies = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            rate_limit.policies = seen.policies.clone();
         }
+    }
+
+    /// The last rate-limit headers seen, their policies filled in.
+    pub fn last(&self) -> Option<RateLimit> {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last
+            .clone()?;
+        self.fill(&mut last);
+        Some(last)
+    }
+}
+
+impl crate::Client {
+    /// The rate-limit headers of the last answer this client (or a clone of it) received that
+    /// carried any, with the quota policies last seen when that answer had none: the headroom a
+    /// long run has left, for a dashboard or a metrics file. `None` before any such answer.
+    ///
+    /// ```no_run
+    /// # fn show(client: &atlassian_csm::Client) {
+    /// if let Some(limit) = client.last_rate_limit() {
+    ///     println!("{:?} of {:?} left", limit.remaining, limit.limit);
+    /// }
+    /// # }
+    /// ```
+    pub fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.config().seen_policies.last()
     }
 }
 
@@ -434,5 +487,11 @@ mod tests {
         let mut kept = RateLimit::from_headers(&own);
         seen.fill(&mut kept);
         assert_eq!(kept.policies[0].name, "hourly");
+        // The last headers seen: the spent quota, with the policy its answer lacked; an answer
+        // without rate-limit headers leaves them.
+        seen.remember(&headers(&[("content-type", "application/json")]));
+        let last = seen.last().unwrap();
+        assert_eq!(last.quotas[0].remaining, Some(0));
+        assert_eq!(last.policies[0].name, "tenant-app-quota");
     }
 }

@@ -45,7 +45,10 @@ pub(crate) async fn execute(
         attempt += 1;
         let next = request.try_clone();
         let sent = crate::attempt_log::AttemptLine::of(&request, attempt);
-        let result = match attempt_once(http, config, request).await {
+        let (method, started) = (request.method().clone(), std::time::Instant::now());
+        let attempted = attempt_once(http, config, request).await;
+        measure(config, &method, started.elapsed(), &attempted);
+        let result = match attempted {
             Attempt::Done(result) => result,
             Attempt::TooLarge(cut) => {
                 sent.log(&Ok(&cut), "answer too large");
@@ -84,6 +87,9 @@ pub(crate) async fn execute(
             match config.credentials.renew_after_rejection(&rejected).await {
                 Some(Ok(fresh)) => {
                     done("again once, with a renewed token");
+                    config
+                        .metrics
+                        .retry(crate::call::current_operation(), "token_renewed");
                     tracing::info!(attempt, "401: renewed the token, retrying once");
                     config.sent_tokens.sent(&fresh);
                     next.headers_mut().insert(AUTHORIZATION, fresh);
@@ -126,6 +132,10 @@ pub(crate) async fn execute(
             }
             Verdict::RetryAfter(delay) => {
                 done(&format!("retry in {} ms: {outcome}", delay.as_millis()));
+                config.metrics.retry(
+                    crate::call::current_operation(),
+                    crate::metrics::retry_reason(&outcome),
+                );
                 tracing::warn!(
                     attempt,
                     delay_ms = delay.as_millis() as u64,
@@ -141,6 +151,47 @@ pub(crate) async fn execute(
             }
         }
     }
+}
+
+/// Records an attempt in the client's metrics: its duration, its status or failure, and the
+/// rate limit its answer says is left.
+fn measure(
+    config: &ClientConfig,
+    method: &reqwest::Method,
+    took: std::time::Duration,
+    attempted: &Attempt,
+) {
+    use crate::metrics::Answered;
+    if !config.metrics.enabled() {
+        return;
+    }
+    let response = match attempted {
+        Attempt::Done(Ok(response)) | Attempt::TooLarge(response) => Ok(response),
+        Attempt::Done(Err(error)) => Err(error),
+    };
+    let (answered, left) = match response {
+        Ok(response) => {
+            let rate_limit = crate::RateLimit::from_headers(response.headers());
+            let left = rate_limit.remaining.or_else(|| {
+                rate_limit
+                    .quotas
+                    .iter()
+                    .filter_map(|quota| quota.remaining)
+                    .min()
+            });
+            (Answered::Status(response.status().as_u16()), left)
+        }
+        Err(error) if error.is_timeout() => (Answered::Failed("timeout"), None),
+        Err(error) if error.is_connect() => (Answered::Failed("connect"), None),
+        Err(_) => (Answered::Failed("transport"), None),
+    };
+    config.metrics.attempt(
+        crate::call::current_operation(),
+        method,
+        answered,
+        took,
+        left,
+    );
 }
 
 /// The answer again, around its body read whole, with the URL it came from: without it, reqwest

@@ -54,6 +54,12 @@ impl Connection {
     /// A configuration that cannot make a client is a [`ConfigError`] (exit 3); a site whose
     /// cloud id cannot be looked up fails as the client says (exit 5 when it cannot be reached).
     pub async fn client(&self) -> anyhow::Result<Client> {
+        Ok(self.client_for_site().await?.0)
+    }
+
+    /// [`client`](Self::client), starting from what earlier runs of `csm` learned of the site's
+    /// pace (see [`crate::site_pace`]), with the name that pace is kept under.
+    pub async fn client_for_site(&self) -> anyhow::Result<(Client, String)> {
         match &self.profile {
             Some(name) => {
                 let profile = crate::profile::load(name)?;
@@ -75,7 +81,10 @@ impl Connection {
         }
     }
 
-    async fn client_with(&self, credentials: Option<Credentials>) -> anyhow::Result<Client> {
+    async fn client_with(
+        &self,
+        credentials: Option<Credentials>,
+    ) -> anyhow::Result<(Client, String)> {
         let named = self.cloud_id.is_some() || self.site.is_some() || self.base_url.is_some();
         if !named {
             let Some(fake) = crate::mock::running_fake() else {
@@ -83,17 +92,27 @@ impl Connection {
             };
             tell!("csm: no site configured: using {}", fake.describe());
             // The user's credentials are for their site, not for a local fake.
-            return Ok(fake_client(&fake.base_url, None)?);
+            let site = fake.base_url.clone();
+            return Ok((fake_client(&fake.base_url, None, &site)?, site));
         }
+        // The site as named (a cloud id, a site, a base URL), before any lookup.
+        let site = [&self.base_url, &self.cloud_id, &self.site]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
         if let Some(base_url) = self.base_url.as_deref().filter(|url| on_loopback(url)) {
             if self.cloud_id.is_none() && self.site.is_none() {
-                return Ok(fake_client(base_url, credentials)?);
+                return Ok((fake_client(base_url, credentials, &site)?, site));
             }
         }
         let Some(credentials) = credentials else {
             return Err(ConfigError(format!("no credentials: {HOW_TO}")).into());
         };
-        let mut builder = Client::builder().credentials(credentials);
+        let mut builder = Client::builder()
+            .credentials(credentials)
+            .site_pace(crate::site_pace::load(&site));
         if let Some(cloud_id) = &self.cloud_id {
             builder = builder.cloud_id(cloud_id);
         }
@@ -103,14 +122,19 @@ impl Connection {
         if let Some(base_url) = &self.base_url {
             builder = builder.base_url(base_url);
         }
-        Ok(builder.build_async().await?)
+        Ok((builder.build_async().await?, site))
     }
 }
 
 /// A client of a fake on this machine, with `credentials` or a placeholder.
-fn fake_client(base_url: &str, credentials: Option<Credentials>) -> Result<Client, ConfigError> {
+fn fake_client(
+    base_url: &str,
+    credentials: Option<Credentials>,
+    site: &str,
+) -> Result<Client, ConfigError> {
     Client::builder()
         .base_url(base_url)
+        .site_pace(crate::site_pace::load(site))
         .credentials(credentials.unwrap_or_else(|| Credentials::bearer("fake")))
         .build()
         .map_err(|e| ConfigError(e.to_string()))

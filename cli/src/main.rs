@@ -20,6 +20,7 @@ mod output;
 mod profile;
 mod progress;
 mod runs;
+mod site_pace;
 mod summary;
 mod sync;
 mod tasks;

@@ -7,6 +7,8 @@
 //! csm_run_records{command="sync",entity="customer-profiles",outcome="changed"} 12
 //! csm_run_duration_seconds{command="sync",entity="customer-profiles"} 3.2
 //! csm_run_exit_code{command="sync",entity="customer-profiles"} 0
+//! csm_rate_limit_remaining{command="sync",entity="customer-profiles",limit="tenant-app-quota"} 99120
+//! csm_rate_limit_limit{command="sync",entity="customer-profiles",limit="tenant-app-quota"} 100100
 //! csm_run_last_success_timestamp_seconds{command="sync",entity="customer-profiles"} 1796000000
 //! ```
 //!
@@ -68,6 +70,33 @@ pub fn running(done: u64, total: u64, elapsed: Duration) {
         Value::from(elapsed.as_secs_f64()),
     );
     let _ = replace(path, &exposition(&summary, true, carried_success(path)));
+}
+
+/// What the site's last answer with rate-limit headers said is left, by limit: `burst` (its
+/// `X-RateLimit-Remaining` of `X-RateLimit-Limit`) and each quota by name (`r` of its policy's
+/// `q`).
+static HEADROOM: Mutex<Vec<(String, u64, Option<u64>)>> = Mutex::new(Vec::new());
+
+/// Keeps what the client's last answer with rate-limit headers said is left.
+pub fn rate_limit(seen: Option<atlassian_csm::RateLimit>) {
+    let Some(seen) = seen else {
+        return;
+    };
+    let burst = seen
+        .remaining
+        .map(|left| ("burst".to_string(), left, seen.limit));
+    let quotas = seen.quotas.iter().filter_map(|quota| {
+        let limit = seen
+            .policies
+            .iter()
+            .find(|policy| policy.name == quota.name)
+            .and_then(|policy| policy.quota);
+        Some((quota.name.clone(), quota.remaining?, limit))
+    });
+    let headroom: Vec<_> = burst.into_iter().chain(quotas).collect();
+    if !headroom.is_empty() {
+        *HEADROOM.lock().unwrap_or_else(|e| e.into_inner()) = headroom;
+    }
 }
 
 /// Where the metrics go, if anywhere.
@@ -152,6 +181,23 @@ fn exposition(
         "csm_run_exit_code",
         "The exit code of the run (0: everything succeeded).",
         at(one("exit_code")),
+    );
+    let headroom = HEADROOM.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    metric(
+        "csm_rate_limit_remaining",
+        "What the site's last answer with rate-limit headers said is left, by limit.",
+        headroom
+            .iter()
+            .map(|(name, left, _)| (labels(Some(("limit", name))), *left as f64))
+            .collect(),
+    );
+    metric(
+        "csm_rate_limit_limit",
+        "The limit each of those counts is against, where the answer said.",
+        headroom
+            .iter()
+            .filter_map(|(name, _, limit)| Some((labels(Some(("limit", name))), (*limit)? as f64)))
+            .collect(),
     );
     metric(
         "csm_run_last_success_timestamp_seconds",

@@ -61,12 +61,21 @@ impl Progress {
 
     /// `done` of the total are done, `eta` left at the pace the site has shown (the import's
     /// own estimate), with `note` after it (`4 tasks waiting their turn`).
+    /// Without an estimate (no record has an outcome yet, and the site's pace is not known from
+    /// an earlier run), it says so instead of guessing.
     pub fn set_paced(&self, done: u64, eta: Option<Duration>, note: &str) {
-        self.show(
-            done,
-            eta.map(|eta| (eta, " at the site's pace so far")),
-            note,
-        );
+        let unknown;
+        let note = match eta {
+            None if done < self.total() => {
+                unknown = match note {
+                    "" => "time left not known yet".to_string(),
+                    note => format!("time left not known yet · {note}"),
+                };
+                unknown.as_str()
+            }
+            _ => note,
+        };
+        self.show(done, eta.map(|eta| (eta, " at the site's pace")), note);
     }
 
     fn total(&self) -> u64 {
@@ -174,11 +183,11 @@ mod tests {
 
     #[test]
     fn a_plain_line_gives_the_count_rate_and_time_left() {
-        let eta = Some((Duration::from_secs(59), " at the site's pace so far"));
+        let eta = Some((Duration::from_secs(59), " at the site's pace"));
         let text = line(12_000, 100_000, "records", Duration::from_secs(8), eta);
         assert_eq!(
             text,
-            "12000/100000 records (12 %), 1500/s, ETA 59 s at the site's pace so far"
+            "12000/100000 records (12 %), 1500/s, ETA 59 s at the site's pace"
         );
         let done = line(10, 10, "records", Duration::from_secs(1), eta);
         assert_eq!(done, "10/10 records (100 %), 10/s");

@@ -152,3 +152,71 @@ async fn a_sync_leaves_its_counts_by_outcome_too() {
     let created = created(&fake, 120);
     assert_eq!(created, 120, "what the fake saw");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rate_limit_left_is_the_sites_last_word() {
+    // Every request costs a point, a bulk request one more per record (the fake's model).
+    let fake = atlassian_csm_mock::FakeCsm::builder()
+        .seed_demo(true)
+        .task_timing(
+            std::time::Duration::ZERO,
+            std::time::Duration::from_millis(20),
+        )
+        .rate_limits(
+            atlassian_csm_mock::RateLimits::live()
+                .quota(10_000, std::time::Duration::from_secs(3600)),
+        )
+        .start()
+        .await
+        .unwrap();
+    let dir = scratch();
+    let metrics = dir.join("csm.prom");
+    let rows = customers_csv(&dir, 250, |_| "Pro");
+    let mut command = csm_at(&dir, fake.base_url());
+    command
+        .arg("--metrics-file")
+        .arg(&metrics)
+        .args(["import", "customer-profiles"])
+        .arg(&rows);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
+    let value = |metric: &str, limit: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == metric && s.labels.get("limit") == Some(limit))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                ref other => panic!("{other:?}"),
+            })
+            .unwrap_or_else(|| panic!("no {metric}{{limit={limit:?}}} in {text}"))
+    };
+    let spent: u64 = fake
+        .requests()
+        .iter()
+        .filter(|r| r.status != 429)
+        .map(|r| {
+            let records = match (r.method.as_str(), r.path.ends_with("/bulk")) {
+                ("POST", true) => serde_json::from_slice::<serde_json::Value>(&r.body)
+                    .ok()
+                    .and_then(|body| {
+                        body.as_object()?
+                            .values()
+                            .find_map(|v| v.as_array().map(Vec::len))
+                    })
+                    .unwrap_or(0) as u64,
+                _ => 0,
+            };
+            1 + records
+        })
+        .sum();
+    assert_eq!(value("csm_rate_limit_limit", "tenant-app-quota"), 10_000.0);
+    assert_eq!(
+        value("csm_rate_limit_remaining", "tenant-app-quota"),
+        (10_000 - spent) as f64
+    );
+    assert_eq!(value("csm_rate_limit_limit", "burst"), 10.0);
+}

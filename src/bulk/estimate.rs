@@ -13,6 +13,18 @@ pub(crate) struct TaskTimes {
 }
 
 impl TaskTimes {
+    /// Task times starting from `known` (an earlier import's), else from nothing.
+    pub fn starting_from(known: Option<Duration>) -> Self {
+        Self {
+            estimate: Mutex::new(known),
+        }
+    }
+
+    /// The time a task takes, once known.
+    pub fn estimate(&self) -> Option<Duration> {
+        *self.estimate.lock().unwrap()
+    }
+
     /// When to poll a task sent `sent` ago: as [`learned_poll_delays`] once tasks of this
     /// import have finished; before that, from 100 ms growing ×1.5 (see [`patient`]).
     pub fn poll_delays(&self, sent: Duration) -> Box<dyn Iterator<Item = Duration> + Send> {

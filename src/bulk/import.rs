@@ -220,6 +220,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             None => None,
         };
         let settings = Settings {
+            operation: E::METHOD_NAME,
             max_in_flight,
             task_deadline,
             key_namespace,

@@ -3,6 +3,7 @@
 //! so as to stay under the site's burst limit for that endpoint.
 
 use super::endpoints::BulkEndpoint;
+use super::pace::{Burst, SitePace};
 use super::report::RecordOutcome;
 use crate::error::Error;
 use crate::rate_limit::RateLimit;
@@ -65,14 +66,37 @@ pub(crate) struct DirectLane {
 }
 
 impl DirectLane {
-    pub fn new(lanes: Lanes, max_in_flight: usize) -> Self {
+    /// The lane of an import starting from what earlier imports learned of the site: a
+    /// record's time in a bulk task (no probe is needed then) and the burst window.
+    pub fn new(lanes: Lanes, max_in_flight: usize, known: &SitePace) -> Self {
+        let pacer = Pacer::new();
+        if let Some(burst) = known.burst() {
+            let mut pace = pacer.state.lock().unwrap();
+            pace.window = Some((burst.window_seconds, burst.calls));
+            pace.interval = pace.floor();
+        }
         Self {
             lanes,
             max_in_flight,
-            pacer: Pacer::new(),
+            pacer,
             room: Arc::new(Semaphore::new(DIRECT_CALLS)),
-            bulk_record_time: Mutex::new(None),
+            bulk_record_time: Mutex::new(known.record_time()),
         }
+    }
+
+    /// What this lane learned: a record's time in a bulk task, and the burst window.
+    pub fn learned(&self) -> (Option<Duration>, Option<Burst>) {
+        let burst = self
+            .pacer
+            .state
+            .lock()
+            .unwrap()
+            .window
+            .map(|(window, calls)| Burst {
+                window_seconds: window,
+                calls,
+            });
+        (*self.bulk_record_time.lock().unwrap(), burst)
     }
 
     /// Room for one more record among the direct calls under way.

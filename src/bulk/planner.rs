@@ -98,7 +98,7 @@ impl<'a, E: BulkEndpoint> Planner<'a, E> {
         };
         let Some(record) = next else {
             self.exhausted = true;
-            self.run.input_read.store(true, Ordering::SeqCst);
+            self.run.counts.input_read.store(true, Ordering::SeqCst);
             let packer = std::mem::replace(&mut self.packer, Packer::new(1, None));
             for chunk in packer.finish() {
                 self.plan(chunk);
@@ -108,6 +108,7 @@ impl<'a, E: BulkEndpoint> Planner<'a, E> {
         let index = self.next_index;
         self.next_index += 1;
         self.run
+            .counts
             .read_records
             .store(self.next_index, Ordering::SeqCst);
         let checked = record.and_then(|record| {
@@ -157,7 +158,11 @@ impl<'a, E: BulkEndpoint> Planner<'a, E> {
     }
 
     fn plan(&mut self, chunk: Chunk<E::Record>) {
-        let number = self.run.planned_requests.fetch_add(1, Ordering::SeqCst);
+        let number = self
+            .run
+            .counts
+            .planned_requests
+            .fetch_add(1, Ordering::SeqCst);
         self.ready.push_back(Planned::Request { number, chunk });
     }
 }

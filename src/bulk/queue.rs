@@ -5,7 +5,8 @@
 //! time its records take: a few polls per task, however long the queue.
 
 use super::estimate::patient;
-use std::collections::BTreeSet;
+use super::pace::TaskPace;
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -99,6 +100,18 @@ fn search_delays(
         .chain(patient(step, searched).skip(1))
 }
 
+/// A site that runs tasks one at a time, as the import knows it now.
+pub(crate) struct Serial {
+    /// The running time of a record.
+    pub per_record: Duration,
+    /// How sure of it the import is (± this).
+    pub within: Duration,
+    /// When its last task ended, as near as its polls tell.
+    pub last_end: Option<Instant>,
+    /// The records of the oldest unfinished task: the one the site runs now.
+    pub running_records: u32,
+}
+
 /// The tasks of one import in the order they were sent, and what their ends taught.
 #[derive(Debug)]
 pub(crate) struct SiteQueue {
@@ -110,7 +123,8 @@ pub(crate) struct SiteQueue {
 struct QueueState {
     processing: Processing,
     next_ticket: u64,
-    unfinished: BTreeSet<u64>,
+    /// Unfinished tasks, by ticket, with their records.
+    unfinished: BTreeMap<u64, usize>,
     /// Tasks held behind others, not polled yet.
     held: usize,
     /// When the last task ended, as near as its polls tell (between its last poll that saw it
@@ -140,12 +154,29 @@ struct Turn {
 }
 
 impl SiteQueue {
-    pub fn new() -> Self {
+    /// What a remembered time per record is taken to be within: close enough for a task to be
+    /// polled once just after its time is up (see `search_delays`), while one that runs longer
+    /// (the site slower than last time) is found within a few polls and measured again.
+    const REMEMBERED_WITHIN: f64 = 0.015;
+
+    /// The queue of an import on a site whose way of running tasks an earlier import learned
+    /// (`None`: not known).
+    pub fn starting_from(known: Option<TaskPace>) -> Self {
+        let processing = match known {
+            Some(TaskPace::OneAtATime { per_record_seconds }) => {
+                Processing::OneAtATime(PerRecord {
+                    estimate: per_record_seconds,
+                    uncertainty: per_record_seconds.mul_f64(Self::REMEMBERED_WITHIN),
+                })
+            }
+            Some(TaskPace::SideBySide { .. }) => Processing::Alongside,
+            None => Processing::Unknown,
+        };
         Self {
             state: Mutex::new(QueueState {
-                processing: Processing::Unknown,
+                processing,
                 next_ticket: 0,
-                unfinished: BTreeSet::new(),
+                unfinished: BTreeMap::new(),
                 held: 0,
                 last_end: None,
                 first_per_record: None,
@@ -154,12 +185,31 @@ impl SiteQueue {
         }
     }
 
+    /// What is known of a site seen (or known) to run tasks one at a time; `None` otherwise.
+    pub fn one_at_a_time(&self) -> Option<Serial> {
+        let state = self.state.lock().unwrap();
+        match state.processing {
+            Processing::OneAtATime(per_record) => Some(Serial {
+                per_record: per_record.estimate,
+                within: per_record.uncertainty,
+                last_end: state.last_end.map(|(end, _)| end),
+                running_records: state.unfinished.values().next().map_or(0, |r| *r as u32),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the site was seen to run tasks side by side.
+    pub fn side_by_side(&self) -> bool {
+        self.state.lock().unwrap().processing == Processing::Alongside
+    }
+
     /// A place for a task of `records` records whose request was sent at `sent_at`.
     pub fn enter(&self, records: usize, sent_at: Instant) -> Ticket<'_> {
         let mut state = self.state.lock().unwrap();
         let number = state.next_ticket;
         state.next_ticket += 1;
-        state.unfinished.insert(number);
+        state.unfinished.insert(number, records.max(1));
         Ticket {
             queue: self,
             number,
@@ -189,10 +239,7 @@ impl SiteQueue {
     /// The time per record of a site known to run tasks one at a time.
     #[cfg(test)]
     pub fn per_record(&self) -> Option<Duration> {
-        match self.state.lock().unwrap().processing {
-            Processing::OneAtATime(per_record) => Some(per_record.estimate),
-            _ => None,
-        }
+        self.one_at_a_time().map(|serial| serial.per_record)
     }
 }
 
@@ -231,10 +278,15 @@ impl Ticket<'_> {
         drop(held);
         *self.turn.lock().unwrap() = Some(Turn { waited, processing });
         match (processing, waited) {
-            (Processing::OneAtATime(per_record), true) => {
-                // Its records' time counts from the end of the one before it.
+            (Processing::OneAtATime(per_record), _) => {
+                // Its records' time counts from the end of the one before it (or from its send,
+                // with nothing ahead of it: the first task of an import on a site whose pace an
+                // earlier import learned).
                 let records = self.records as u32;
-                let started = last_end.map_or(self.sent_at, |(end, _)| end.max(self.sent_at));
+                let started = match waited {
+                    true => last_end.map_or(self.sent_at, |(end, _)| end.max(self.sent_at)),
+                    false => self.sent_at,
+                };
                 Box::new(search_delays(
                     per_record.estimate * records,
                     per_record.uncertainty * records,
@@ -321,6 +373,17 @@ impl Ticket<'_> {
                 };
             }
             _ => {
+                // Nothing ahead of it on a site known to run tasks one at a time: seen finished
+                // at its first poll, it ended when the estimate says, not half-way since its send.
+                if let Some(Turn {
+                    processing: Processing::OneAtATime(known),
+                    ..
+                }) = turn
+                {
+                    if seen_pending.is_none() {
+                        ended = now.min(since + known.estimate * records);
+                    }
+                }
                 if state.first_per_record.is_none() {
                     state.first_per_record = Some(PerRecord {
                         estimate: sample,
@@ -379,7 +442,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn tasks_run_one_at_a_time_are_polled_in_turn_a_few_times_each() {
-        let queue = SiteQueue::new();
+        let queue = SiteQueue::starting_from(None);
         let task = Duration::from_secs(480);
         let sent = Instant::now();
         // Twelve tasks sent at once; the site ends task `index` (index + 1) × 480 s later.
@@ -413,7 +476,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn tasks_run_side_by_side_are_not_held_behind_each_other() {
-        let queue = SiteQueue::new();
+        let queue = SiteQueue::starting_from(None);
         let sent = Instant::now();
         let first = queue.enter(100, sent);
         let second = queue.enter(100, sent);

@@ -31,6 +31,8 @@ pub struct BulkProgress {
     pub waiting_tasks: usize,
     /// Time since the import sent its first request (zero before).
     pub sending_for: Duration,
+    /// The import's estimate of its time left (see [`BulkProgress::estimated_time_left`]).
+    pub(super) time_left: Option<Duration>,
 }
 
 impl BulkProgress {
@@ -41,21 +43,25 @@ impl BulkProgress {
         (self.finished_records > 0 && seconds > 0.0).then(|| self.finished_records as f64 / seconds)
     }
 
-    /// The time left at [`records_per_second`](Self::records_per_second), the pace the site has
-    /// shown in this import (not a guess of it): `None` before any record has an outcome.
+    /// The time the import has left, estimated from the records really left (all of them: the
+    /// input's, or [`BulkImport::expected_records`](super::BulkImport::expected_records) of a
+    /// stream) and the pace the site has shown: on a site that runs tasks one at a time, their
+    /// time per record, the task it runs now counted as under way; elsewhere, the records per
+    /// second it had shown when records last got an outcome, running down until the next do.
+    /// Before any record has an outcome, it is known only from what an earlier import learned
+    /// of the site ([`SitePace`](crate::SitePace)); else `None`, not a guess.
     ///
     /// ```
     /// # use atlassian_csm::BulkProgress;
     /// # fn show(progress: &BulkProgress) {
-    /// if let Some(left) = progress.estimated_time_left() {
-    ///     println!("about {} s left", left.as_secs());
+    /// match progress.estimated_time_left() {
+    ///     Some(left) => println!("about {} s left", left.as_secs()),
+    ///     None => println!("time left not known yet"),
     /// }
     /// # }
     /// ```
     pub fn estimated_time_left(&self) -> Option<Duration> {
-        let pace = self.records_per_second()?;
-        let left = self.total_records.saturating_sub(self.finished_records);
-        Some(Duration::from_secs_f64(left as f64 / pace))
+        self.time_left
     }
 }
 
@@ -82,6 +88,20 @@ pub enum RecordOutcome {
     /// 5xx (the server may have started a task under its key), or its task was started but its
     /// end could not be seen. Resubmitting it under the same key is safe.
     Unconfirmed(Arc<Error>),
+}
+
+impl RecordOutcome {
+    /// The outcome's name as the metrics label it: `succeeded`, `failed`, `task_ended`,
+    /// `not_submitted`, `unconfirmed`.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed(_) => "failed",
+            Self::TaskEnded { .. } => "task_ended",
+            Self::NotSubmitted(_) => "not_submitted",
+            Self::Unconfirmed(_) => "unconfirmed",
+        }
+    }
 }
 
 /// One line: `succeeded`, `failed: DETAIL_FIELD UPDATE: Invalid detail field`, `not submitted: …`.

@@ -7,21 +7,24 @@ use super::estimate::TaskTimes;
 use super::journal::{Event, Journal};
 use super::lanes::{DirectLane, Lanes};
 use super::observer::RequestObserver;
+use super::pace::{SitePace, TaskPace};
 use super::plan::{Chunk, Planned};
-use super::queue::{SiteQueue, Ticket};
-use super::report::{
-    all, outcomes, BulkProgress, BulkRequest, BulkResult, ProgressCallback, RecordOutcome,
-};
+use super::progress::{Counts, SiteNow};
+use super::queue::SiteQueue;
+use super::report::{all, outcomes, BulkRequest, BulkResult, ProgressCallback, RecordOutcome};
 use crate::error::Error;
-use crate::tasks::TaskOutcome;
 use crate::types::TaskStatusResponseStatus;
 use crate::Client;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+
+mod wait;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How an import runs, as its builder set it.
 pub(crate) struct Settings<'a> {
+    /// The endpoint's operation, as the metrics name it.
+    pub operation: &'static str,
     pub max_in_flight: usize,
     pub task_deadline: Duration,
     pub key_namespace: String,
@@ -41,33 +44,36 @@ impl<'r> Run<'r> {
     /// The run of an import through `client` as `settings` say.
     pub(super) fn new(client: &'r Client, settings: Settings<'r>) -> Self {
         let max_in_flight = settings.max_in_flight;
+        // Starts from what the client's earlier imports (or the run it was handed the pace of)
+        // learned of the site.
+        let known = client.site_pace();
+        let side_by_side_task = match known.tasks() {
+            Some(TaskPace::SideBySide { task_seconds }) => Some(task_seconds),
+            _ => None,
+        };
         Self {
             client,
+            operation: settings.operation,
             budget: Budget::new(),
             slots: tokio::sync::Semaphore::new(max_in_flight),
+            max_in_flight,
             journal: settings.journal,
             observer: settings.observer,
-            direct: DirectLane::new(settings.lanes, max_in_flight),
+            direct: DirectLane::new(settings.lanes, max_in_flight, &known),
             stop: settings.stop,
             task_deadline: settings.task_deadline,
             queue_deadline: settings
                 .task_deadline
                 .saturating_mul(max_in_flight.saturating_add(1) as u32),
             key_namespace: settings.key_namespace,
-            on_progress: settings.on_progress,
-            known_total: settings.known_total,
-            expected_records: settings.expected_records,
-            input_read: std::sync::atomic::AtomicBool::new(false),
-            task_times: TaskTimes::default(),
-            queue: SiteQueue::new(),
+            counts: Counts::new(
+                settings.on_progress,
+                settings.known_total,
+                settings.expected_records,
+            ),
+            task_times: TaskTimes::starting_from(side_by_side_task),
+            queue: SiteQueue::starting_from(known.tasks()),
             submit_order: tokio::sync::Mutex::new(()),
-            read_records: AtomicUsize::new(0),
-            planned_requests: AtomicUsize::new(0),
-            submitted_records: AtomicUsize::new(0),
-            finished_records: AtomicUsize::new(0),
-            finished_requests: AtomicUsize::new(0),
-            waiting_tasks: AtomicUsize::new(0),
-            first_sent: std::sync::OnceLock::new(),
         }
     }
 }
@@ -75,9 +81,12 @@ impl<'r> Run<'r> {
 /// State shared by the requests of one import.
 pub(super) struct Run<'r> {
     client: &'r Client,
+    /// The endpoint's operation, as the metrics name it.
+    operation: &'static str,
     budget: Budget,
     /// One permit per task the import may have unfinished at once, held from submit to end.
     slots: tokio::sync::Semaphore,
+    max_in_flight: usize,
     journal: Option<Journal>,
     observer: Option<Arc<dyn RequestObserver>>,
     /// The direct lane, and which records take it.
@@ -86,26 +95,14 @@ pub(super) struct Run<'r> {
     /// The longest wait for one task, its turn included.
     queue_deadline: Duration,
     key_namespace: String,
-    on_progress: Option<ProgressCallback<'r>>,
-    known_total: Option<usize>,
-    expected_records: Option<usize>,
-    /// The input was read to its end: the records read are all of them.
-    pub(super) input_read: std::sync::atomic::AtomicBool,
+    /// Its counts, and its progress callback.
+    pub(super) counts: Counts<'r>,
     /// How long tasks of this import have taken, from submit to seen finished.
     task_times: TaskTimes,
     /// The import's tasks in the order they were sent, and how the site runs them.
     queue: SiteQueue,
     /// Held from a request's send to its entry in the queue, while the order matters.
     submit_order: tokio::sync::Mutex<()>,
-    pub(super) read_records: AtomicUsize,
-    pub(super) planned_requests: AtomicUsize,
-    submitted_records: AtomicUsize,
-    finished_records: AtomicUsize,
-    finished_requests: AtomicUsize,
-    /// Tasks last seen `NOT_STARTED`.
-    waiting_tasks: AtomicUsize,
-    /// When the import sent its first request.
-    first_sent: std::sync::OnceLock<Instant>,
     /// Asked to stop: nothing new is sent.
     pub(super) stop: super::stop::StopHandle,
 }
@@ -113,40 +110,42 @@ pub(super) struct Run<'r> {
 impl Run<'_> {
     /// Requests planned whose task has not ended.
     pub(super) fn unfinished_requests(&self) -> usize {
-        self.planned_requests
-            .load(Ordering::SeqCst)
-            .saturating_sub(self.finished_requests.load(Ordering::SeqCst))
+        self.counts.unfinished_requests()
     }
 
     fn report_progress(&self) {
-        if let Some(callback) = &self.on_progress {
-            let read = self.read_records.load(Ordering::SeqCst);
-            let total = match (self.known_total, self.expected_records) {
-                (Some(total), _) => total,
-                (None, Some(expected)) if !self.input_read.load(Ordering::SeqCst) => {
-                    read.max(expected)
-                }
-                (None, _) => read,
-            };
-            callback(&BulkProgress {
-                total_records: total,
-                submitted_records: self.submitted_records.load(Ordering::SeqCst),
-                finished_records: self.finished_records.load(Ordering::SeqCst),
-                total_requests: self.planned_requests.load(Ordering::SeqCst),
-                finished_requests: self.finished_requests.load(Ordering::SeqCst),
-                waiting_tasks: self.waiting_tasks.load(Ordering::SeqCst) + self.queue.waiting(),
-                sending_for: self
-                    .first_sent
-                    .get()
-                    .map_or(Duration::ZERO, Instant::elapsed),
-            });
-        }
+        let record_time = self.direct.learned().0;
+        self.counts.report(SiteNow {
+            queue: &self.queue,
+            side_by_side: record_time
+                .filter(|_| self.queue.side_by_side())
+                .map(|time| (time, self.max_in_flight)),
+        });
+    }
+
+    /// What this import learned of the site, kept by the client for its next imports.
+    fn remember_pace(&self) {
+        let tasks = match self.queue.one_at_a_time() {
+            Some(serial) => Some(TaskPace::OneAtATime {
+                per_record_seconds: serial.per_record,
+            }),
+            None if self.queue.side_by_side() => self
+                .task_times
+                .estimate()
+                .map(|task_seconds| TaskPace::SideBySide { task_seconds }),
+            None => None,
+        };
+        let (record_time, burst) = self.direct.learned();
+        self.client
+            .config()
+            .site_pace
+            .learned(&SitePace::learned(tasks, record_time, burst));
     }
 
     /// A journal that planned more requests than this input makes is another input's.
     pub(super) fn leftover_journal(&self) -> Option<Error> {
         let journal = self.journal.as_ref()?;
-        let planned = self.planned_requests.load(Ordering::SeqCst);
+        let planned = self.counts.planned_requests.load(Ordering::SeqCst);
         (journal.planned_requests() > planned).then(|| {
             journal.mismatch(format!(
                 "it planned {} requests, the input makes {planned}",
@@ -156,10 +155,15 @@ impl Run<'_> {
     }
 
     fn finish(&self, result: BulkResult) -> Result<BulkResult, Error> {
-        self.finished_records
-            .fetch_add(result.records.len(), Ordering::SeqCst);
-        if result.request.is_some() {
-            self.finished_requests.fetch_add(1, Ordering::SeqCst);
+        self.finish_through(result, false)
+    }
+
+    fn finish_through(&self, result: BulkResult, direct: bool) -> Result<BulkResult, Error> {
+        self.counts
+            .finished(result.records.len(), result.request.is_some(), direct);
+        let metrics = &self.client.config().metrics;
+        for (_, outcome) in &result.records {
+            metrics.records(self.operation, outcome.label(), 1);
         }
         self.report_progress();
         Ok(result)
@@ -193,17 +197,20 @@ impl Run<'_> {
                 record,
                 room,
             } => {
-                self.first_sent.get_or_init(Instant::now);
+                self.counts.sending();
                 let outcome = self
                     .direct
                     .send::<E>(self.client, &record, self.task_deadline)
                     .await;
                 drop(room);
-                self.finish(BulkResult {
-                    request: None,
-                    records: vec![(index, outcome)],
-                    unmatched_failures: Vec::new(),
-                })
+                self.finish_through(
+                    BulkResult {
+                        request: None,
+                        records: vec![(index, outcome)],
+                        unmatched_failures: Vec::new(),
+                    },
+                    true,
+                )
             }
         }
     }
@@ -240,7 +247,8 @@ impl Run<'_> {
                     request.task_id = known.task_id.clone();
                     let status = TaskStatusResponseStatus::from(status.as_str());
                     request.status = Some(status.clone());
-                    self.submitted_records
+                    self.counts
+                        .submitted_records
                         .fetch_add(records.len(), Ordering::SeqCst);
                     let task_id = known.task_id.clone().unwrap_or_default();
                     return self.finish(outcomes::<E>(
@@ -314,13 +322,17 @@ impl Run<'_> {
         let ticket = self
             .queue
             .enter(records.len(), tokio::time::Instant::from_std(sent_at));
+        let metrics = &self.client.config().metrics;
+        metrics.tasks_in_flight(self.operation, 1);
         drop(order);
         request.task_id = Some(task_id.clone());
-        self.submitted_records
+        self.counts
+            .submitted_records
             .fetch_add(records.len(), Ordering::SeqCst);
         self.report_progress();
 
         let waited = self.wait(&mut request, &task_id, sent_at, ticket).await;
+        metrics.tasks_in_flight(self.operation, -1);
         drop(slot);
         let outcome = match waited {
             Ok(outcome) => outcome,
@@ -364,7 +376,7 @@ impl Run<'_> {
                 return Err(Error::Stopped);
             }
             let sent_at = Instant::now();
-            self.first_sent.get_or_init(|| sent_at);
+            self.counts.sending();
             let submitted = crate::retry::with_rate_limits_handled_by_caller(E::submit(
                 self.client,
                 records.to_vec(),
@@ -414,69 +426,6 @@ impl Run<'_> {
                 Err(error) => return Err(error),
             }
         }
-    }
-
-    /// Waits for a task whose request was sent at `submitted_at`, learning how long the
-    /// import's tasks take.
-    async fn wait(
-        &self,
-        request: &mut BulkRequest,
-        task_id: &str,
-        submitted_at: Instant,
-        ticket: Ticket<'_>,
-    ) -> Result<TaskOutcome, Error> {
-        // (polls made, when the task was last seen pending)
-        let polled = Mutex::new((0usize, None::<Duration>));
-        let last_pending = Mutex::new(None::<tokio::time::Instant>);
-        // Whether the task is counted among those waiting their turn.
-        let waiting = std::sync::atomic::AtomicBool::new(false);
-        let waited = self
-            .client
-            .wait_for_task(task_id.to_string())
-            // On a site that runs tasks one at a time, not polled before the ones sent before
-            // it ended, then about when its records' time is up.
-            .poll_delays_after(ticket.turn(|sent| self.task_times.poll_delays(sent)))
-            // The deadline counts the task's own running time: one waiting its turn behind
-            // others (a site that runs them one at a time) is not lost. Waiting for its turn is
-            // bounded too, by the time every task in flight could take before it.
-            .running_deadline(self.task_deadline)
-            .deadline(self.queue_deadline)
-            .on_progress(|status| {
-                {
-                    let mut polled = polled.lock().unwrap();
-                    polled.0 += 1;
-                    if !matches!(status.status, TaskStatusResponseStatus::Finished) {
-                        polled.1 = Some(submitted_at.elapsed());
-                        *last_pending.lock().unwrap() = Some(tokio::time::Instant::now());
-                    }
-                }
-                let not_started = matches!(status.status, TaskStatusResponseStatus::NotStarted);
-                if waiting.swap(not_started, Ordering::SeqCst) != not_started {
-                    if not_started {
-                        self.waiting_tasks.fetch_add(1, Ordering::SeqCst);
-                    } else {
-                        self.waiting_tasks.fetch_sub(1, Ordering::SeqCst);
-                    }
-                    self.report_progress();
-                }
-            })
-            .await;
-        if waiting.load(Ordering::SeqCst) {
-            self.waiting_tasks.fetch_sub(1, Ordering::SeqCst);
-        }
-        if waited.is_ok() {
-            ticket.finished(*last_pending.lock().unwrap());
-        }
-        drop(ticket);
-        let (polls, last_pending) = *polled.lock().unwrap();
-        request.polls = polls;
-        if let Ok(TaskOutcome::Finished(_)) = &waited {
-            self.task_times
-                .observe(last_pending, submitted_at.elapsed());
-            self.direct
-                .observe_record_time(submitted_at.elapsed(), request.records.len());
-        }
-        waited
     }
 }
 

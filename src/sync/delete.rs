@@ -51,7 +51,8 @@ pub(super) async fn delete_absent<E: SyncEndpoint>(
                     Some(Ok((None, record, items)))
                 })
                 .collect();
-            sender.send(stream::iter(records), report).await
+            let expected = records.len();
+            sender.send(stream::iter(records), expected, report).await
         }
         Deletion::Call => {
             let client = job.client;

@@ -111,6 +111,10 @@ pub(super) async fn open<'a, E: SyncEndpoint>(
                 })
             })?
     };
+    // What the last run learned of the site: its imports start from it.
+    if let Some(pace) = opened.site_pace()? {
+        client.config().site_pace.start_from(&pace);
+    }
     let job = Job {
         client,
         options,

@@ -100,7 +100,7 @@ pub(super) async fn sync<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<S
     let next = std::sync::Arc::<std::sync::atomic::AtomicUsize>::default();
     let sender = Sender::<E>::new(&job, diff.to_send);
     let todo = todo_stream::<E>(&job, carried.clone(), 0, next.clone());
-    sender.send(todo, &mut report).await?;
+    sender.send(todo, diff.to_send, &mut report).await?;
 
     if job.stop.is_stopped() {
         // The records the import never read are not sent either.
@@ -126,8 +126,12 @@ pub(super) async fn sync<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<S
         deleted: c.deleted as u64,
         failed: c.failed as u64,
     };
+    let pace = job.client.site_pace();
     on_state(&job.state, &job.path, move |state| {
         run.finished_at = now();
+        if !pace.is_unknown() {
+            state.keep_site_pace(&pace)?;
+        }
         state.record_run(&run)
     })
     .await?;

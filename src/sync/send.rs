@@ -146,6 +146,7 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
     pub(super) async fn send(
         &self,
         records: impl Stream<Item = ToSend<E::Record>> + Send + 'j,
+        expected: usize,
         report: &mut SyncReport,
     ) -> Result<(), Error> {
         let job = self.job;
@@ -185,6 +186,9 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
             .max_in_flight(job.options.max_in_flight)
             .task_deadline(job.options.task_deadline)
             .idempotency_namespace(self.namespace.clone())
+            // The records it will send (at most: those an interrupted run left in flight were
+            // seen to their end first), so that the time left counts all of them.
+            .expected_records(expected)
             .lanes(job.options.lanes)
             .observer(observer);
         if let Some(progress) = progress {

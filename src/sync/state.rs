@@ -373,6 +373,40 @@ impl State {
             .map_err(|e| self.fail(e))
     }
 
+    /// What the last run learned of the site's pace; `None` when none was kept (or what was
+    /// kept cannot be read: it is learned again).
+    pub fn site_pace(&self) -> Result<Option<crate::SitePace>, Error> {
+        let kept: Option<String> = self
+            .connection
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'site_pace'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        Ok(kept.and_then(|json| match serde_json::from_str(&json) {
+            Ok(pace) => Some(pace),
+            Err(error) => {
+                tracing::warn!(%error, "the site's pace kept in the state cannot be read; it is learned again");
+                None
+            }
+        }))
+    }
+
+    /// Keeps what this run knows of the site's pace, for the next run.
+    pub fn keep_site_pace(&self, pace: &crate::SitePace) -> Result<(), Error> {
+        let json = serde_json::to_string(pace).expect("a pace serializes");
+        self.connection
+            .execute(
+                "INSERT INTO meta (name, value) VALUES ('site_pace', ?1) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                [json],
+            )
+            .map(drop)
+            .map_err(|e| self.fail(e))
+    }
+
     /// Keeps a run and its counts (read back by `history::recorded_runs`).
     pub fn record_run(&self, run: &super::history::RecordedRun) -> Result<(), Error> {
         self.connection

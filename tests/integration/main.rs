@@ -15,6 +15,8 @@ mod edges;
 mod faults;
 mod hostile;
 mod limits;
+mod long_jobs;
+mod metrics;
 mod pagination;
 mod requests;
 mod rules;

@@ -224,7 +224,7 @@ where
     }
 
     // 3. The import, reading the file again.
-    let client = connection.client().await?;
+    let (client, site) = connection.client_for_site().await?;
     let positions = Positions::with_capacity(records);
     let source = positions.track(valid_records::<E>(&args.input.file, format)?);
     let progress = Progress::new(records as u64, "records");
@@ -235,6 +235,7 @@ where
         .max_in_flight(usize::from(args.input.max_in_flight))
         .lanes(args.input.lanes.into())
         .on_progress(|p| {
+            crate::metrics_file::rate_limit(client.last_rate_limit());
             progress.set_paced(
                 p.finished_records as u64,
                 p.estimated_time_left(),
@@ -296,6 +297,8 @@ where
         }
     }
     drop(results);
+    // What this import learned of the site's pace, for the next one.
+    crate::site_pace::keep(&site, &client.site_pace());
     if interrupts.interrupted() {
         progress.abandon();
     } else {

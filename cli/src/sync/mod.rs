@@ -189,6 +189,7 @@ async fn sync<E: SyncEndpoint>(
     let reading = Progress::new(rows, "rows compared");
     let sending = std::sync::OnceLock::<Progress>::new();
     let job = job.on_progress(|p| {
+        crate::metrics_file::rate_limit(client.last_rate_limit());
         if !p.input_read {
             reading.set(p.rows_read as u64);
         } else if p.to_send > 0 {

@@ -73,6 +73,7 @@ pub fn csm(dir: &Path) -> Command {
         .env("TMPDIR", dir)
         .env("XDG_RUNTIME_DIR", dir)
         .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("XDG_STATE_HOME", dir.join("state"))
         .current_dir(dir);
     command
 }
