@@ -90,6 +90,22 @@ impl SitePace {
         *self == Self::default()
     }
 
+    /// The time `records` will take at this pace, `at_once` tasks unfinished at a time: on a site
+    /// that runs tasks one at a time, their time per record; on one that runs them side by
+    /// side, a record's share of a task's time, spread over the tasks at once. `None` when
+    /// nothing says.
+    pub(crate) fn time_for(&self, records: usize, at_once: usize) -> Option<Duration> {
+        match (self.tasks?, self.record_seconds) {
+            (TaskPace::OneAtATime { per_record_seconds }, _) => {
+                Some(per_record_seconds.mul_f64(records as f64))
+            }
+            (TaskPace::SideBySide { .. }, Some(record)) => {
+                Some(record.mul_f64(records as f64 / at_once.max(1) as f64))
+            }
+            (TaskPace::SideBySide { .. }, None) => None,
+        }
+    }
+
     pub(crate) fn tasks(&self) -> Option<TaskPace> {
         self.tasks
     }

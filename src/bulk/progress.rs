@@ -1,6 +1,7 @@
 //! How far an import has come: its counts, and the time it has left, estimated from the work
 //! really left and the pace the site has shown (or an earlier import learned).
 
+use super::pace::SitePace;
 use super::queue::SiteQueue;
 use super::report::{BulkProgress, ProgressCallback};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,13 +32,13 @@ pub(super) struct Counts<'r> {
     last_finish: Mutex<Option<(Instant, usize)>>,
 }
 
-/// What the site is known to do, for the estimate: its queue (what this import saw) and what an
-/// earlier import learned of a task's time on a site that runs them side by side.
+/// What the site is known to do, for the estimate: its queue (what this import saw), and what
+/// the client knew of its pace (earlier imports, or a pace it was handed).
 pub(super) struct SiteNow<'a> {
     pub queue: &'a SiteQueue,
-    /// A record's time in a task run side by side (from its send to its end), and the tasks
-    /// the import runs at once.
-    pub side_by_side: Option<(Duration, usize)>,
+    pub known: &'a SitePace,
+    /// The tasks the import keeps unfinished at once.
+    pub at_once: usize,
 }
 
 impl<'r> Counts<'r> {
@@ -165,10 +166,11 @@ impl<'r> Counts<'r> {
                 Some(whole.saturating_sub(at.elapsed()))
             }
             _ => {
-                let (record_time, at_once) = site.side_by_side?;
-                let whole = record_time.mul_f64(left as f64 / at_once.max(1) as f64);
+                let whole = site.known.time_for(left, site.at_once)?;
                 let since = first_sent.map_or(Duration::ZERO, Instant::elapsed);
-                Some(whole.saturating_sub(since.min(record_time * 100)))
+                // Less the time the tasks under way have had, at most one task's.
+                let task = site.known.time_for(100, 1).unwrap_or_default();
+                Some(whole.saturating_sub(since.min(task)))
             }
         }
     }

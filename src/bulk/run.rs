@@ -114,12 +114,11 @@ impl Run<'_> {
     }
 
     fn report_progress(&self) {
-        let record_time = self.direct.learned().0;
+        let known = self.client.site_pace();
         self.counts.report(SiteNow {
             queue: &self.queue,
-            side_by_side: record_time
-                .filter(|_| self.queue.side_by_side())
-                .map(|time| (time, self.max_in_flight)),
+            known: &known,
+            at_once: self.max_in_flight,
         });
     }
 

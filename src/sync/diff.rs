@@ -152,13 +152,15 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
         diff.add(joined(last.await, &job.path)?.0);
     }
     if let Some(callback) = &job.on_progress {
+        // Nothing sent yet: the time left is known only from what an earlier run learned.
+        let known = job.client.site_pace();
         callback(&SyncProgress {
             rows_read: row,
             input_read: true,
             to_send: diff.to_send,
             sent_finished: 0,
             waiting_tasks: 0,
-            estimated_time_left: None,
+            estimated_time_left: known.time_for(diff.to_send, job.options.max_in_flight),
         });
     }
     diff.counts.failed = diff.failures.len();

@@ -143,8 +143,9 @@ pub struct SyncProgress {
     /// Tasks the site accepted and has not started (see
     /// [`BulkProgress::waiting_tasks`](crate::BulkProgress::waiting_tasks)).
     pub waiting_tasks: usize,
-    /// The time left to send the rest at the pace the site has shown in this run (see
+    /// The time left to send the rest, from the records left and the site's pace as this run
+    /// has shown it or an earlier run learned it (kept in the state; see
     /// [`BulkProgress::estimated_time_left`](crate::BulkProgress::estimated_time_left)); `None`
-    /// before a record sent has an outcome.
+    /// when neither says.
     pub estimated_time_left: Option<std::time::Duration>,
 }

@@ -145,3 +145,48 @@ async fn the_time_left_holds_from_a_tenth_on_and_a_second_run_starts_from_the_le
         "{polls} polls for {tasks} tasks"
     );
 }
+
+#[cfg(feature = "sync")]
+#[tokio::test]
+async fn a_sync_keeps_the_sites_pace_in_its_state_for_the_next_run() {
+    let fake = live_paced(960).await;
+    let dir = std::env::temp_dir().join(format!("csm-pace-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("state.db");
+    let sync = |run: &'static str| {
+        // A new client each night: what it knows of the site comes from the state.
+        let client = fake.client();
+        let state = state.clone();
+        async move {
+            let reports: Arc<Mutex<Vec<Option<Duration>>>> = Arc::default();
+            let log = reports.clone();
+            let report = client
+                .sync_customer_profiles(profiles(1_000, run))
+                .state(&state)
+                .on_progress(move |p| {
+                    if p.input_read && p.to_send > 0 {
+                        log.lock().unwrap().push(p.estimated_time_left);
+                    }
+                })
+                .await
+                .unwrap();
+            assert!(report.all_succeeded());
+            let seen = reports.lock().unwrap().clone();
+            (client.site_pace(), seen)
+        }
+    };
+    let (learned, first_run) = sync("first").await;
+    assert_eq!(learned.one_at_a_time(), Some(true));
+    assert_eq!(first_run.first(), Some(&None), "nothing known yet");
+
+    let (polls_before, tasks_before) = (polls(&fake), tasks(&fake));
+    let (_, second_run) = sync("second").await;
+    let (polls, tasks) = (polls(&fake) - polls_before, tasks(&fake) - tasks_before);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(tasks, 10);
+    assert!(polls * 2 <= tasks * 5, "{polls} polls for {tasks} tasks");
+    assert!(
+        second_run.first().unwrap().is_some(),
+        "known from the state"
+    );
+}
