@@ -5,15 +5,14 @@ use super::entity::SyncEndpoint;
 use super::entity::{Deletion, Item};
 use super::job::{on_state, Job, Source};
 use super::report::{StateKey, SyncCounts, SyncFailure, SyncProgress};
-use super::state::{is_second_name, AbsentItem, Known, State, Tracked};
+use super::state::{is_second_name, AbsentItem, Known, Tracked};
+use super::store::State;
 use crate::bulk::{RecordOutcome, RecordValidator};
 use crate::error::Error;
 use futures::stream::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Rows compared with the state in one transaction.
-pub(super) const BATCH: usize = 500;
 /// What the rules of a run say of items the state holds.
 #[derive(Clone, Copy)]
 pub(super) struct Rules {
@@ -77,9 +76,9 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
     job: &Job<'_, E>,
     mut source: Source<'_, E>,
 ) -> Result<Diff, Error> {
-    let state_items = on_state(&job.state, &job.path, |state| {
+    let (state_items, batch_size) = on_state(&job.state, &job.path, |state| {
         state.start_input()?;
-        state.count(E::ENTITY)
+        Ok((state.count(E::ENTITY)?, state.batch_size()))
     })
     .await?;
     let mut diff = Diff {
@@ -102,8 +101,8 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
             diff.stopped = true;
             break;
         }
-        let mut batch = Vec::with_capacity(BATCH);
-        while batch.len() < BATCH {
+        let mut batch = Vec::with_capacity(batch_size);
+        while batch.len() < batch_size {
             let Some(read) = source.next().await else {
                 exhausted = true;
                 break;
@@ -133,7 +132,7 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
         let mut checker = validator.take().expect("handed back by the previous batch");
         looking_up = Some(tokio::task::spawn_blocking(move || {
             let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-            let found = classify::<E>(&mut state, &mut checker, batch, rules, skip_invalid)?;
+            let found = classify::<E>(&mut **state, &mut checker, batch, rules, skip_invalid)?;
             Ok((found, checker))
         }));
         diff.counts.rows = row;

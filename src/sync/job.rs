@@ -7,7 +7,8 @@ use super::lock::RunAlive;
 use super::open::Mode;
 use super::report::{StateKey, SyncReport};
 use super::settings::{Options, ProgressCallback, Settings};
-use super::state::{State, Tracked};
+use super::state::Tracked;
+use super::store::State;
 use crate::bulk::{BulkEndpoint, StopHandle};
 use crate::error::Error;
 use crate::Client;
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 /// Records read back from the records to send at a time.
 pub(super) const PAGE: usize = 500;
-pub(super) type Shared = Arc<Mutex<State>>;
+pub(super) type Shared = Arc<Mutex<Box<State>>>;
 
 impl Tracked {
     pub(super) fn state_key(&self) -> StateKey {
@@ -37,14 +38,16 @@ pub(super) async fn on_state<T: Send + 'static>(
     work: impl FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
     let state = state.clone();
-    tokio::task::spawn_blocking(move || work(&mut state.lock().unwrap_or_else(|e| e.into_inner())))
-        .await
-        .unwrap_or_else(|e| {
-            Err(Error::State {
-                path: path.to_path_buf(),
-                message: format!("a read or write was interrupted: {e}"),
-            })
+    tokio::task::spawn_blocking(move || {
+        work(&mut **state.lock().unwrap_or_else(|e| e.into_inner()))
+    })
+    .await
+    .unwrap_or_else(|e| {
+        Err(Error::State {
+            path: path.to_path_buf(),
+            message: format!("a read or write was interrupted: {e}"),
         })
+    })
 }
 
 /// A sync under way: its settings and its open state (the input is read apart).
@@ -102,17 +105,22 @@ pub(super) async fn open<'a, E: SyncEndpoint>(
         // Only a weak reference goes with the opening: a run dropped while it opens leaves a
         // lock that is waited for, not one that refuses.
         let owner = Arc::downgrade(&alive);
-        tokio::task::spawn_blocking(move || State::open(&path, mode, &wanted, &owner))
-            .await
-            .unwrap_or_else(|e| {
-                Err(Error::State {
-                    path: PathBuf::new(),
-                    message: format!("opening was interrupted: {e}"),
-                })
-            })?
+        tokio::task::spawn_blocking(move || {
+            let mut opened = super::store::open(&path, mode, &wanted, &owner)?;
+            let pace = opened.site_pace()?;
+            Ok((opened, pace))
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(Error::State {
+                path: PathBuf::new(),
+                message: format!("opening was interrupted: {e}"),
+            })
+        })?
     };
     // What the last run learned of the site: its imports start from it.
-    if let Some(pace) = opened.site_pace()? {
+    let (opened, pace) = opened;
+    if let Some(pace) = pace {
         client.config().site_pace.start_from(&pace);
     }
     let job = Job {

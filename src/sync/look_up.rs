@@ -2,7 +2,7 @@
 //! each of its names marked seen. The queries are written so that each is one index look-up.
 
 use super::entity::Item;
-use super::state::{is_second_name, Duplicate, Known, LookUp, State};
+use super::state::{is_second_name, Duplicate, Known, LookUp, SqliteState};
 use crate::error::Error;
 use rusqlite::{params, OptionalExtension};
 
@@ -17,13 +17,17 @@ const BY_ALIAS: &str = "SELECT alias, fingerprint = ?4, confirmed_at, key FROM r
 const BY_KEY: &str = "SELECT alias, fingerprint = ?4, confirmed_at FROM records \
     WHERE entity = ?1 AND key = ?2 AND field = ?3";
 
-impl State {
+impl SqliteState {
     /// Marks the items of `rows` (row number, items) seen and returns what the state holds of
     /// each, or the first record named twice in the input. An item is found by its key, or by a
     /// second name of the same record: a record known by id whose email (or name) the state
     /// learned, named now by that email alone; or one known by its email, named now by its id and
     /// that email. Every name of a record counts as seen.
-    pub fn look_up(&mut self, entity: &str, rows: &[(usize, Vec<Item>)]) -> Result<LookUp, Error> {
+    pub(super) fn look_up_in_file(
+        &mut self,
+        entity: &str,
+        rows: &[(usize, Vec<Item>)],
+    ) -> Result<LookUp, Error> {
         self.in_transaction(|transaction| {
             let mut found = Vec::with_capacity(rows.len());
             let mut mark = transaction.prepare_cached(

@@ -169,12 +169,15 @@ mod job;
 mod lock;
 mod look_up;
 mod open;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod recover;
 mod report;
 mod run;
 mod send;
 mod settings;
 mod state;
+mod store;
 
 pub use entity::SyncEndpoint;
 pub use history::{recorded_runs, RecordedRun};

@@ -3,7 +3,7 @@
 
 use super::identity::{self, Found, Identity};
 use super::lock::{FileId, Holder};
-use super::state::{state_error, State};
+use super::state::{state_error, SqliteState};
 use crate::error::Error;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -18,7 +18,7 @@ pub(crate) enum Mode {
     Plan,
 }
 
-impl State {
+impl SqliteState {
     /// Opens the state at `path` for a sync of `wanted`: checks what the path is, locks it
     /// (refusing at once, with [`Error::StateLocked`], a state another live sync holds), reads
     /// its version and what it describes, and only then writes (in [`Mode::Run`]).

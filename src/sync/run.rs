@@ -11,7 +11,7 @@ use super::recover::recover;
 use super::report::{SyncPlan, SyncReport};
 use super::send::{todo_stream, Sender};
 use super::settings::Settings;
-use super::state::State;
+use super::store::State;
 use crate::bulk::{self};
 use crate::error::Error;
 
@@ -48,7 +48,7 @@ pub(super) async fn plan<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<S
 
 /// Every record to send, read back page by page; a read error stops it and is left in `failed`.
 fn todo_records<'s, E: SyncEndpoint>(
-    state: &'s State,
+    state: &'s mut State,
     failed: &'s mut Option<Error>,
 ) -> impl Iterator<Item = E::Record> + 's {
     let mut from = 0;

@@ -119,7 +119,7 @@ impl RequestObserver for StateObserver {
     }
 
     fn submitted(&self, key: &str, task_id: &str) -> Result<(), Error> {
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.submitted(key, task_id)
     }
 }

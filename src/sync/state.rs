@@ -79,8 +79,8 @@ pub(super) const ABSENT: &str = "SELECT key, field, alias != '' FROM records r W
          OR NOT EXISTS (SELECT 1 FROM temp.seen s WHERE s.key = r.alias AND s.field = r.field)) \
     ORDER BY key, field";
 
-/// An open, locked state.
-pub(crate) struct State {
+/// An open, locked state in an SQLite file.
+pub(crate) struct SqliteState {
     pub(super) path: PathBuf,
     /// Declared before the lock: closed first, so the lock outlives every use of the file.
     pub(super) connection: Connection,
@@ -90,7 +90,7 @@ pub(crate) struct State {
     pub(super) _lock: Option<super::lock::Lock>,
 }
 
-impl State {
+impl SqliteState {
     fn fail(&self, error: rusqlite::Error) -> Error {
         state_error(&self.path, error)
     }
@@ -110,9 +110,19 @@ impl State {
         };
         run().map_err(|e| state_error(&path, e))
     }
+}
+
+impl super::store::Store for SqliteState {
+    fn look_up(
+        &mut self,
+        entity: &str,
+        rows: &[(usize, Vec<super::entity::Item>)],
+    ) -> Result<LookUp, Error> {
+        self.look_up_in_file(entity, rows)
+    }
 
     /// Records of `entity` in the state.
-    pub fn count(&self, entity: &str) -> Result<u64, Error> {
+    fn count(&mut self, entity: &str) -> Result<u64, Error> {
         self.connection
             .query_row(
                 "SELECT count(*) FROM records WHERE entity = ?1",
@@ -124,7 +134,7 @@ impl State {
     }
 
     /// The requests of `entity` an earlier run did not see end.
-    pub fn pending(&self, entity: &str) -> Result<Vec<PendingRequest>, Error> {
+    fn pending(&mut self, entity: &str) -> Result<Vec<PendingRequest>, Error> {
         let run = || -> rusqlite::Result<Vec<PendingRequest>> {
             let mut requests = self.connection.prepare(
                 "SELECT idempotency_key, task_id, body FROM pending_requests \
@@ -170,7 +180,7 @@ impl State {
 
     /// Starts reading an input: empties the tables of keys seen and records to send (temporary
     /// tables, gone when the state is closed).
-    pub fn start_input(&mut self) -> Result<(), Error> {
+    fn start_input(&mut self) -> Result<(), Error> {
         self.next_todo = 0;
         self.connection
             .execute_batch(
@@ -188,7 +198,7 @@ impl State {
     }
 
     /// Adds records to send: (row, record as JSON, items as JSON).
-    pub fn push_todo(&mut self, todo: &[(usize, String, String)]) -> Result<(), Error> {
+    fn push_todo(&mut self, todo: &[(usize, String, String)]) -> Result<(), Error> {
         let first = self.next_todo;
         self.in_transaction(|transaction| {
             {
@@ -207,8 +217,8 @@ impl State {
     }
 
     /// Up to `limit` records to send from position `from` on: (position, row, record, items).
-    pub fn todo(
-        &self,
+    fn todo(
+        &mut self,
         from: usize,
         limit: usize,
     ) -> Result<Vec<(usize, usize, String, String)>, Error> {
@@ -231,7 +241,7 @@ impl State {
     }
 
     /// The items of `entity` in the state that the input did not hold by any of their names.
-    pub fn absent(&self, entity: &str) -> Result<Vec<AbsentItem>, Error> {
+    fn absent(&mut self, entity: &str) -> Result<Vec<AbsentItem>, Error> {
         let run = || -> rusqlite::Result<Vec<AbsentItem>> {
             let mut select = self.connection.prepare(ABSENT)?;
             let rows = select.query_map([entity], |r| {
@@ -247,7 +257,7 @@ impl State {
     }
 
     /// Whether each item (key, field) was named by the input being read.
-    pub fn seen_of(&self, items: &[(String, String)]) -> Result<Vec<bool>, Error> {
+    fn seen_of(&mut self, items: &[(String, String)]) -> Result<Vec<bool>, Error> {
         let run = || -> rusqlite::Result<Vec<bool>> {
             let mut seen = self.connection.prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM temp.seen WHERE key = ?1 AND field = ?2)",
@@ -261,7 +271,7 @@ impl State {
     }
 
     /// Keeps a request before it is first sent: its key, its records and the items they carry.
-    pub fn planned(
+    fn planned(
         &mut self,
         entity: &str,
         idempotency_key: &str,
@@ -296,7 +306,7 @@ impl State {
     }
 
     /// The request sent under `idempotency_key` started `task_id`.
-    pub fn submitted(&self, idempotency_key: &str, task_id: &str) -> Result<(), Error> {
+    fn submitted(&mut self, idempotency_key: &str, task_id: &str) -> Result<(), Error> {
         self.connection
             .execute(
                 "UPDATE pending_requests SET task_id = ?2 WHERE idempotency_key = ?1",
@@ -310,7 +320,7 @@ impl State {
     /// with their fingerprint (and the rows they replace removed), those it deleted removed; the
     /// request is no longer pending unless `keep_pending` (its end is not known: the next run
     /// looks again).
-    pub fn finished(
+    fn finished(
         &mut self,
         entity: &str,
         idempotency_key: Option<&str>,
@@ -360,7 +370,7 @@ impl State {
 
     /// Records a second sent by the last run of `entity` that sent any (new, changed and resent
     /// records over its wall time).
-    pub fn last_pace(&self, entity: &str) -> Result<Option<f64>, Error> {
+    fn last_pace(&mut self, entity: &str) -> Result<Option<f64>, Error> {
         self.connection
             .query_row(
                 "SELECT new + changed + resent, finished_at - started_at FROM runs \
@@ -375,7 +385,7 @@ impl State {
 
     /// What the last run learned of the site's pace; `None` when none was kept (or what was
     /// kept cannot be read: it is learned again).
-    pub fn site_pace(&self) -> Result<Option<crate::SitePace>, Error> {
+    fn site_pace(&mut self) -> Result<Option<crate::SitePace>, Error> {
         let kept: Option<String> = self
             .connection
             .query_row(
@@ -395,7 +405,7 @@ impl State {
     }
 
     /// Keeps what this run knows of the site's pace, for the next run.
-    pub fn keep_site_pace(&self, pace: &crate::SitePace) -> Result<(), Error> {
+    fn keep_site_pace(&mut self, pace: &crate::SitePace) -> Result<(), Error> {
         let json = serde_json::to_string(pace).expect("a pace serializes");
         self.connection
             .execute(
@@ -408,7 +418,7 @@ impl State {
     }
 
     /// Keeps a run and its counts (read back by `history::recorded_runs`).
-    pub fn record_run(&self, run: &super::history::RecordedRun) -> Result<(), Error> {
+    fn record_run(&mut self, run: &super::history::RecordedRun) -> Result<(), Error> {
         self.connection
             .execute(
                 "INSERT INTO runs (entity, started_at, finished_at, new, changed, resent, \

@@ -15,6 +15,9 @@ use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::on_both_backends;
+use crate::support::backend;
+
 /// Records whose email holds this fail on the fake.
 pub(super) const FAIL_MARKER: &str = "+fail";
 
@@ -29,24 +32,36 @@ pub(super) async fn fake(task_time: Duration) -> FakeCsm {
     fake
 }
 
-/// A state file in a directory of its own, removed with it.
-pub(super) struct StateDir(pub(super) PathBuf);
+/// A state in a directory of its own (or, on PostgreSQL, a schema of its own), removed with it.
+pub(super) struct StateDir {
+    pub(super) dir: PathBuf,
+    /// The PostgreSQL schema and the URL that uses it.
+    postgres: Option<(String, PathBuf)>,
+}
 
 impl StateDir {
     pub(super) fn new() -> Self {
         let dir = std::env::temp_dir().join(format!("csm-sync-{}", uuid_like()));
         std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
+        let postgres = backend::on_postgres().then(backend::new_postgres_state);
+        Self { dir, postgres }
     }
 
+    /// Where the state is: a file, or a PostgreSQL URL.
     pub(super) fn path(&self) -> PathBuf {
-        self.0.join("state.db")
+        match &self.postgres {
+            Some((_, url)) => url.clone(),
+            None => self.dir.join("state.db"),
+        }
     }
 }
 
 impl Drop for StateDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some((schema, _)) = &self.postgres {
+            backend::drop_postgres_state(schema);
+        }
     }
 }
 
@@ -113,8 +128,24 @@ pub(super) async fn sync_profiles(
         .unwrap()
 }
 
-/// What the state file holds: (entity, key, field, confirmed_at), read as an admin would.
+/// What the state holds: (entity, key, field, confirmed_at), read as an admin would.
 pub(super) fn state_rows(state: &Path) -> Vec<(String, String, String, i64)> {
+    if let Some(schema) = backend::schema_of(state) {
+        return backend::with_server(|client| {
+            client
+                .query(
+                    &format!(
+                        "SELECT entity, key, field, confirmed_at FROM {schema}.csm_sync_records \
+                         ORDER BY key, field"
+                    ),
+                    &[],
+                )
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect()
+        });
+    }
     let db = rusqlite::Connection::open(state).unwrap();
     let mut select = db
         .prepare("SELECT entity, key, field, confirmed_at FROM records ORDER BY key, field")
@@ -126,8 +157,8 @@ pub(super) fn state_rows(state: &Path) -> Vec<(String, String, String, i64)> {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_second_identical_run_sends_no_request() {
+on_both_backends! {
+    async fn a_second_identical_run_sends_no_request() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -148,9 +179,10 @@ async fn a_second_identical_run_sends_no_request() {
     assert_eq!((second.counts.new, second.counts.unchanged), (0, 250));
     assert_eq!(second.counts.changed + second.counts.resent, 0);
 }
+}
 
-#[tokio::test]
-async fn three_changed_rows_among_a_thousand_are_sent_alone_in_one_request() {
+on_both_backends! {
+    async fn three_changed_rows_among_a_thousand_are_sent_alone_in_one_request() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -181,9 +213,10 @@ async fn three_changed_rows_among_a_thousand_are_sent_alone_in_one_request() {
     let renamed = fake.state(|site| site.customer_by_email("c500@example.com").cloned());
     assert_eq!(renamed.unwrap().display_name, "Renamed");
 }
+}
 
-#[tokio::test]
-async fn a_failed_record_is_sent_again_by_the_next_run_and_not_before() {
+on_both_backends! {
+    async fn a_failed_record_is_sent_again_by_the_next_run_and_not_before() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -219,9 +252,10 @@ async fn a_failed_record_is_sent_again_by_the_next_run_and_not_before() {
     assert_eq!(emails_in(posts[0]), ["bad+fail@example.com"]);
     assert_eq!((second.counts.new, second.counts.unchanged), (1, 10));
 }
+}
 
-#[tokio::test]
-async fn an_unconfirmed_request_is_sent_again_by_the_next_run_under_the_same_key() {
+on_both_backends! {
+    async fn an_unconfirmed_request_is_sent_again_by_the_next_run_under_the_same_key() {
     let fake = fake(Duration::from_millis(20)).await;
     let dir = StateDir::new();
     let no_retries = Client::builder()
@@ -256,9 +290,10 @@ async fn an_unconfirmed_request_is_sent_again_by_the_next_run_under_the_same_key
     assert_eq!(fake.requests().len(), before);
     assert_eq!(third.counts.unchanged, 5);
 }
+}
 
-#[tokio::test]
-async fn a_run_stopped_half_way_is_finished_by_the_next_without_a_write_twice() {
+on_both_backends! {
+    async fn a_run_stopped_half_way_is_finished_by_the_next_without_a_write_twice() {
     let fake = fake(Duration::from_millis(300)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -330,6 +365,7 @@ async fn a_run_stopped_half_way_is_finished_by_the_next_without_a_write_twice() 
     assert_eq!(state_rows(&dir.path()).len(), 1500);
     assert_eq!(fake.state(|site| site.customers.len()), 1500);
 }
+}
 
 /// A sync of `records` on `state`, and a signal sent once it holds the state's lock (its first
 /// progress report).
@@ -355,8 +391,8 @@ pub(super) fn sync_holding_the_lock<'a>(
     (run, read)
 }
 
-#[tokio::test]
-async fn a_second_sync_on_a_state_in_use_is_refused_at_once() {
+on_both_backends! {
+    async fn a_second_sync_on_a_state_in_use_is_refused_at_once() {
     let fake = fake(Duration::from_millis(300)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -387,9 +423,10 @@ async fn a_second_sync_on_a_state_in_use_is_refused_at_once() {
     let third = sync_profiles(&client, &dir.path(), profiles(300)).await;
     assert_eq!(third.counts.unchanged, 300);
 }
+}
 
-#[tokio::test]
-async fn two_records_with_one_key_are_refused_naming_both_rows_and_nothing_is_sent() {
+on_both_backends! {
+    async fn two_records_with_one_key_are_refused_naming_both_rows_and_nothing_is_sent() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -407,6 +444,7 @@ async fn two_records_with_one_key_are_refused_naming_both_rows_and_nothing_is_se
     assert!(text.contains("email:c2@example.com"), "{text}");
     assert!(fake.requests().is_empty());
     assert!(state_rows(&dir.path()).is_empty());
+}
 }
 
 /// `count` customers added to the fake (`{prefix}{i}@example.com`); their ids.
@@ -460,8 +498,8 @@ pub(super) async fn plans_synced(
     (fake, client, dir, ids, all)
 }
 
-#[tokio::test]
-async fn absent_items_are_reported_and_deleted_only_within_the_threshold() {
+on_both_backends! {
+    async fn absent_items_are_reported_and_deleted_only_within_the_threshold() {
     let (fake, client, dir, ids, all) = plans_synced(20).await;
     assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
 
@@ -513,9 +551,10 @@ async fn absent_items_are_reported_and_deleted_only_within_the_threshold() {
     assert_eq!(plan_value(&fake, &ids[5]), ["Pro"]);
     assert_eq!(state_rows(&dir.path()).len(), 15);
 }
+}
 
-#[tokio::test]
-async fn one_changed_field_of_a_customer_sends_that_operation_only() {
+on_both_backends! {
+    async fn one_changed_field_of_a_customer_sends_that_operation_only() {
     let fake = fake(Duration::from_millis(20)).await;
     fake.state(|site| site.add_field(Entity::Customer, "Region", "TEXT", &[]));
     let client = fake.client();
@@ -547,9 +586,18 @@ async fn one_changed_field_of_a_customer_sends_that_operation_only() {
     assert_eq!(operations.len(), 1);
     assert_eq!(operations[0]["payload"]["name"], "Region");
 }
+}
 
 /// Moves every confirmation of the state `days` into the past, as time passing would.
 fn age_state(state: &Path, days: i64) {
+    if let Some(schema) = backend::schema_of(state) {
+        let sql = format!(
+            "UPDATE {schema}.csm_sync_records SET confirmed_at = confirmed_at - {}",
+            days * 86_400
+        );
+        backend::with_server(|client| client.batch_execute(&sql).unwrap());
+        return;
+    }
     let db = rusqlite::Connection::open(state).unwrap();
     db.execute(
         "UPDATE records SET confirmed_at = confirmed_at - ?1",
@@ -558,8 +606,8 @@ fn age_state(state: &Path, days: i64) {
     .unwrap();
 }
 
-#[tokio::test]
-async fn records_confirmed_long_ago_are_sent_again_spread_over_runs() {
+on_both_backends! {
+    async fn records_confirmed_long_ago_are_sent_again_spread_over_runs() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -599,9 +647,10 @@ async fn records_confirmed_long_ago_are_sent_again_spread_over_runs() {
     assert_eq!(report.counts.resent, 200);
     assert_eq!(bulk_posts(&fake.requests()[before..]).len(), 2);
 }
+}
 
-#[tokio::test]
-async fn a_plan_says_what_a_run_would_send_and_sends_nothing() {
+on_both_backends! {
+    async fn a_plan_says_what_a_run_would_send_and_sends_nothing() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -634,9 +683,10 @@ async fn a_plan_says_what_a_run_would_send_and_sends_nothing() {
         .contains("no delete operation"));
     assert_eq!(state_rows(&dir.path()).len(), 150);
 }
+}
 
-#[tokio::test]
-async fn an_invalid_record_skipped_is_not_taken_for_an_absent_one() {
+on_both_backends! {
+    async fn an_invalid_record_skipped_is_not_taken_for_an_absent_one() {
     let (fake, client, dir, ids, all) = plans_synced(10).await;
 
     // Row 3 now holds an operation the API does not know: skipped, and still not absent.
@@ -683,9 +733,10 @@ async fn an_invalid_record_skipped_is_not_taken_for_an_absent_one() {
     );
     assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
 }
+}
 
-#[tokio::test]
-async fn absent_accounts_known_by_id_are_deleted_through_their_delete_call() {
+on_both_backends! {
+    async fn absent_accounts_known_by_id_are_deleted_through_their_delete_call() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -737,6 +788,7 @@ async fn absent_accounts_known_by_id_are_deleted_through_their_delete_call() {
     assert!(!keys.contains(&format!("id:{}", ids[0])));
     assert!(keys.contains(&"email:by-email@example.com".to_string()));
 }
+}
 
 #[cfg(unix)]
 #[tokio::test]
@@ -745,7 +797,7 @@ async fn a_state_named_through_a_link_is_locked_all_the_same() {
     let client = fake.client();
     let dir = StateDir::new();
     sync_profiles(&client, &dir.path(), profiles(1)).await;
-    let link = dir.0.join("link.db");
+    let link = dir.dir.join("link.db");
     std::os::unix::fs::symlink(dir.path(), &link).unwrap();
     let (first, read) = sync_holding_the_lock(&client, &dir.path(), profiles(300));
     let second = async {
@@ -764,8 +816,8 @@ async fn a_state_named_through_a_link_is_locked_all_the_same() {
     );
 }
 
-#[tokio::test]
-async fn a_share_allowed_that_is_not_a_number_allows_no_deletion() {
+on_both_backends! {
+    async fn a_share_allowed_that_is_not_a_number_allows_no_deletion() {
     let (fake, client, dir, ids, all) = plans_synced(20).await;
     let report = client
         .sync_customer_details(all[1..].to_vec())
@@ -777,4 +829,5 @@ async fn a_share_allowed_that_is_not_a_number_allows_no_deletion() {
     assert_eq!((report.counts.absent, report.counts.deleted), (1, 0));
     assert!(report.deletion_refused.is_some());
     assert_eq!(plan_value(&fake, &ids[0]), ["Pro"]);
+}
 }

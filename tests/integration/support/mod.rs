@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+#[cfg(feature = "postgres")]
+pub mod backend;
 pub mod logs;
 pub mod mock_api;
 pub mod scripted_server;
