@@ -36,6 +36,7 @@ mod progress;
 mod queue;
 mod report;
 mod run;
+mod site_slots;
 mod stop;
 mod validate;
 

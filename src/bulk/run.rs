@@ -56,6 +56,7 @@ impl<'r> Run<'r> {
             operation: settings.operation,
             budget: Budget::new(),
             slots: tokio::sync::Semaphore::new(max_in_flight),
+            site_slots: super::site_slots::of_site(client.base_url()),
             max_in_flight,
             journal: settings.journal,
             observer: settings.observer,
@@ -86,6 +87,8 @@ pub(super) struct Run<'r> {
     budget: Budget,
     /// One permit per task the import may have unfinished at once, held from submit to end.
     slots: tokio::sync::Semaphore,
+    /// The site's own 5, shared with every other import of the site in this process.
+    site_slots: Arc<tokio::sync::Semaphore>,
     max_in_flight: usize,
     journal: Option<Journal>,
     observer: Option<Arc<dyn RequestObserver>>,
@@ -275,6 +278,11 @@ impl Run<'_> {
             .acquire()
             .await
             .expect("the semaphore is never closed");
+        let site_slot = self
+            .site_slots
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         // When the request that started the task was sent: the task's time counts from then
         // (from now, for a task a previous run started).
         // Sent one after the other while their order at the site matters (see
@@ -332,7 +340,7 @@ impl Run<'_> {
 
         let waited = self.wait(&mut request, &task_id, sent_at, ticket).await;
         metrics.tasks_in_flight(self.operation, -1);
-        drop(slot);
+        drop((slot, site_slot));
         let outcome = match waited {
             Ok(outcome) => outcome,
             Err(error) => {

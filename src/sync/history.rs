@@ -58,6 +58,13 @@ impl RecordedRun {
 /// # Ok(()) }
 /// ```
 pub fn recorded_runs(path: &Path) -> Result<Vec<RecordedRun>, Error> {
+    if super::store::is_postgres_url(path) {
+        return Err(Error::Config(
+            "recorded_runs reads an SQLite state; a PostgreSQL state keeps its runs in its \
+             csm_sync_runs table (one row per run, by site and entity)"
+                .into(),
+        ));
+    }
     let refused = |message: String| Error::State {
         path: path.to_path_buf(),
         message,

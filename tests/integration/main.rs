@@ -20,9 +20,12 @@ mod metrics;
 mod pagination;
 mod requests;
 mod rules;
+mod sites;
 mod streaming;
 #[cfg(feature = "sync")]
 mod sync;
+#[cfg(feature = "postgres")]
+mod sync_postgres;
 #[cfg(feature = "sync")]
 mod sync_trust;
 mod tasks;

@@ -4,7 +4,7 @@
 //! two ways is one customer; nothing is deleted without evidence; a sync stops when asked; a
 //! plan writes nothing.
 
-use super::sync::{
+use crate::sync::{
     bulk_posts, customers_on, fake, key_of, profiles, state_rows, sync_holding_the_lock,
     sync_profiles, StateDir,
 };
@@ -16,6 +16,9 @@ use std::collections::BTreeSet;
 use std::future::IntoFuture;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use crate::on_both_backends;
+use crate::support::backend;
 
 /// The names in a directory, sorted.
 fn listing(dir: &Path) -> Vec<String> {
@@ -38,6 +41,16 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 
 /// Requests of the state still pending whose task the site answered with, read as an admin would.
 fn pending_with_task(state: &Path) -> usize {
+    if let Some(schema) = backend::schema_of(state) {
+        let sql = format!(
+            "SELECT count(*) FROM {schema}.csm_sync_pending_requests WHERE task_id IS NOT NULL"
+        );
+        return backend::with_server(|client| {
+            client
+                .query_one(&sql, &[])
+                .map_or(0, |row| row.get::<_, i64>(0) as usize)
+        });
+    }
     let db =
         rusqlite::Connection::open_with_flags(state, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .unwrap();
@@ -273,8 +286,8 @@ async fn a_state_reached_by_a_second_name_is_locked_and_no_lock_file_is_left() {
     assert_eq!(listing(&dir.dir), ["second-name.db", "state.db"]);
 }
 
-#[tokio::test]
-async fn two_first_syncs_of_a_state_not_created_yet_are_one_writer() {
+on_both_backends! {
+    async fn two_first_syncs_of_a_state_not_created_yet_are_one_writer() {
     let fake = fake(Duration::from_millis(300)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -295,9 +308,10 @@ async fn two_first_syncs_of_a_state_not_created_yet_are_one_writer() {
     assert_eq!(refused, 1, "{first:?} {second:?}");
     assert_eq!(state_rows(&dir.path()).len(), 300);
 }
+}
 
-#[tokio::test]
-async fn a_sync_dropped_while_it_opens_its_state_does_not_refuse_the_next() {
+on_both_backends! {
+    async fn a_sync_dropped_while_it_opens_its_state_does_not_refuse_the_next() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -318,6 +332,7 @@ async fn a_sync_dropped_while_it_opens_its_state_does_not_refuse_the_next() {
         assert_eq!(report.counts.unchanged, 5);
     }
 }
+}
 
 /// A fake whose tasks take `task_time`, and a first run of `records` profiles killed once the
 /// site answered its requests with their tasks (`requests` of them); then the site forgets every
@@ -334,7 +349,7 @@ async fn killed_then_expired(records: usize, requests: usize) -> (FakeCsm, State
     tokio::select! {
         report = run => panic!("the run ended before it was killed: {report:?}"),
         () = until("every request answered with its task", || {
-            path.exists() && pending_with_task(&path) == requests
+            (backend::on_postgres() || path.exists()) && pending_with_task(&path) == requests
         }) => {}
     }
     let first_keys: Vec<String> = bulk_posts(&fake.requests())
@@ -346,8 +361,8 @@ async fn killed_then_expired(records: usize, requests: usize) -> (FakeCsm, State
     (fake, dir, first_keys)
 }
 
-#[tokio::test]
-async fn records_of_a_killed_run_whose_tasks_expired_are_sent_again_under_new_keys() {
+on_both_backends! {
+    async fn records_of_a_killed_run_whose_tasks_expired_are_sent_again_under_new_keys() {
     let (fake, dir, first_keys) = killed_then_expired(500, 5).await;
     let report = sync_profiles(&fake.client(), &dir.path(), profiles(500)).await;
     assert!(report.all_succeeded(), "{:?}", report.failures.first());
@@ -371,9 +386,10 @@ async fn records_of_a_killed_run_whose_tasks_expired_are_sent_again_under_new_ke
         "each record is sent again under a key of its own"
     );
 }
+}
 
-#[tokio::test]
-async fn records_of_an_expired_task_that_left_the_input_are_reported_unconfirmed() {
+on_both_backends! {
+    async fn records_of_an_expired_task_that_left_the_input_are_reported_unconfirmed() {
     let (fake, dir, _) = killed_then_expired(200, 2).await;
     // The first request carried profiles 0 to 99: the input no longer holds them.
     let report = sync_profiles(&fake.client(), &dir.path(), profiles(200)[100..].to_vec()).await;
@@ -390,9 +406,10 @@ async fn records_of_an_expired_task_that_left_the_input_are_reported_unconfirmed
     assert_eq!(report.counts.failed, 100);
     assert_eq!(state_rows(&dir.path()).len(), 100);
 }
+}
 
-#[tokio::test]
-async fn an_export_switching_from_ids_to_emails_neither_duplicates_nor_deletes_anyone() {
+on_both_backends! {
+    async fn an_export_switching_from_ids_to_emails_neither_duplicates_nor_deletes_anyone() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -417,9 +434,10 @@ async fn an_export_switching_from_ids_to_emails_neither_duplicates_nor_deletes_a
     assert!(fake.requests().iter().all(|r| r.method != "DELETE"));
     assert_eq!(fake.state(|site| site.customers.len()), 10);
 }
+}
 
-#[tokio::test]
-async fn customers_known_by_id_alone_are_not_deleted_when_the_input_names_new_ones_by_email() {
+on_both_backends! {
+    async fn customers_known_by_id_alone_are_not_deleted_when_the_input_names_new_ones_by_email() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -445,10 +463,11 @@ async fn customers_known_by_id_alone_are_not_deleted_when_the_input_names_new_on
     assert!(fake.requests().iter().all(|r| r.method != "DELETE"));
     assert_eq!(fake.state(|site| site.customers.len()), 10);
 }
+}
 
-#[tokio::test]
-async fn an_empty_input_is_no_evidence_that_anything_left_whatever_the_share_allowed() {
-    let (fake, client, dir, ids, _) = super::sync::plans_synced(5).await;
+on_both_backends! {
+    async fn an_empty_input_is_no_evidence_that_anything_left_whatever_the_share_allowed() {
+    let (fake, client, dir, ids, _) = crate::sync::plans_synced(5).await;
     let empty: Vec<types::BulkCustomerDetailFieldOperation> = Vec::new();
     let plan = client
         .sync_customer_details(empty.clone())
@@ -471,17 +490,18 @@ async fn an_empty_input_is_no_evidence_that_anything_left_whatever_the_share_all
     assert!(report.deletion_refused.unwrap().contains("no records"));
     assert_eq!(state_rows(&dir.path()).len(), 5);
     for id in &ids {
-        assert_eq!(super::sync::plan_value(&fake, id), ["Pro"]);
+        assert_eq!(crate::sync::plan_value(&fake, id), ["Pro"]);
     }
 }
+}
 
-#[tokio::test]
-async fn an_input_not_read_to_its_end_ends_the_sync_before_anything_is_sent() {
-    let (fake, client, dir, ids, all) = super::sync::plans_synced(5).await;
+on_both_backends! {
+    async fn an_input_not_read_to_its_end_ends_the_sync_before_anything_is_sent() {
+    let (fake, client, dir, ids, all) = crate::sync::plans_synced(5).await;
     let before = fake.requests().len();
     // The reader fails after two records, whatever skip_invalid says.
     let read: Vec<Result<types::BulkCustomerDetailFieldOperation, String>> = vec![
-        Ok(super::sync::plan_of(&ids[0], "Free")),
+        Ok(crate::sync::plan_of(&ids[0], "Free")),
         Ok(all[1].clone()),
         Err("connection reset while reading the export".into()),
     ];
@@ -498,12 +518,13 @@ async fn an_input_not_read_to_its_end_ends_the_sync_before_anything_is_sent() {
         "{failed}"
     );
     assert_eq!(fake.requests().len(), before, "something was sent");
-    assert_eq!(super::sync::plan_value(&fake, &ids[0]), ["Pro"]);
+    assert_eq!(crate::sync::plan_value(&fake, &ids[0]), ["Pro"]);
     assert_eq!(state_rows(&dir.path()).len(), 5);
 }
+}
 
-#[tokio::test]
-async fn a_stopped_sync_finishes_what_is_under_way_and_the_next_run_sends_the_rest_once() {
+on_both_backends! {
+    async fn a_stopped_sync_finishes_what_is_under_way_and_the_next_run_sends_the_rest_once() {
     let fake = fake(Duration::from_millis(200)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -516,7 +537,7 @@ async fn a_stopped_sync_finishes_what_is_under_way_and_the_next_run_sends_the_re
     let path = dir.path();
     let stopping = async {
         until("two tasks under way", || {
-            path.exists() && pending_with_task(&path) == 2
+            (backend::on_postgres() || path.exists()) && pending_with_task(&path) == 2
         })
         .await;
         stop.stop();
@@ -537,6 +558,7 @@ async fn a_stopped_sync_finishes_what_is_under_way_and_the_next_run_sends_the_re
     assert_eq!((rest.counts.new, rest.counts.unchanged), (800, 200));
     assert_eq!(bulk_posts(&fake.requests()).len(), 10);
     assert_eq!(fake.state(|site| site.customers.len()), 1000);
+}
 }
 
 #[tokio::test]
@@ -568,8 +590,8 @@ async fn a_plan_creates_and_writes_nothing() {
     assert_eq!(std::fs::read(dir.path()).unwrap(), bytes);
 }
 
-#[tokio::test]
-async fn an_export_switching_from_emails_to_ids_rekeys_the_state_and_deletes_no_one() {
+on_both_backends! {
+    async fn an_export_switching_from_emails_to_ids_rekeys_the_state_and_deletes_no_one() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -603,9 +625,10 @@ async fn an_export_switching_from_emails_to_ids_rekeys_the_state_and_deletes_no_
     }
     assert!(fake.requests().iter().all(|r| r.method != "DELETE"));
 }
+}
 
-#[tokio::test]
-async fn one_input_naming_a_customer_by_id_and_again_by_its_email_is_refused() {
+on_both_backends! {
+    async fn one_input_naming_a_customer_by_id_and_again_by_its_email_is_refused() {
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
@@ -623,6 +646,7 @@ async fn one_input_naming_a_customer_by_id_and_again_by_its_email_is_refused() {
     assert!(matches!(refused, Error::InvalidInput { .. }), "{text}");
     assert!(text.contains("email:v@example.com"), "{text}");
     assert!(fake.requests().is_empty());
+}
 }
 
 #[tokio::test]

@@ -56,8 +56,10 @@ pub struct SyncArgs {
     entity: SyncEntity,
     #[command(flatten)]
     input: FileArgs,
-    /// The state file (SQLite), created if missing: what earlier runs confirmed.
-    #[arg(long, value_name = "FILE")]
+    /// The state, created if missing: what earlier runs confirmed. An SQLite file, or a
+    /// PostgreSQL database (`postgres://user@host/db`; the password from `PGPASSWORD`) shared by
+    /// many sites, entities and machines.
+    #[arg(long, value_name = "FILE|URL")]
     state: PathBuf,
     /// Compare the file with the state and print what would be sent (new, changed, unchanged,
     /// absent, requests, time); send nothing and change nothing.
@@ -416,10 +418,22 @@ fn write_absent(args: &SyncArgs, report: &SyncReport) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The state's path with `.absent.txt` added; for a state in PostgreSQL, `absent.txt` in the
+/// current directory (a URL is no place for a file).
 fn default_absent(state: &Path) -> PathBuf {
+    if is_database_url(state) {
+        return PathBuf::from("absent.txt");
+    }
     let mut path = state.as_os_str().to_owned();
     path.push(".absent.txt");
     PathBuf::from(path)
+}
+
+/// Whether `--state` names a PostgreSQL database rather than a file.
+pub(crate) fn is_database_url(state: &Path) -> bool {
+    state
+        .to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
 }
 
 #[cfg(test)]

@@ -72,6 +72,13 @@ impl PgState {
         let mut config: postgres::Config = text
             .parse()
             .map_err(|e| fail(format!("it is not a PostgreSQL URL: {e}")))?;
+        // A password is best kept out of the URL (process lists, shell history): as libpq
+        // does, `PGPASSWORD` gives it.
+        if config.get_password().is_none() {
+            if let Ok(password) = std::env::var("PGPASSWORD") {
+                config.password(password);
+            }
+        }
         if config.get_application_name().is_none() {
             config.application_name("atlassian-csm sync");
         }
@@ -138,7 +145,7 @@ impl PgState {
                 .db()
                 .query_opt(
                     "SELECT holder, to_char(held_since AT TIME ZONE 'UTC', \
-                     'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM csm_sync_sites \
+                     'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM csm_sync_holders \
                      WHERE site = $1 AND entity = $2 AND holder IS NOT NULL",
                     &[&wanted.site, &wanted.entity],
                 )
