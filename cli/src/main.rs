@@ -14,6 +14,7 @@ mod generated;
 mod help;
 mod import;
 mod interrupt;
+mod jobs;
 mod metrics_file;
 mod mock;
 mod output;
@@ -41,6 +42,10 @@ enum Command {
     Sync(sync::SyncArgs),
     /// The runs a sync state recorded: when, how long, what they sent, and the trend.
     Runs(runs::RunsArgs),
+    /// Sync jobs of many sites from a job list, N at a time; workers given the same list and a
+    /// PostgreSQL state split it between them.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
     /// Follow bulk tasks.
     #[command(subcommand)]
     Tasks(tasks::TasksCommand),
@@ -166,6 +171,7 @@ async fn run(
         Command::Import(args) => import::run(connection, args).await,
         Command::Sync(args) => sync::run(connection, args).await,
         Command::Runs(args) => runs::run(args),
+        Command::Jobs(command) => jobs::run(connection, command).await,
         Command::Tasks(command) => tasks::run(connection, command).await,
         Command::Fields(command) => fields::run(connection, command).await,
         Command::Completions { shell } => {

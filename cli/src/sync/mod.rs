@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// The entities a sync supports (detail-field definitions have no sync: `csm fields apply`).
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncEntity {
     /// Customer profiles, 100 a request.
     CustomerProfiles,
