@@ -97,7 +97,12 @@ fn parent() {
     let n = records_in_state();
     let dir = std::env::temp_dir().join(format!("csm-sync-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let state = dir.join("state.db").to_string_lossy().into_owned();
+    // `SYNC_STATE_URL=postgres://…` measures the PostgreSQL state instead of the SQLite file (a
+    // database of its own: the bench fills it).
+    let database = std::env::var("SYNC_STATE_URL").ok();
+    let state = database
+        .clone()
+        .unwrap_or_else(|| dir.join("state.db").to_string_lossy().into_owned());
 
     let (mut fast, fast_url) = start_fake(&["--task-ms", "1", "--task-limit", "5"]);
     let seeded = step("seed", &fast_url, &state);
@@ -114,6 +119,26 @@ fn parent() {
     ];
     let live: Vec<&str> = live.iter().map(String::as_str).collect();
     let (mut fake, url) = start_fake(&live);
+    if let Some(database) = &database {
+        // A PostgreSQL state keeps a site's records under its base URL: the state built on the
+        // quick fake is taken as this one's on purpose (as `site_moved` does for a file).
+        let atlassian = |u: &str| client(u).base_url().to_string();
+        let (from, to) = (atlassian(&fast_url), atlassian(&url));
+        let mut db = postgres::Client::connect(database, postgres::NoTls).unwrap();
+        for table in [
+            "csm_sync_sites",
+            "csm_sync_records",
+            "csm_sync_pending_requests",
+            "csm_sync_runs",
+        ] {
+            db.execute(
+                &format!("UPDATE {table} SET site = $2 WHERE site = $1"),
+                &[&from, &to],
+            )
+            .unwrap();
+        }
+        db.batch_execute("VACUUM ANALYZE csm_sync_records").unwrap();
+    }
     let planned = step("plan", &url, &state);
     let delta = step("delta", &url, &state);
     let compare = std::env::var("SYNC_COMPARE").as_deref() != Ok("0");

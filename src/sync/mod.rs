@@ -125,6 +125,33 @@
 //! CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 //! ```
 //!
+//! # A state in PostgreSQL (feature `postgres`)
+//!
+//! [`state`](SyncImport::state) also takes a PostgreSQL URL (`postgres://csm@db.internal/csm`;
+//! the password from `PGPASSWORD`, never from the URL shown in errors): one database holds the
+//! states of many sites and entities, each site in a namespace of its own (its base URL), for
+//! workers on several machines. A sync holds its site and entity through an advisory lock of its
+//! own session, which the server releases when the session ends (a worker killed, a dropped
+//! connection, the server restarted); a second sync of them is refused with
+//! [`Error::StateLocked`](crate::Error::StateLocked) naming the holder. Whoever syncs the site
+//! next finishes the requests the last run left in flight, under their keys. The semantics are
+//! the SQLite state's: one transaction per finished request, the input's names and the records to
+//! send in temporary tables of the session (filled by `COPY`, 5,000 rows a batch, looked up with
+//! one query a batch), a newer schema refused and left as it was. A site's namespace cannot hold
+//! another site's records, so neither [`site_moved`](SyncImport::site_moved) nor
+//! [`add_entity`](SyncImport::add_entity) is needed there (a moved site starts a namespace of
+//! its own).
+//!
+//! ```sql
+//! csm_sync_meta              -- schema_version
+//! csm_sync_sites             -- site, entity, key_scheme, lock_key, site_pace, holder, held_since
+//! csm_sync_records           -- the records table above, with the site first in its key
+//! csm_sync_pending_requests  -- likewise
+//! csm_sync_pending_records   -- likewise
+//! csm_sync_runs              -- likewise
+//! csm_sync_holders           -- a view: the syncs under way (a live session holds their lock)
+//! ```
+//!
 //! # What a state describes
 //!
 //! A state knows the site it was built against and the entities it holds, and a run checks them

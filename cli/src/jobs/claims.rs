@@ -48,7 +48,15 @@ async fn on_session<T: Send + 'static>(
         work(&mut client)
     })
     .await?
-    .map_err(|e| anyhow::anyhow!("the job list's database: {e}"))
+    .map_err(|e| anyhow::anyhow!("the job list's database: {}", said(&e)))
+}
+
+/// The server's message, or the client's (a connection refused).
+fn said(error: &postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
 }
 
 /// The job's lock: a 64-bit key of the schedule and the job (FNV-1a, the same in every
@@ -65,9 +73,11 @@ impl Claims {
     /// The claims kept in the database at `url` (the jobs' state).
     pub async fn new(url: &Path, schedule: &str, worker: &str) -> anyhow::Result<Self> {
         let url = url.to_str().unwrap_or_default().to_string();
+        // In one transaction under a lock: workers starting together create the table once.
         on_session(url.clone(), |client| {
-            client.batch_execute("SELECT pg_advisory_xact_lock(7302011)")?;
-            client.batch_execute(TABLE)
+            client.batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock(7302011); {TABLE}; COMMIT"
+            ))
         })
         .await?;
         Ok(Self {
@@ -118,7 +128,7 @@ impl Claims {
             Ok(Some(session)) => session,
             Ok(None) => return None,
             Err(error) => {
-                crate::terminal::tell!("job {}: not taken: {error}", job.name);
+                crate::terminal::tell!("job {}: not taken: {}", job.name, said(&error));
                 return None;
             }
         };
