@@ -24,7 +24,7 @@ pub fn read_api(target: &Path) -> Result<BTreeSet<String>, String> {
     let doc = target.join(DOC_DIR);
     let all = std::fs::read_to_string(doc.join("all.html")).map_err(|e| {
         format!(
-            "cannot read {}: {e}; run `cargo doc --no-deps --package atlassian-csm --features sync,metrics` first",
+            "cannot read {}: {e}; run `cargo doc --no-deps --package atlassian-csm --features sync,metrics,postgres` first",
             doc.join("all.html").display()
         )
     })?;
