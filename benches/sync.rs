@@ -125,12 +125,7 @@ fn parent() {
         let atlassian = |u: &str| client(u).base_url().to_string();
         let (from, to) = (atlassian(&fast_url), atlassian(&url));
         let mut db = postgres::Client::connect(database, postgres::NoTls).unwrap();
-        for table in [
-            "csm_sync_sites",
-            "csm_sync_records",
-            "csm_sync_pending_requests",
-            "csm_sync_runs",
-        ] {
+        for table in ["csm_sync_site_ids", "csm_sync_sites"] {
             db.execute(
                 &format!("UPDATE {table} SET site = $2 WHERE site = $1"),
                 &[&from, &to],

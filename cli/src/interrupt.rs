@@ -108,10 +108,25 @@ pub fn command_line() -> String {
     });
     program
         .into_iter()
-        .chain(args)
+        .chain(args.map(|arg| without_password(&arg)))
         .map(quote)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `postgres://user:secret@host/db` said as `postgres://user:…@host/db`: a command line that is
+/// printed never carries the password a URL held (`PGPASSWORD` gives it to the next run).
+fn without_password(arg: &str) -> String {
+    let Some((scheme, rest)) = arg.split_once("://") else {
+        return arg.to_string();
+    };
+    let Some((user_info, host)) = rest.split_once('@') else {
+        return arg.to_string();
+    };
+    match user_info.split_once(':') {
+        Some((user, _)) if !user_info.contains('/') => format!("{scheme}://{user}:…@{host}"),
+        _ => arg.to_string(),
+    }
 }
 
 /// What a journal holds, said before an import resumes from it (the journal's lines are
@@ -169,6 +184,19 @@ pub fn journal_summary(path: &std::path::Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_in_a_command_line_loses_its_password() {
+        assert_eq!(
+            without_password("postgres://csm:s3cret@db/csm"),
+            "postgres://csm:…@db/csm"
+        );
+        assert_eq!(
+            without_password("postgres://csm@db/csm"),
+            "postgres://csm@db/csm"
+        );
+        assert_eq!(without_password("a@b.c"), "a@b.c");
+    }
 
     #[test]
     fn a_journal_is_summed_up_by_what_its_requests_became() {

@@ -135,9 +135,10 @@
 //! connection, the server restarted); a second sync of them is refused with
 //! [`Error::StateLocked`](crate::Error::StateLocked) naming the holder. Whoever syncs the site
 //! next finishes the requests the last run left in flight, under their keys. The semantics are
-//! the SQLite state's: one transaction per finished request, the input's names and the records to
-//! send in temporary tables of the session (filled by `COPY`, 5,000 rows a batch, looked up with
-//! one query a batch), a newer schema refused and left as it was. A site's namespace cannot hold
+//! the SQLite state's: one transaction per finished request, a newer schema refused and left as it
+//! was. The input is compared set-based, 5,000 rows a batch: the batch goes in by `COPY`, one
+//! query finds its items by key, a second the few new ones by their other names; the names seen
+//! and the records to send go in temporary tables of the session. A site's namespace cannot hold
 //! another site's records, so neither [`site_moved`](SyncImport::site_moved) nor
 //! [`add_entity`](SyncImport::add_entity) is needed there (a moved site starts a namespace of
 //! its own).

@@ -30,14 +30,20 @@ pub(crate) struct PgState {
     shown: PathBuf,
     /// `None` only once dropped.
     client: Option<Client>,
-    /// The site's namespace: its base URL.
+    /// The site: its base URL, and the number its rows are kept under.
     site: String,
+    site_id: i32,
     /// A plan: everything runs in one transaction that is never committed.
     plan: bool,
     /// The position the next record to send takes in `pg_temp.todo`.
     next_todo: usize,
     /// The lock held, once taken.
     lock_key: Option<i64>,
+    /// The hashes of the names the input being read gave (see `look_up`).
+    seen: std::collections::HashSet<u64>,
+    /// Whether the names seen are indexed (once the input is read, for the questions asked of
+    /// them after).
+    seen_indexed: bool,
 }
 
 /// The locks this process's syncs hold, each with its run (alive while the run is): a lock whose
@@ -48,6 +54,10 @@ static HELD: Mutex<BTreeMap<i64, Weak<()>>> = Mutex::new(BTreeMap::new());
 /// Why a transaction failed: the server's error, or the copy's writing.
 pub(super) type Failure = Box<dyn std::error::Error + Send + Sync>;
 
+/// How long a lock another session holds is looked at again before the sync is refused: the
+/// server releases a session's locks a moment after its client closed it.
+const GRACE_FOR_AN_ENDING_SESSION: Duration = Duration::from_secs(1);
+
 /// How long a sync of this process waits for a lock another sync of this process holds (a run
 /// whose future was dropped, finishing its last write) before it is refused.
 const WAIT_FOR_THIS_PROCESS: Duration = Duration::from_secs(10);
@@ -55,7 +65,8 @@ const WAIT_FOR_THIS_PROCESS: Duration = Duration::from_secs(10);
 impl PgState {
     /// Connects to the database at `url`, applies the schema (once, under a lock of its own;
     /// a database of a newer schema is refused), takes the lock of `wanted`'s site and entity
-    /// (refusing at once, with [`Error::StateLocked`], one another live session holds), checks
+    /// (refusing, with [`Error::StateLocked`], one another session still holds a second later),
+    /// checks
     /// how the entity is keyed, and records who holds it (none of which a plan writes).
     pub fn open(
         url: &Path,
@@ -85,19 +96,33 @@ impl PgState {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
-        let client = config
+        let mut client = config
             .connect(NoTls)
             .map_err(|e| fail(format!("cannot connect: {}", message(&e))))?;
+        // A worker whose machine died sends nothing more: the server finds its session dead
+        // (and releases its lock) within about a minute, not the two hours of the system's
+        // default keepalive. The names of a million-row input fit the session's buffers for
+        // temporary tables (8 MB by default, the rest spilled to files).
+        client
+            .batch_execute(
+                "SET tcp_keepalives_idle = 30; SET tcp_keepalives_interval = 10; \
+                 SET tcp_keepalives_count = 3; SET temp_buffers = '64MB'",
+            )
+            .map_err(|e| fail(message(&e)))?;
         let mut state = Self {
             shown: shown.clone(),
             client: Some(client),
             site: wanted.site.clone(),
+            site_id: 0,
             plan: mode == Mode::Plan,
             next_todo: 0,
             lock_key: None,
+            seen: std::collections::HashSet::new(),
+            seen_indexed: false,
         };
         let plan = state.plan;
         schema::apply(state.db(), plan).map_err(&fail)?;
+        state.site_id = schema::site_id(state.db(), &wanted.site).map_err(&fail)?;
         state.lock(wanted, owner)?;
         schema::check_key_scheme(state.db(), wanted).map_err(&fail)?;
         Ok(state)
@@ -139,6 +164,12 @@ impl PgState {
                         holder: format!("a sync of this process, {}", std::process::id()),
                     })
                 }
+                // A session that just ended (a run that exited an instant ago) holds its lock
+                // until the server has seen it end: looked at again for a moment.
+                None if started.elapsed() < GRACE_FOR_AN_ENDING_SESSION => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
                 None => {}
             }
             let held_by: Option<(String, String)> = self
@@ -173,6 +204,19 @@ impl PgState {
         Ok(())
     }
 
+    /// Indexes the names seen, once the input is read: appended unindexed while it is read,
+    /// they are then asked about by name. Analyzed too: a temporary table has no statistics
+    /// until it is, and the planner would take a million names for a handful.
+    fn index_seen(&mut self) -> Result<(), Error> {
+        if !self.seen_indexed {
+            self.db()
+                .batch_execute("CREATE INDEX ON pg_temp.seen (key, field); ANALYZE pg_temp.seen")
+                .map_err(|e| self.fail(e))?;
+            self.seen_indexed = true;
+        }
+        Ok(())
+    }
+
     /// The connection.
     pub(super) fn db(&mut self) -> &mut Client {
         self.client.as_mut().expect("open until dropped")
@@ -189,7 +233,7 @@ impl PgState {
     /// the plan's transaction, which is never committed).
     fn in_transaction<T>(
         &mut self,
-        work: impl FnOnce(&mut Client, &str) -> Result<T, Failure>,
+        work: impl FnOnce(&mut Client, i32) -> Result<T, Failure>,
     ) -> Result<T, Error> {
         let (begin, commit, rollback) = match self.plan {
             false => ("BEGIN", "COMMIT", "ROLLBACK"),
@@ -199,10 +243,10 @@ impl PgState {
                 "ROLLBACK TO SAVEPOINT work",
             ),
         };
-        let site = self.site.clone();
+        let site = self.site_id;
         let result = (|| -> Result<T, Failure> {
             self.db().batch_execute(begin)?;
-            let done = work(self.db(), &site)?;
+            let done = work(self.db(), site)?;
             self.db().batch_execute(commit)?;
             Ok(done)
         })();

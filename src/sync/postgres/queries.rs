@@ -25,7 +25,7 @@ pub(super) fn copy_field(out: &mut Vec<u8>, text: &str) {
 
 impl Store for PgState {
     fn count(&mut self, entity: &str) -> Result<u64, Error> {
-        let site = self.site.clone();
+        let site = self.site_id;
         self.db()
             .query_one(
                 "SELECT count(*) FROM csm_sync_records WHERE site = $1 AND entity = $2",
@@ -36,7 +36,7 @@ impl Store for PgState {
     }
 
     fn pending(&mut self, entity: &str) -> Result<Vec<PendingRequest>, Error> {
-        let site = self.site.clone();
+        let site = self.site_id;
         let run = |client: &mut postgres::Client| -> Result<Vec<PendingRequest>, postgres::Error> {
             let requests = client.query(
                 "SELECT idempotency_key, task_id, body FROM csm_sync_pending_requests \
@@ -80,31 +80,35 @@ impl Store for PgState {
 
     fn start_input(&mut self) -> Result<(), Error> {
         self.next_todo = 0;
+        self.seen.clear();
+        self.seen_indexed = false;
         self.db()
             .batch_execute(
-                "DROP TABLE IF EXISTS pg_temp.seen, pg_temp.todo, pg_temp.batch, pg_temp.names;
+                "DROP TABLE IF EXISTS pg_temp.seen, pg_temp.todo, pg_temp.batch;
                  CREATE TEMP TABLE seen (
-                     key TEXT NOT NULL, field TEXT NOT NULL, row BIGINT NOT NULL,
-                     PRIMARY KEY (key, field)
+                     key TEXT NOT NULL, field TEXT NOT NULL, row BIGINT NOT NULL
                  );
                  CREATE TEMP TABLE todo (
                      position BIGINT PRIMARY KEY, row BIGINT NOT NULL, record TEXT NOT NULL,
                      items TEXT NOT NULL
                  );
                  CREATE TEMP TABLE batch (
-                     idx INTEGER NOT NULL, key TEXT NOT NULL, field TEXT NOT NULL,
+                     idx INTEGER NOT NULL, row BIGINT NOT NULL, key TEXT NOT NULL,
+                     field TEXT NOT NULL,
                      fingerprint TEXT NOT NULL, alias TEXT NOT NULL, second BOOLEAN NOT NULL
                  );
-                 CREATE TEMP TABLE names (
-                     ord INTEGER NOT NULL, key TEXT NOT NULL, field TEXT NOT NULL,
-                     row BIGINT NOT NULL
-                 );",
+",
             )
             .map_err(|e| self.fail(e))
     }
 
     fn look_up(&mut self, entity: &str, rows: &[(usize, Vec<Item>)]) -> Result<LookUp, Error> {
-        self.in_transaction(|client, site| super::look_up::look_up(client, site, entity, rows))
+        let mut seen = std::mem::take(&mut self.seen);
+        let found = self.in_transaction(|client, site| {
+            super::look_up::look_up(client, &mut seen, site, entity, rows)
+        });
+        self.seen = seen;
+        found
     }
 
     fn batch_size(&self) -> usize {
@@ -163,11 +167,9 @@ impl Store for PgState {
     }
 
     fn absent(&mut self, entity: &str) -> Result<Vec<AbsentItem>, Error> {
-        let site = self.site.clone();
+        self.index_seen()?;
+        let site = self.site_id;
         let run = |client: &mut postgres::Client| -> Result<Vec<AbsentItem>, postgres::Error> {
-            // A temporary table has no statistics until it is analyzed: without them the
-            // planner takes the names seen for a handful.
-            client.batch_execute("ANALYZE pg_temp.seen")?;
             let rows = client.query(
                 "SELECT key, field, alias <> '' FROM csm_sync_records r \
                  WHERE site = $1 AND entity = $2 \
@@ -190,6 +192,7 @@ impl Store for PgState {
     }
 
     fn seen_of(&mut self, items: &[(String, String)]) -> Result<Vec<bool>, Error> {
+        self.index_seen()?;
         let keys: Vec<&str> = items.iter().map(|(key, _)| key.as_str()).collect();
         let fields: Vec<&str> = items.iter().map(|(_, field)| field.as_str()).collect();
         self
@@ -316,7 +319,7 @@ impl Store for PgState {
     }
 
     fn last_pace(&mut self, entity: &str) -> Result<Option<f64>, Error> {
-        let site = self.site.clone();
+        let site = self.site_id;
         self.db()
             .query_opt(
                 "SELECT new + changed + resent, finished_at - started_at FROM csm_sync_runs \
@@ -344,7 +347,8 @@ impl Store for PgState {
 
     fn keep_site_pace(&mut self, pace: &crate::SitePace) -> Result<(), Error> {
         let json = serde_json::to_string(pace).expect("a pace serializes");
-        self.in_transaction(|client, site| {
+        let site = self.site.clone();
+        self.in_transaction(|client, _| {
             client
                 .execute(
                     "UPDATE csm_sync_sites SET site_pace = $2 WHERE site = $1",

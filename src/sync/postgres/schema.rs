@@ -26,8 +26,12 @@ CREATE TABLE IF NOT EXISTS csm_sync_sites (
     held_since TIMESTAMPTZ,
     PRIMARY KEY (site, entity)
 );
+CREATE TABLE IF NOT EXISTS csm_sync_site_ids (
+    id   SERIAL PRIMARY KEY,
+    site TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS csm_sync_records (
-    site         TEXT NOT NULL,
+    site         INTEGER NOT NULL REFERENCES csm_sync_site_ids,
     entity       TEXT NOT NULL,
     key          TEXT NOT NULL,
     field        TEXT NOT NULL DEFAULT '',
@@ -39,7 +43,7 @@ CREATE TABLE IF NOT EXISTS csm_sync_records (
 CREATE INDEX IF NOT EXISTS csm_sync_records_by_alias
     ON csm_sync_records (site, entity, alias, field) WHERE alias <> '';
 CREATE TABLE IF NOT EXISTS csm_sync_pending_requests (
-    site            TEXT NOT NULL,
+    site            INTEGER NOT NULL REFERENCES csm_sync_site_ids,
     idempotency_key TEXT NOT NULL,
     entity          TEXT NOT NULL,
     task_id         TEXT,
@@ -48,7 +52,7 @@ CREATE TABLE IF NOT EXISTS csm_sync_pending_requests (
     PRIMARY KEY (site, idempotency_key)
 );
 CREATE TABLE IF NOT EXISTS csm_sync_pending_records (
-    site            TEXT NOT NULL,
+    site            INTEGER NOT NULL,
     idempotency_key TEXT NOT NULL,
     position        INTEGER NOT NULL,
     key             TEXT NOT NULL,
@@ -62,7 +66,7 @@ CREATE TABLE IF NOT EXISTS csm_sync_pending_records (
 );
 CREATE TABLE IF NOT EXISTS csm_sync_runs (
     id          BIGSERIAL PRIMARY KEY,
-    site        TEXT NOT NULL,
+    site        INTEGER NOT NULL REFERENCES csm_sync_site_ids,
     entity      TEXT NOT NULL,
     started_at  BIGINT NOT NULL,
     finished_at BIGINT NOT NULL,
@@ -132,6 +136,22 @@ pub(super) fn apply(client: &mut Client, plan: bool) -> Result<(), String> {
             Err(error)
         }
     }
+}
+
+/// The number the site's rows are kept under (its base URL is written once, in
+/// `csm_sync_site_ids`: the records' keys stay short).
+pub(super) fn site_id(client: &mut Client, site: &str) -> Result<i32, String> {
+    let sql = |e: postgres::Error| super::message(&e);
+    client
+        .execute(
+            "INSERT INTO csm_sync_site_ids (site) VALUES ($1) ON CONFLICT (site) DO NOTHING",
+            &[&site],
+        )
+        .map_err(sql)?;
+    client
+        .query_one("SELECT id FROM csm_sync_site_ids WHERE site = $1", &[&site])
+        .map(|row| row.get(0))
+        .map_err(sql)
 }
 
 /// Checks how the entity's records are keyed in this site's namespace. A new entity is added:
