@@ -131,6 +131,9 @@ pub(crate) enum From {
     Latest,
 }
 
+/// The least time between two polls of a search.
+const JITTER: Duration = Duration::from_millis(10);
+
 /// Polls of a task expected to end `expected` ± `uncertainty` after it started (`since_start`
 /// ago): the first at the earliest likely end (`From::Earliest`, to measure it) or at the latest
 /// (`From::Latest`: one poll a task when the estimate holds, the end seen at most the margin late,
@@ -143,10 +146,11 @@ pub(crate) fn search_delays(
     from: From,
 ) -> impl Iterator<Item = Duration> + Send {
     const STEPS: usize = 6;
-    let margin = uncertainty.max(expected / 300);
-    let step = (margin / 2)
-        .max(expected / 300)
-        .max(Duration::from_millis(1));
+    // Never finer than a request's own jitter (the time between a request's send and its
+    // arrival, a loaded machine's scheduling): a task of a second, expected to within 1 %, is
+    // otherwise searched for in steps of 5 ms when it started 50 ms late.
+    let margin = uncertainty.max(expected / 300).max(JITTER * 2);
+    let step = (margin / 2).max(expected / 300).max(JITTER);
     let first = match from {
         From::Earliest => expected.saturating_sub(margin),
         From::Latest => expected + margin,
