@@ -171,6 +171,26 @@ fn read(path: &Path, defaults: &Connection) -> Result<Vec<Job>, String> {
         return Err("it lists no [[job]]".into());
     }
     let base = path.parent().unwrap_or(Path::new("."));
+    let jobs = jobs_of(list, base, defaults)?;
+    // The workers of a shared list keep their claims beside the states: in one database.
+    let databases = jobs
+        .iter()
+        .filter(|job| crate::sync::is_database_url(&job.state))
+        .count();
+    if databases > 0
+        && (databases < jobs.len() || jobs.iter().any(|job| job.state != jobs[0].state))
+    {
+        return Err(
+            "a list with a PostgreSQL state needs the same state for every job: the workers keep \
+             their claims there"
+                .into(),
+        );
+    }
+    Ok(jobs)
+}
+
+/// The jobs of a list, each with its connection.
+fn jobs_of(list: JobList, base: &Path, defaults: &Connection) -> Result<Vec<Job>, String> {
     let mut names = std::collections::BTreeSet::new();
     list.jobs
         .into_iter()
@@ -282,4 +302,52 @@ where
         c.failed
     );
     Ok((line, report.all_succeeded()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(text: &str) -> Result<Vec<Job>, String> {
+        let dir = std::env::temp_dir().join(format!("csm-jobs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("jobs.toml");
+        std::fs::write(&path, text).unwrap();
+        let defaults = <Connection as clap::FromArgMatches>::from_arg_matches(
+            &<Connection as clap::Args>::augment_args(clap::Command::new("csm"))
+                .get_matches_from(["csm"]),
+        )
+        .unwrap();
+        let read = read(&path, &defaults);
+        std::fs::remove_dir_all(&dir).unwrap();
+        read
+    }
+
+    #[test]
+    fn a_shared_list_keeps_one_database_and_each_job_is_checked() {
+        let job = |state: &str| {
+            format!(
+                "[[job]]\nbase_url = \"http://127.0.0.1:1\"\nentity = \"customer-profiles\"\n\
+                 input = \"a.csv\"\nstate = \"{state}\"\n"
+            )
+        };
+        let same = format!(
+            "{}{}",
+            job("postgres://db/a"),
+            job("postgres://db/a").replace("[[job]]", "[[job]]\nname = \"second\"")
+        );
+        assert_eq!(read_text(&same).unwrap().len(), 2);
+        let mixed = format!(
+            "{}{}",
+            job("postgres://db/a"),
+            job("postgres://db/b").replace("[[job]]", "[[job]]\nname = \"second\"")
+        );
+        assert!(read_text(&mixed).unwrap_err().contains("same state"));
+        let twice = format!("{}{}", job("a.db"), job("a.db"));
+        assert!(read_text(&twice).unwrap_err().contains("another job's too"));
+        let wrong = job("a.db").replace("customer-profiles", "customer-fields");
+        assert!(read_text(&wrong)
+            .unwrap_err()
+            .contains("not one a sync supports"));
+    }
 }
