@@ -136,7 +136,7 @@ fn named_values_adder(
             .and_then(|mut list| {
                 let index = list.len();
                 let item = #item::try_from(item)
-                    .map_err(|e| e.within(&::std::format!("{}[{index}]", #wire)))?;
+                    .map_err(|e| e.within_item(#wire, index))?;
                 list.push(item);
                 ::std::result::Result::Ok(list)
             })

@@ -116,7 +116,7 @@ async fn into_error<E: serde::Serialize>(
     }
     match error {
         GeneratedError::InvalidRequest(message) => Error::InvalidInput {
-            field: "request".into(),
+            field: crate::FieldPath::from("request"),
             message,
         },
         GeneratedError::CommunicationError(source)

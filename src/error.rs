@@ -1,5 +1,6 @@
 //! The one error type of the crate.
 
+use crate::field_path::FieldPath;
 use crate::rate_limit::RateLimit;
 use crate::types::{RestError, TaskStatusResponse};
 use reqwest::StatusCode;
@@ -10,18 +11,42 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The client was configured in a way that cannot work; nothing was sent.
+    /// The client was configured in a way that cannot work (a builder's settings, a sync's
+    /// state location, a site that cannot be found); nothing was sent.
     #[error("invalid client configuration: {0}")]
     Config(String),
 
     /// The input breaks a rule the API documents; nothing was sent.
     #[error("invalid input ({field}): {message}; nothing was sent")]
     InvalidInput {
-        /// The field (and record) at fault, e.g. `customerProfiles[3].payload.email`.
-        field: String,
+        /// The field (and record) at fault, e.g. `customerProfiles[3].payload.email`:
+        /// [`FieldPath::record`] is the record's index.
+        field: FieldPath,
         /// What is wrong with it.
         message: String,
     },
+
+    /// A sync's input names one key on two records (or twice on one): which of them describes
+    /// the item cannot be told, so nothing was sent.
+    #[error(
+        "invalid input ({field}): {}; nothing was sent",
+        duplicate_message(key, *record, *first_record)
+    )]
+    DuplicateKey {
+        /// The later record, e.g. `customerProfiles[5]`.
+        field: FieldPath,
+        /// The key, as the sync's state keeps it (`email:ada@example.com`).
+        key: String,
+        /// The index of the record that repeats it.
+        record: usize,
+        /// The index of the first record that had it (`record` when one record names it twice).
+        first_record: usize,
+    },
+
+    /// A failure inside the client, not caused by the configuration, the input or the server
+    /// (a background task that panicked, a broken invariant): worth reporting as a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
 
     /// The API answered with an error status (after any retries).
     #[error("{operation}: the API answered {status}{attempts}{}", describe(.error))]
@@ -229,9 +254,12 @@ impl Attempts {
 
     /// ` (5 attempts over 2.9 s)`, or nothing for one attempt or none.
     fn in_brackets(&self) -> String {
-        match self.to_string().strip_prefix(" after ") {
-            Some(tried) => format!(" ({tried})"),
-            None => String::new(),
+        match self.count {
+            0 | 1 => String::new(),
+            count => format!(
+                " ({count} attempts over {:.1} s)",
+                self.elapsed.as_secs_f64()
+            ),
         }
     }
 }
@@ -247,6 +275,16 @@ impl std::fmt::Display for Attempts {
             )?;
         }
         Ok(())
+    }
+}
+
+fn duplicate_message(key: &str, record: usize, first_record: usize) -> String {
+    if record == first_record {
+        format!("it names {key} twice")
+    } else {
+        format!(
+            "its key {key} is record {first_record}'s too: a key may appear once in a sync's input"
+        )
     }
 }
 
@@ -443,7 +481,8 @@ impl Error {
     /// rate limit, a redirect). A lost or 5xx answer to a request that was sent proves nothing.
     pub(crate) fn provably_not_processed(&self) -> bool {
         match self {
-            Self::Config(_) | Self::InvalidInput { .. } | Self::Auth { .. } => true,
+            Self::Config(_) | Self::InvalidInput { .. } | Self::DuplicateKey { .. } => true,
+            Self::Auth { .. } => true,
             Self::Stopped => true,
             Self::RateLimited { .. } | Self::Redirected { .. } => true,
             Self::Api { status, .. } => status.is_client_error(),

@@ -30,7 +30,7 @@ impl ClientHooks<ClientConfig> for Client {
             .map_err(refuse)?;
         }
         let Some(rules) = operation_rules(info.operation_id) else {
-            return Err(refuse(crate::Error::Config(format!(
+            return Err(refuse(crate::Error::Internal(format!(
                 "no header rules for operation {}",
                 info.operation_id
             ))));
@@ -39,7 +39,7 @@ impl ClientHooks<ClientConfig> for Client {
         // below is valid by construction (the Authorization value is checked when it is made).
         if let Some((name, reason)) = headers::first_refused(request.headers()) {
             return Err(refuse(crate::Error::InvalidInput {
-                field: format!("{name} header"),
+                field: crate::FieldPath::from(format!("{name} header").as_str()),
                 message: reason,
             }));
         }

@@ -2,6 +2,7 @@
 //! holds it (`payload.details[0].values[1]`) and why. Nested builders keep the path of the
 //! innermost field, so a bulk record's error reads `customerProfiles[17].payload.email: …`.
 
+use crate::field_path::FieldPath;
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
@@ -20,14 +21,14 @@ use std::fmt;
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct ConversionError {
-    path: String,
+    path: FieldPath,
     message: Cow<'static, str>,
 }
 
 impl ConversionError {
     /// The field the value was given for, from the value being built (empty when the value
     /// itself was refused).
-    pub fn path(&self) -> &str {
+    pub fn path(&self) -> &FieldPath {
         &self.path
     }
 
@@ -39,7 +40,7 @@ impl ConversionError {
     /// A required field that was never set.
     pub(crate) fn missing(field: &str) -> Self {
         Self {
-            path: field.to_string(),
+            path: FieldPath::from(field),
             message: Cow::Borrowed("required, and not set"),
         }
     }
@@ -47,29 +48,33 @@ impl ConversionError {
     /// `error`, raised converting the value given for `field`: a nested builder's error keeps
     /// its own path under `field`.
     pub(crate) fn at<E: fmt::Display + 'static>(field: &str, error: E) -> Self {
+        Self::at_path(FieldPath::from(field), error)
+    }
+
+    /// `error`, raised converting the value at `path`.
+    pub(crate) fn at_path<E: fmt::Display + 'static>(path: FieldPath, error: E) -> Self {
         match (&error as &dyn Any).downcast_ref::<ConversionError>() {
-            Some(inner) => inner.clone().within(field),
+            Some(inner) => inner.clone().within_path(path),
             None => Self {
-                path: field.to_string(),
+                path,
                 message: Cow::Owned(error.to_string()),
             },
         }
     }
 
     /// The same error, seen from the value that holds `field`.
-    pub(crate) fn within(mut self, field: &str) -> Self {
-        self.path = join(field, &self.path);
-        self
+    pub(crate) fn within(self, field: &str) -> Self {
+        self.within_path(FieldPath::from(field))
     }
-}
 
-/// `outer.inner`, or `outer[i]…` when `inner` starts with an index.
-pub(crate) fn join(outer: &str, inner: &str) -> String {
-    match (outer.is_empty(), inner.is_empty()) {
-        (true, _) => inner.to_string(),
-        (_, true) => outer.to_string(),
-        _ if inner.starts_with('[') => format!("{outer}{inner}"),
-        _ => format!("{outer}.{inner}"),
+    /// The same error, seen from the list `field` whose item `index` it was raised in.
+    pub(crate) fn within_item(self, field: &str, index: usize) -> Self {
+        self.within_path(FieldPath::from(field).index(index))
+    }
+
+    fn within_path(mut self, outer: FieldPath) -> Self {
+        self.path = self.path.under(outer);
+        self
     }
 }
 
@@ -84,9 +89,9 @@ where
         .into_iter()
         .enumerate()
         .map(|(index, value)| {
-            value
-                .try_into()
-                .map_err(|error| ConversionError::at(&format!("{field}[{index}]"), error))
+            value.try_into().map_err(|error| {
+                ConversionError::at_path(FieldPath::from(field).index(index), error)
+            })
         })
         .collect()
 }
@@ -112,7 +117,7 @@ impl std::error::Error for ConversionError {}
 impl From<&'static str> for ConversionError {
     fn from(message: &'static str) -> Self {
         Self {
-            path: String::new(),
+            path: FieldPath::new(),
             message: Cow::Borrowed(message),
         }
     }
@@ -121,7 +126,7 @@ impl From<&'static str> for ConversionError {
 impl From<String> for ConversionError {
     fn from(message: String) -> Self {
         Self {
-            path: String::new(),
+            path: FieldPath::new(),
             message: Cow::Owned(message),
         }
     }

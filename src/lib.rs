@@ -94,6 +94,7 @@ mod client_builder;
 mod config;
 mod discovery;
 mod error;
+mod field_path;
 pub mod formats;
 mod generated;
 mod headers;
@@ -123,6 +124,7 @@ pub use bulk::{BulkImport, BulkProgress, BulkReport, BulkRequest, RecordOutcome,
 pub use client_builder::ClientBuilder;
 pub use config::ClientConfig;
 pub use error::{Attempts, Error};
+pub use field_path::{FieldPath, PathSegment};
 pub use generated::{builder, types, Client, ResponseValue};
 pub use oauth::{OAuthTokenSource, RefreshedTokens};
 pub use open_enum::UnknownValue;

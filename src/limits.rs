@@ -7,6 +7,7 @@
 //! 1000 detail operations one bulk request may carry across all its customers.
 
 use crate::error::Error;
+use crate::field_path::FieldPath;
 use crate::generated::{request_assertions, request_limits, BodyAssertion, Condition, LimitKind};
 use serde_json::Value;
 
@@ -51,7 +52,7 @@ pub(crate) fn check_value(
             if allow_unknown_values {
                 continue;
             }
-            for (field, text) in strings_at(value, limit.path, String::new()) {
+            for (field, text) in strings_at(value, limit.path, FieldPath::new()) {
                 if !allowed.contains(&text) {
                     return Err(invalid(
                         field,
@@ -66,18 +67,18 @@ pub(crate) fn check_value(
             continue;
         }
         if let LimitKind::Format(format) = limit.kind {
-            for (field, text) in strings_at(value, limit.path, String::new()) {
+            for (field, text) in strings_at(value, limit.path, FieldPath::new()) {
                 if crate::formats::conforms(format, text) == Some(false) {
                     return Err(invalid(field, not_in_format(text, format)));
                 }
             }
             continue;
         }
-        let counted: Vec<(String, usize)> = match limit.kind {
+        let counted: Vec<(FieldPath, usize)> = match limit.kind {
             LimitKind::Items | LimitKind::OneOf(_) | LimitKind::Format(_) => {
-                arrays_at(value, limit.path, String::new())
+                arrays_at(value, limit.path, FieldPath::new())
             }
-            LimitKind::Chars => strings_at(value, limit.path, String::new())
+            LimitKind::Chars => strings_at(value, limit.path, FieldPath::new())
                 .into_iter()
                 .map(|(field, text)| (field, text.chars().count()))
                 .collect(),
@@ -117,7 +118,7 @@ pub(crate) fn check_value(
             .sum();
         if operations > MAX_DETAIL_OPERATIONS_PER_REQUEST {
             return Err(invalid(
-                "customers[].operations".into(),
+                FieldPath::new().field("customers[]").field("operations"),
                 format!(
                     "{operations} detail operations; at most {MAX_DETAIL_OPERATIONS_PER_REQUEST} per request, counted across customers"
                 ),
@@ -143,7 +144,7 @@ fn detail_field_names_at(method_name: &str) -> Option<&'static [&'static str]> {
     }
 }
 
-fn invalid(field: String, message: String) -> Error {
+fn invalid(field: FieldPath, message: String) -> Error {
     Error::InvalidInput { field, message }
 }
 
@@ -167,7 +168,7 @@ fn not_in_format(text: &str, format: &str) -> String {
 /// A rule the document states in words (an assertion): every object at its path meets one of
 /// its branches. The error names the missing field when only one would do.
 fn check_assertion(value: &Value, assertion: &BodyAssertion) -> Result<(), Error> {
-    for (field, object) in values_at(value, assertion.path, String::new()) {
+    for (field, object) in values_at(value, assertion.path, FieldPath::new()) {
         if !object.is_object() {
             continue; // the shape is the generated types' business
         }
@@ -177,7 +178,7 @@ fn check_assertion(value: &Value, assertion: &BodyAssertion) -> Result<(), Error
             .any(|branch| branch.iter().all(|condition| meets(object, condition)));
         if !holds {
             let named = missing_field(object, assertion.any_of)
-                .map_or(field.clone(), |missing| join(&field, &missing));
+                .map_or(field.clone(), |missing| missing.under(field.clone()));
             return Err(invalid(named, assertion.message.to_string()));
         }
     }
@@ -198,27 +199,32 @@ fn meets(value: &Value, condition: &Condition) -> bool {
 
 /// The one field whose absence broke an assertion, when exactly one branch asks for fields and
 /// it asks for one: `payload.email` for "to create a customer, email must be provided".
-fn missing_field(object: &Value, any_of: &[&[Condition]]) -> Option<String> {
-    fn required(value: &Value, conditions: &[Condition], path: &str, out: &mut Vec<String>) {
+fn missing_field(object: &Value, any_of: &[&[Condition]]) -> Option<FieldPath> {
+    fn required(
+        value: &Value,
+        conditions: &[Condition],
+        path: &FieldPath,
+        out: &mut Vec<FieldPath>,
+    ) {
         for condition in conditions {
             match condition {
                 Condition::Required(name) if value.get(*name).is_none_or(Value::is_null) => {
-                    out.push(join(path, name));
+                    out.push(path.clone().field(*name));
                 }
                 Condition::Property(name, inner) => {
                     if let Some(child) = value.get(*name) {
-                        required(child, inner, &join(path, name), out);
+                        required(child, inner, &path.clone().field(*name), out);
                     }
                 }
                 _ => {}
             }
         }
     }
-    let mut asking: Vec<Vec<String>> = any_of
+    let mut asking: Vec<Vec<FieldPath>> = any_of
         .iter()
         .map(|branch| {
             let mut missing = Vec::new();
-            required(object, branch, "", &mut missing);
+            required(object, branch, &FieldPath::new(), &mut missing);
             missing
         })
         .filter(|missing| !missing.is_empty())
@@ -230,7 +236,7 @@ fn missing_field(object: &Value, any_of: &[&[Condition]]) -> Option<String> {
 }
 
 /// Every value at `path` in `value`, with its concrete field path (`[]` steps into each item).
-fn values_at<'a>(value: &'a Value, path: &[&str], field: String) -> Vec<(String, &'a Value)> {
+fn values_at<'a>(value: &'a Value, path: &[&str], field: FieldPath) -> Vec<(FieldPath, &'a Value)> {
     match path.split_first() {
         None => vec![(field, value)],
         Some((&"[]", rest)) => value
@@ -238,33 +244,25 @@ fn values_at<'a>(value: &'a Value, path: &[&str], field: String) -> Vec<(String,
             .into_iter()
             .flatten()
             .enumerate()
-            .flat_map(|(index, item)| values_at(item, rest, format!("{field}[{index}]")))
+            .flat_map(|(index, item)| values_at(item, rest, field.clone().index(index)))
             .collect(),
         Some((name, rest)) => match value.get(*name) {
-            Some(child) => values_at(child, rest, join(&field, name)),
+            Some(child) => values_at(child, rest, field.field(*name)),
             None => Vec::new(),
         },
     }
 }
 
 /// Every array at `path` in `value`, with its concrete field path and length.
-fn arrays_at(value: &Value, path: &[&str], field: String) -> Vec<(String, usize)> {
+fn arrays_at(value: &Value, path: &[&str], field: FieldPath) -> Vec<(FieldPath, usize)> {
     values_at(value, path, field)
         .into_iter()
         .filter_map(|(field, value)| value.as_array().map(|items| (field, items.len())))
         .collect()
 }
 
-fn join(field: &str, name: &str) -> String {
-    if field.is_empty() {
-        name.to_string()
-    } else {
-        format!("{field}.{name}")
-    }
-}
-
 /// Every string at `path` in `value`, with its concrete field path.
-fn strings_at<'a>(value: &'a Value, path: &[&str], field: String) -> Vec<(String, &'a str)> {
+fn strings_at<'a>(value: &'a Value, path: &[&str], field: FieldPath) -> Vec<(FieldPath, &'a str)> {
     values_at(value, path, field)
         .into_iter()
         .filter_map(|(field, value)| value.as_str().map(|text| (field, text)))
@@ -274,8 +272,8 @@ fn strings_at<'a>(value: &'a Value, path: &[&str], field: String) -> Vec<(String
 /// A detail-field name is 2–255 characters, has none of `? : ; . = “`, is not a reserved word,
 /// and appears once per request (case ignored, trimmed).
 pub(crate) fn check_detail_field_names(value: &Value, path: &[&str]) -> Result<(), Error> {
-    let mut seen: Vec<(String, String)> = Vec::new();
-    for (field, name) in strings_at(value, path, String::new()) {
+    let mut seen: Vec<(FieldPath, String)> = Vec::new();
+    for (field, name) in strings_at(value, path, FieldPath::new()) {
         let length = name.chars().count();
         if !(2..=255).contains(&length) {
             return Err(invalid(
@@ -311,7 +309,7 @@ mod tests {
 
     fn field_of(result: Result<(), Error>) -> String {
         match result {
-            Err(Error::InvalidInput { field, .. }) => field,
+            Err(Error::InvalidInput { field, .. }) => field.to_string(),
             other => panic!("expected invalid input, got {other:?}"),
         }
     }

@@ -20,7 +20,7 @@ pub(crate) fn segment<E>(
 ) -> Result<String, progenitor_client::Error<E>> {
     if matches!(value, "" | "." | "..") {
         return Err(crate::call::refuse(Error::InvalidInput {
-            field: name.to_string(),
+            field: crate::FieldPath::from(name),
             message: format!(
                 "{value:?} is not an id: a path parameter may not be empty, `.` or `..`"
             ),

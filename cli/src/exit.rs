@@ -63,7 +63,8 @@ pub fn code_of(error: &anyhow::Error) -> ExitCode {
 
 fn code_of_client_error(error: &Error) -> u8 {
     match error {
-        Error::InvalidInput { .. } | Error::Config(_) | Error::Journal { .. } => INVALID_INPUT,
+        Error::InvalidInput { .. } | Error::DuplicateKey { .. } => INVALID_INPUT,
+        Error::Config(_) | Error::Journal { .. } => INVALID_INPUT,
         Error::State { .. } | Error::StateLocked { .. } => INVALID_INPUT,
         Error::TaskFailed { .. } => INCOMPLETE,
         Error::Auth { .. } | Error::TaskNotFound { .. } => API_REFUSED,

@@ -101,7 +101,7 @@ impl Definition {
         });
         let request: CreateDetailFieldRequest =
             serde_json::from_value(json).map_err(|e| atlassian_csm::Error::InvalidInput {
-                field: format!("{}.type", self.name),
+                field: atlassian_csm::FieldPath::from(self.name.as_str()).field("type"),
                 message: e.to_string(),
             })?;
         Ok(request)
@@ -229,10 +229,10 @@ fn checked(wanted: &BTreeMap<Entity, Vec<Definition>>) -> (Requests, Vec<String>
 /// What is wrong, without the client's "nothing was sent", which the command says once.
 fn reason_of(error: &atlassian_csm::Error) -> String {
     match error {
-        atlassian_csm::Error::InvalidInput { field, message } => {
-            let field = field.rsplit('.').next().unwrap_or(field);
-            format!("{field}: {message}")
-        }
+        atlassian_csm::Error::InvalidInput { field, message } => match field.segments().last() {
+            Some(atlassian_csm::PathSegment::Field(name)) => format!("{name}: {message}"),
+            _ => format!("{field}: {message}"),
+        },
         other => other.to_string(),
     }
 }

@@ -67,7 +67,7 @@ pub trait BulkEndpoint: Send + Sync + 'static {
     /// Call `call` (from 0 to [`direct_calls`](Self::direct_calls)) of `record`.
     fn direct_call<'a>(client: &'a Client, record: &Self::Record, call: usize) -> DirectFuture<'a> {
         let _ = (client, record, call);
-        Box::pin(async { Err(Error::Config("this endpoint has no direct calls".into())) })
+        Box::pin(async { Err(Error::Internal("this endpoint has no direct calls".into())) })
     }
 }
 
@@ -127,10 +127,11 @@ fn values_of(
         .collect();
     serde_json::from_value(serde_json::json!({ "values": values })).map_err(|error| {
         Error::InvalidInput {
-            field: format!(
-                "operations.{}.payload.values",
-                operation.payload.name.as_str()
-            ),
+            field: crate::FieldPath::new()
+                .field("operations")
+                .field(operation.payload.name.as_str())
+                .field("payload")
+                .field("values"),
             message: format!("a direct call cannot carry them: {error}"),
         }
     })

@@ -41,9 +41,9 @@ where
     R: TryInto<E::Record>,
     R::Error: std::fmt::Display + 'static,
 {
-    record
-        .try_into()
-        .map_err(|error| ConversionError::at(&format!("{}[{index}]", E::ARRAY_FIELD), error).into())
+    record.try_into().map_err(|error| {
+        ConversionError::at_path(crate::FieldPath::record_of(E::ARRAY_FIELD, index), error).into()
+    })
 }
 
 /// An import, configured with its builder methods, then awaited (for a [`BulkReport`]) or
@@ -272,7 +272,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             *outcome = if stop.is_stopped() {
                 RecordOutcome::NotSubmitted(Arc::new(Error::Stopped))
             } else {
-                RecordOutcome::Unconfirmed(Arc::new(Error::Config(
+                RecordOutcome::Unconfirmed(Arc::new(Error::Internal(
                     "the import ended without an outcome for this record".into(),
                 )))
             };

@@ -440,7 +440,11 @@ impl Run<'_> {
 async fn blocking(write: impl FnOnce() -> Result<(), Error> + Send + 'static) -> Result<(), Error> {
     tokio::task::spawn_blocking(write)
         .await
-        .unwrap_or_else(|e| Err(Error::Config(format!("a state write was interrupted: {e}"))))
+        .unwrap_or_else(|e| {
+            Err(Error::Internal(format!(
+                "a state write was interrupted: {e}"
+            )))
+        })
 }
 
 fn first_and_last(indexes: &[usize]) -> (Option<&usize>, Option<&usize>) {

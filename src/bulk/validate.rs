@@ -2,6 +2,7 @@
 
 use super::endpoints::BulkEndpoint;
 use crate::error::Error;
+use crate::field_path::FieldPath;
 use crate::Client;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -68,15 +69,16 @@ impl<E: BulkEndpoint> RecordValidator<E> {
         let weight = E::weight(record);
         if let Some(max) = E::MAX_WEIGHT.filter(|max| weight > *max) {
             return Err(Error::InvalidInput {
-                field: format!("{array}[{index}]"),
+                field: FieldPath::record_of(array, index),
                 message: format!("{weight} operations; one request carries at most {max}"),
             });
         }
         let alone = serde_json::json!({ array: [record] });
         crate::limits::check_value(E::METHOD_NAME, &alone, self.allow_unknown_enum_values)
             .map_err(|error| match error {
+                // Checked alone, the record is the first of its request.
                 Error::InvalidInput { field, message } => Error::InvalidInput {
-                    field: field.replacen(&format!("{array}[0]"), &format!("{array}[{index}]"), 1),
+                    field: field.with_record(index),
                     message,
                 },
                 other => other,
@@ -85,7 +87,7 @@ impl<E: BulkEndpoint> RecordValidator<E> {
             let normalized = name.trim().to_lowercase();
             if let Some(first) = self.seen.get(&normalized) {
                 return Err(Error::InvalidInput {
-                    field: format!("{array}[{index}].{field}"),
+                    field: FieldPath::record_of(array, index).field(field),
                     message: format!(
                         "{name:?} repeats the name at {array}[{first}].{field} (names are unique, case ignored)"
                     ),

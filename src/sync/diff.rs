@@ -209,7 +209,7 @@ pub(super) fn key<E: SyncEndpoint>(
         Ok(items) => Ok(Ok(Keyed { row, record, items })),
         Err(message) => {
             let error = Error::InvalidInput {
-                field: format!("{}[{row}]", E::ARRAY_FIELD),
+                field: crate::FieldPath::record_of(E::ARRAY_FIELD, row),
                 message,
             };
             if !skip_invalid {
@@ -248,19 +248,12 @@ pub(super) fn classify<E: SyncEndpoint>(
     }
     let known = match state.look_up(E::ENTITY, &keyed)? {
         Ok(known) => known,
-        Err(duplicate) if duplicate.row == duplicate.first_row => {
-            return Err(Error::InvalidInput {
-                field: format!("{}[{}]", E::ARRAY_FIELD, duplicate.row),
-                message: format!("it names {} twice", duplicate.key),
-            })
-        }
         Err(duplicate) => {
-            return Err(Error::InvalidInput {
-                field: format!("{}[{}]", E::ARRAY_FIELD, duplicate.row),
-                message: format!(
-                    "its key {} is record {}'s too: a key may appear once in a sync's input",
-                    duplicate.key, duplicate.first_row
-                ),
+            return Err(Error::DuplicateKey {
+                field: crate::FieldPath::record_of(E::ARRAY_FIELD, duplicate.row),
+                key: duplicate.key.to_string(),
+                record: duplicate.row,
+                first_record: duplicate.first_row,
             })
         }
     };

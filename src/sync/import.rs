@@ -40,7 +40,7 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
                 match read {
                     Ok(record) => Ok(crate::bulk::convert::<E, R>(at, record)),
                     Err(error) => Err(Error::InvalidInput {
-                        field: format!("{}[{at}]", E::ARRAY_FIELD),
+                        field: crate::FieldPath::record_of(E::ARRAY_FIELD, at),
                         message: format!(
                             "the input could not be read to its end ({error}): a sync compares \
                              a whole input with its state, so none of it was used"

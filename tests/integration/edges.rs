@@ -24,7 +24,7 @@ fn client_for(server: &ScriptedServer) -> Client {
 
 fn invalid_input(error: Error) -> (String, String) {
     match error {
-        Error::InvalidInput { field, message } => (field, message),
+        Error::InvalidInput { field, message } => (field.to_string(), message),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
 }

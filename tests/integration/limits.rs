@@ -16,7 +16,7 @@ async fn refused<T: std::fmt::Debug>(
         server.requests()
     );
     match result {
-        Err(Error::InvalidInput { field, message }) => (field, message),
+        Err(Error::InvalidInput { field, message }) => (field.to_string(), message),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
 }

@@ -18,7 +18,7 @@ async fn fake() -> FakeCsm {
 
 fn invalid_input(error: Error) -> (String, String) {
     match error {
-        Error::InvalidInput { field, message } => (field, message),
+        Error::InvalidInput { field, message } => (field.to_string(), message),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
 }

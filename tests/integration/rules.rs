@@ -12,9 +12,9 @@ use atlassian_csm::types::{
 use atlassian_csm::Error;
 use atlassian_csm_mock::FakeCsm;
 
-fn invalid(error: &Error) -> (&str, &str) {
+fn invalid(error: &Error) -> (String, &str) {
     match error {
-        Error::InvalidInput { field, message } => (field, message),
+        Error::InvalidInput { field, message } => (field.to_string(), message),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
 }

@@ -643,7 +643,10 @@ on_both_backends! {
         .await
         .unwrap_err();
     let text = refused.to_string();
-    assert!(matches!(refused, Error::InvalidInput { .. }), "{text}");
+    assert!(
+        matches!(refused, Error::DuplicateKey { record: 1, first_record: 0, .. }),
+        "{text}"
+    );
     assert!(text.contains("email:v@example.com"), "{text}");
     assert!(fake.requests().is_empty());
 }

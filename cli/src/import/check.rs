@@ -47,7 +47,7 @@ where
                 let headers: Vec<String> = headers.iter().map(str::to_string).collect();
                 let shape = Shape::new(E::METHOD_NAME, E::ARRAY_FIELD, &headers).map_err(|e| {
                     atlassian_csm::Error::InvalidInput {
-                        field: "header".into(),
+                        field: atlassian_csm::FieldPath::from("header"),
                         message: e,
                     }
                 })?;
@@ -90,14 +90,13 @@ where
         })?;
         let index = self.records;
         if let Err(error) = self.validator.check(index, &record) {
-            let (field, message) = match error {
-                atlassian_csm::Error::InvalidInput { field, message } => (field, message),
+            let (path, message) = match error {
+                atlassian_csm::Error::InvalidInput { field, message } => {
+                    (field.within_record().to_string(), message)
+                }
                 other => (String::new(), other.to_string()),
             };
-            let prefix = format!("{}[{index}]", E::ARRAY_FIELD);
-            let path = field.strip_prefix(&prefix).unwrap_or(&field);
-            let path = path.strip_prefix('.').unwrap_or(path);
-            return Err(bad(column(path), message));
+            return Err(bad(column(&path), message));
         }
         self.records += 1;
         Ok(record)

@@ -95,27 +95,36 @@ pub struct SyncArgs {
 /// An error naming records by their index (`customerProfiles[2]`, `record 0's`), said with
 /// their lines in the file instead: (`line 4`, `… is line 2's too …`).
 fn in_lines(
-    field: &str,
-    message: &str,
+    error: &atlassian_csm::Error,
     line_of: impl Fn(usize) -> Option<u64>,
-) -> (String, String) {
-    let index_in = |text: &str, after: &str, until: char| -> Option<usize> {
-        let start = text.find(after)? + after.len();
-        text[start..].split(until).next()?.parse().ok()
+) -> Option<(String, String)> {
+    let place = |field: &atlassian_csm::FieldPath| {
+        field
+            .record()
+            .and_then(&line_of)
+            .map_or_else(|| field.to_string(), |line| format!("line {line}"))
     };
-    let line = index_in(field, "[", ']')
-        .and_then(&line_of)
-        .map_or_else(|| field.to_string(), |line| format!("line {line}"));
-    let message = match index_in(message, "record ", '\'') {
-        Some(index) => match line_of(index) {
-            Some(other) => {
-                message.replacen(&format!("record {index}'s"), &format!("line {other}'s"), 1)
-            }
-            None => message.to_string(),
-        },
-        None => message.to_string(),
-    };
-    (line, message)
+    match error {
+        atlassian_csm::Error::InvalidInput { field, message } => {
+            Some((place(field), message.clone()))
+        }
+        atlassian_csm::Error::DuplicateKey {
+            field,
+            key,
+            record,
+            first_record,
+        } => {
+            let message = if record == first_record {
+                format!("it names {key} twice")
+            } else {
+                let first = line_of(*first_record)
+                    .map_or_else(|| format!("record {first_record}"), |l| format!("line {l}"));
+                format!("its key {key} is {first}'s too: a key may appear once in a sync's input")
+            };
+            Some((place(field), message))
+        }
+        _ => None,
+    }
 }
 
 /// `7d`, `36h`, `90m`, `45s`.
@@ -221,15 +230,16 @@ async fn sync<E: SyncEndpoint>(
     let report = match outcome {
         Ok(report) => report,
         // Records are named by their line in the file, as every other message of the command.
-        Err(atlassian_csm::Error::InvalidInput { field, message }) => {
+        Err(error) => {
             let positions = positions.lock();
             let line_of = |index: usize| positions.get(index).map(|(_, line)| *line);
-            let (line, message) = in_lines(&field, &message, line_of);
+            let Some((line, message)) = in_lines(&error, line_of) else {
+                return Err(error.into());
+            };
             tell!("{}: {line}: {}", args.input.file.display(), Shown(&message));
             tell!("csm: nothing was sent");
             return Ok(ExitCode::from(exit::INVALID_INPUT));
         }
-        Err(error) => return Err(error.into()),
     };
     if report.stopped {
         reading.abandon();
@@ -443,11 +453,13 @@ mod tests {
 
     #[test]
     fn records_are_named_by_their_lines() {
-        let (line, message) = in_lines(
-            "customerProfiles[2]",
-            "its key email:a@x.io is record 0's too: a key may appear once in a sync's input",
-            |index| Some(index as u64 + 2),
-        );
+        let error = atlassian_csm::Error::DuplicateKey {
+            field: atlassian_csm::FieldPath::record_of("customerProfiles", 2),
+            key: "email:a@x.io".into(),
+            record: 2,
+            first_record: 0,
+        };
+        let (line, message) = in_lines(&error, |index| Some(index as u64 + 2)).unwrap();
         assert_eq!(line, "line 4");
         assert_eq!(
             message,
