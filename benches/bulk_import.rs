@@ -152,9 +152,8 @@ fn kill_and_resume() {
         fake.state(|site| site.add_field(Entity::Customer, "Plan", "SELECT", &["Free", "Pro"]));
         fake
     });
-    let journal =
-        std::env::temp_dir().join(format!("csm-resume-bench-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&journal);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("resume.jsonl");
     let exe = std::env::current_exe().unwrap();
     let spawn = || {
         Command::new(&exe)

@@ -33,8 +33,7 @@ fn main() {
     };
     let (sites, rows) = (number("FLEET_SITES", 100), number("FLEET_ROWS", 10_000));
     let csm = build_csm();
-    let dir = std::env::temp_dir().join(format!("csm-fleet-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
 
     let mut fakes = Command::new(std::env::current_exe().unwrap())
         .env("FLEET_MODE", "fakes")
@@ -51,10 +50,10 @@ fn main() {
         ("third", "1 % changed"),
     ];
     for (night, (schedule, what)) in nights.iter().enumerate() {
-        let list = dir.join(format!("{schedule}.toml"));
+        let list = dir.path().join(format!("{schedule}.toml"));
         let mut text = format!("state = \"{database}\"\n");
         for (site, url) in urls.iter().enumerate() {
-            let file = dir.join(format!("{schedule}-{site}.csv"));
+            let file = dir.path().join(format!("{schedule}-{site}.csv"));
             write_csv(&file, rows, night);
             text.push_str(&format!(
                 "\n[[job]]\nname = \"site{site}\"\nbase_url = \"{url}\"\nentity = \"customer-profiles\"\ninput = \"{}\"\n",
@@ -104,7 +103,6 @@ fn main() {
     }
     let _ = fakes.kill();
     let _ = fakes.wait();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The `csm` binary, built for release.

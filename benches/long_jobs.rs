@@ -134,9 +134,8 @@ fn main() {
             learned = client.site_pace();
         }
 
-        let dir = std::env::temp_dir().join(format!("csm-long-jobs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let state = dir.join("state.db");
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.db");
         for (name, run) in [("sync, new state", "c"), ("sync, every row changed, pace from the state", "d")] {
             let client = client(&fake, atlassian_csm::SitePace::default());
             let estimates: Estimates = Arc::default();
@@ -157,6 +156,5 @@ fn main() {
             assert!(result.all_succeeded());
             report(name, &fake, before, &estimates, started);
         }
-        let _ = std::fs::remove_dir_all(&dir);
     });
 }

@@ -95,14 +95,13 @@ fn figure(line: &str, name: &str) -> f64 {
 
 fn parent() {
     let n = records_in_state();
-    let dir = std::env::temp_dir().join(format!("csm-sync-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
     // `SYNC_STATE_URL=postgres://…` measures the PostgreSQL state instead of the SQLite file (a
     // database of its own: the bench fills it).
     let database = std::env::var("SYNC_STATE_URL").ok();
     let state = database
         .clone()
-        .unwrap_or_else(|| dir.join("state.db").to_string_lossy().into_owned());
+        .unwrap_or_else(|| dir.path().join("state.db").to_string_lossy().into_owned());
 
     let (mut fast, fast_url) = start_fake(&["--task-ms", "1", "--task-limit", "5"]);
     let seeded = step("seed", &fast_url, &state);
@@ -140,7 +139,6 @@ fn parent() {
     let full = compare.then(|| step("import", &url, &state));
     let _ = fake.kill();
     let _ = fake.wait();
-    let _ = std::fs::remove_dir_all(&dir);
 
     let local = figure(&planned, "wall");
     let requests = figure(&delta, "requests");

@@ -200,7 +200,8 @@ mod tests {
 
     #[test]
     fn a_journal_is_summed_up_by_what_its_requests_became() {
-        let path = std::env::temp_dir().join(format!("j-{}.jsonl", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
         std::fs::write(
             &path,
             "{\"event\":\"start\",\"endpoint\":\"e\",\"namespace\":\"\"}\n\

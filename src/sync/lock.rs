@@ -173,9 +173,8 @@ mod tests {
 
     #[test]
     fn a_lock_a_given_up_run_still_holds_is_waited_for_and_a_live_one_refused() {
-        let dir = std::env::temp_dir().join(format!("csm-lock-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let state = dir.join("state.db");
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.db");
         std::fs::write(&state, b"").unwrap();
         let (first_run, second_run) = (RunAlive::default(), RunAlive::default());
         // Held by a run still going: refused at once.
@@ -208,6 +207,5 @@ mod tests {
         drop(again);
         // Nothing is left beside the state.
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

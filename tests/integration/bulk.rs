@@ -632,7 +632,8 @@ async fn a_stopped_import_sends_nothing_new_sees_what_it_sent_to_the_end_and_res
     let mock =
         start(FakeCsm::builder().task_timing(Duration::ZERO, Duration::from_millis(150))).await;
     let client = client_for(&mock);
-    let journal = std::env::temp_dir().join(format!("stop-{}.journal", uuid::Uuid::new_v4()));
+    let dir = crate::support::temp_dir();
+    let journal = dir.path().join("stop.journal");
     let import = client
         .import_customer_profiles(profiles(500))
         .max_in_flight(2)

@@ -3,7 +3,7 @@
 
 use crate::support::logs::run_logged;
 use crate::support::scripted_server::{Reply, ScriptedServer};
-use atlassian_csm::{Client, Credentials, Error, RetryPolicy};
+use atlassian_csm::{Client, Error, RetryPolicy};
 use std::time::Duration;
 
 /// A loopback address nothing listens on: connecting is refused at once.
@@ -15,9 +15,7 @@ fn refused_base_url() -> String {
 }
 
 fn client(base_url: &str, call_timeout: Duration, policy: RetryPolicy) -> Client {
-    Client::builder()
-        .base_url(base_url)
-        .credentials(Credentials::bearer("token"))
+    crate::support::client_builder(base_url)
         .call_timeout(call_timeout)
         .retry_policy(policy)
         .build()

@@ -4,16 +4,13 @@
 
 use crate::support::scripted_server::{Reply, ScriptedServer};
 use atlassian_csm::types::{self, BulkManageCustomerProfileOperation as Profile};
-use atlassian_csm::{Client, Credentials, Error, RetryPolicy};
+use atlassian_csm::{Client, Credentials, Error};
 use futures::TryStreamExt;
 use serde_json::json;
-use std::time::Duration;
 
 fn client_with(server: &ScriptedServer, credentials: Credentials) -> Client {
-    Client::builder()
-        .base_url(&server.base_url)
+    crate::support::client_builder(&server.base_url)
         .credentials(credentials)
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(5)))
         .build()
         .unwrap()
 }

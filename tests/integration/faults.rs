@@ -16,15 +16,11 @@ fn products_page() -> Reply {
 
 /// A retry policy whose backoff is milliseconds, so tests wait no longer than they must.
 fn fast_retries() -> RetryPolicy {
-    RetryPolicy::default()
-        .base_delay(Duration::from_millis(5))
-        .max_delay(Duration::from_millis(20))
+    crate::support::fast_retries().max_delay(Duration::from_millis(20))
 }
 
 fn client_for(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .base_url(&server.base_url)
-        .credentials(Credentials::bearer("token"))
+    crate::support::client_builder(&server.base_url)
         .retry_policy(fast_retries())
         .build()
         .unwrap()

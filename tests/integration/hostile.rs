@@ -46,14 +46,7 @@ use std::time::{Duration, Instant};
 
 const MIB: u64 = 1024 * 1024;
 
-fn client(base_url: &str) -> Client {
-    Client::builder()
-        .base_url(base_url)
-        .credentials(Credentials::bearer("token"))
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(5)))
-        .build()
-        .unwrap()
-}
+use crate::support::client;
 
 /// Resets the process's peak memory, so the next reading is the peak since now.
 fn reset_peak_memory() {

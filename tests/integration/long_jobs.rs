@@ -151,9 +151,8 @@ async fn the_time_left_holds_from_a_tenth_on_and_a_second_run_starts_from_the_le
 async fn a_sync_keeps_the_sites_pace_in_its_state_for_the_next_run() {
     // 10 ms a record, a second a task of 100: 1,000 records take 10 s a run.
     let fake = live_paced(480).await;
-    let dir = std::env::temp_dir().join(format!("csm-pace-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let state = dir.join("state.db");
+    let dir = crate::support::temp_dir();
+    let state = dir.path().join("state.db");
     let sync = |run: &'static str| {
         // A new client each night: what it knows of the site comes from the state.
         let client = fake.client();
@@ -183,7 +182,6 @@ async fn a_sync_keeps_the_sites_pace_in_its_state_for_the_next_run() {
     let (polls_before, tasks_before) = (polls(&fake), tasks(&fake));
     let (_, second_run) = sync("second").await;
     let (polls, tasks) = (polls(&fake) - polls_before, tasks(&fake) - tasks_before);
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(tasks, 10);
     assert!(polls * 2 <= tasks * 5, "{polls} polls for {tasks} tasks");
     assert!(

@@ -1,18 +1,12 @@
 //! Paginated operations as streams: lazily fetched, ending exactly at the last page.
 
 use crate::support::scripted_server::{Reply, ScriptedServer};
-use atlassian_csm::{types, Client, Credentials, RetryPolicy};
+use atlassian_csm::{types, Client};
 use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
-use std::time::Duration;
 
 fn client_for(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .base_url(&server.base_url)
-        .credentials(Credentials::bearer("token"))
-        .retry_policy(RetryPolicy::default().base_delay(Duration::from_millis(5)))
-        .build()
-        .unwrap()
+    crate::support::client(&server.base_url)
 }
 
 fn product_page(names: &[&str], next: Option<&str>) -> Reply {

@@ -55,14 +55,11 @@ fn outcomes_by_index(results: &[BulkResult]) -> BTreeMap<usize, String> {
         .collect()
 }
 
-fn temporary_journal(name: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "csm-journal-{name}-{}-{}.jsonl",
-        std::process::id(),
-        uuid::Uuid::new_v4()
-    ));
-    let _ = std::fs::remove_file(&path);
-    path
+/// A journal's path in a directory of its own, removed (whatever the test's end) with the guard.
+fn temporary_journal(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = crate::support::temp_dir();
+    let path = dir.path().join(format!("{name}.jsonl"));
+    (dir, path)
 }
 
 #[tokio::test]
@@ -229,7 +226,7 @@ async fn a_resumed_import_sends_only_what_had_not_ended_and_reports_as_an_uninte
     };
 
     let fake = start(fake_builder(task)).await;
-    let journal = temporary_journal("resume");
+    let (_dir, journal) = temporary_journal("resume");
     interrupted(&fake, &journal, count, 6).await;
     let text = std::fs::read_to_string(&journal).unwrap();
     let events: Vec<serde_json::Value> = text
@@ -303,7 +300,7 @@ async fn a_resumed_import_sends_only_what_had_not_ended_and_reports_as_an_uninte
 #[tokio::test]
 async fn a_journal_whose_last_line_was_cut_short_is_resumed_without_it() {
     let fake = start(fake_builder(Duration::from_millis(30))).await;
-    let journal = temporary_journal("cut");
+    let (_dir, journal) = temporary_journal("cut");
     interrupted(&fake, &journal, 500, 2).await;
     let mut text = std::fs::read_to_string(&journal).unwrap();
     text.push_str(r#"{"event":"ended","request":4,"sta"#);
@@ -328,7 +325,7 @@ async fn a_journal_whose_last_line_was_cut_short_is_resumed_without_it() {
 #[tokio::test]
 async fn a_journal_of_another_input_is_refused_before_anything_is_sent() {
     let fake = start(fake_builder(Duration::from_millis(30))).await;
-    let journal = temporary_journal("other");
+    let (_dir, journal) = temporary_journal("other");
     interrupted(&fake, &journal, 300, 1).await;
     let before = fake.requests().len();
 

@@ -34,15 +34,14 @@ pub(super) async fn fake(task_time: Duration) -> FakeCsm {
 
 /// A state in a directory of its own (or, on PostgreSQL, a schema of its own), removed with it.
 pub(super) struct StateDir {
-    pub(super) dir: PathBuf,
+    pub(super) dir: tempfile::TempDir,
     /// The PostgreSQL schema and the URL that uses it.
     postgres: Option<(String, PathBuf)>,
 }
 
 impl StateDir {
     pub(super) fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("csm-sync-{}", uuid_like()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::support::temp_dir();
         let postgres = backend::on_postgres().then(backend::new_postgres_state);
         Self { dir, postgres }
     }
@@ -51,32 +50,17 @@ impl StateDir {
     pub(super) fn path(&self) -> PathBuf {
         match &self.postgres {
             Some((_, url)) => url.clone(),
-            None => self.dir.join("state.db"),
+            None => self.dir.path().join("state.db"),
         }
     }
 }
 
 impl Drop for StateDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
         if let Some((schema, _)) = &self.postgres {
             backend::drop_postgres_state(schema);
         }
     }
-}
-
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!(
-        "{}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::SeqCst),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
 }
 
 pub(super) fn profile(email: &str, name: &str) -> Profile {
@@ -802,7 +786,7 @@ async fn a_state_named_through_a_link_is_locked_all_the_same() {
     let client = fake.client();
     let dir = StateDir::new();
     sync_profiles(&client, &dir.path(), profiles(1)).await;
-    let link = dir.dir.join("link.db");
+    let link = dir.dir.path().join("link.db");
     std::os::unix::fs::symlink(dir.path(), &link).unwrap();
     let (first, read) = sync_holding_the_lock(&client, &dir.path(), profiles(300));
     let second = async {

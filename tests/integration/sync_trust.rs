@@ -180,9 +180,9 @@ async fn a_state_of_a_newer_version_or_not_a_state_at_all_is_left_exactly_as_it_
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
-    let newer = dir.dir.join("newer.db");
-    let foreign = dir.dir.join("foreign.db");
-    let text = dir.dir.join("notes.txt");
+    let newer = dir.dir.path().join("newer.db");
+    let foreign = dir.dir.path().join("foreign.db");
+    let text = dir.dir.path().join("notes.txt");
     {
         let db = rusqlite::Connection::open(&newer).unwrap();
         db.execute_batch(
@@ -196,7 +196,7 @@ async fn a_state_of_a_newer_version_or_not_a_state_at_all_is_left_exactly_as_it_
             .unwrap();
     }
     std::fs::write(&text, "not a database, but someone's notes\n".repeat(200)).unwrap();
-    let names = listing(&dir.dir);
+    let names = listing(dir.dir.path());
     for (path, why) in [
         (&newer, "newer version"),
         (&foreign, "not a sync state"),
@@ -223,7 +223,7 @@ async fn a_state_of_a_newer_version_or_not_a_state_at_all_is_left_exactly_as_it_
             path.display()
         );
     }
-    assert_eq!(listing(&dir.dir), names, "files were created beside them");
+    assert_eq!(listing(dir.dir.path()), names, "files were created beside them");
     assert!(fake.requests().is_empty());
 }
 
@@ -233,13 +233,13 @@ async fn a_state_path_that_is_not_a_regular_file_is_refused_and_nothing_is_creat
     let fake = fake(Duration::from_millis(20)).await;
     let client = fake.client();
     let dir = StateDir::new();
-    let to_device = dir.dir.join("device.db");
+    let to_device = dir.dir.path().join("device.db");
     std::os::unix::fs::symlink("/dev/null", &to_device).unwrap();
-    let dangling = dir.dir.join("dangling.db");
-    std::os::unix::fs::symlink(dir.dir.join("elsewhere.db"), &dangling).unwrap();
-    let directory = dir.dir.join("directory.db");
+    let dangling = dir.dir.path().join("dangling.db");
+    std::os::unix::fs::symlink(dir.dir.path().join("elsewhere.db"), &dangling).unwrap();
+    let directory = dir.dir.path().join("directory.db");
     std::fs::create_dir(&directory).unwrap();
-    let names = listing(&dir.dir);
+    let names = listing(dir.dir.path());
     for path in [&to_device, &dangling, &directory] {
         let refused = client
             .sync_customer_profiles(profiles(3))
@@ -254,7 +254,7 @@ async fn a_state_path_that_is_not_a_regular_file_is_refused_and_nothing_is_creat
             .await;
         assert!(matches!(planned, Err(Error::State { .. })), "{planned:?}");
     }
-    assert_eq!(listing(&dir.dir), names, "files were created");
+    assert_eq!(listing(dir.dir.path()), names, "files were created");
     assert!(listing(&directory).is_empty());
     assert!(fake.requests().is_empty());
 }
@@ -266,7 +266,7 @@ async fn a_state_reached_by_a_second_name_is_locked_and_no_lock_file_is_left() {
     let client = fake.client();
     let dir = StateDir::new();
     sync_profiles(&client, &dir.path(), profiles(1)).await;
-    let second_name = dir.dir.join("second-name.db");
+    let second_name = dir.dir.path().join("second-name.db");
     std::fs::hard_link(dir.path(), &second_name).unwrap();
     let (first, read) = sync_holding_the_lock(&client, &dir.path(), profiles(300));
     let second = async {
@@ -283,7 +283,7 @@ async fn a_state_reached_by_a_second_name_is_locked_and_no_lock_file_is_left() {
         "{second:?}"
     );
     // The state and its second name, nothing else once the syncs closed it.
-    assert_eq!(listing(&dir.dir), ["second-name.db", "state.db"]);
+    assert_eq!(listing(dir.dir.path()), ["second-name.db", "state.db"]);
 }
 
 on_both_backends! {
@@ -574,10 +574,10 @@ async fn a_plan_creates_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(plan.counts.new, 10);
-    assert!(listing(&dir.dir).is_empty(), "{:?}", listing(&dir.dir));
+    assert!(listing(dir.dir.path()).is_empty(), "{:?}", listing(dir.dir.path()));
 
     sync_profiles(&client, &dir.path(), profiles(10)).await;
-    let names = listing(&dir.dir);
+    let names = listing(dir.dir.path());
     let bytes = std::fs::read(dir.path()).unwrap();
     let plan = client
         .sync_customer_profiles(profiles(12))
@@ -586,7 +586,7 @@ async fn a_plan_creates_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!((plan.counts.new, plan.counts.unchanged), (2, 10));
-    assert_eq!(listing(&dir.dir), names);
+    assert_eq!(listing(dir.dir.path()), names);
     assert_eq!(std::fs::read(dir.path()).unwrap(), bytes);
 }
 
@@ -672,7 +672,7 @@ async fn a_state_of_the_previous_schema_is_planned_against_untouched_and_brought
         .unwrap();
     }
     let bytes = std::fs::read(dir.path()).unwrap();
-    let names = listing(&dir.dir);
+    let names = listing(dir.dir.path());
     let plan = client
         .sync_customer_profiles(profiles(6))
         .state(dir.path())
@@ -681,7 +681,7 @@ async fn a_state_of_the_previous_schema_is_planned_against_untouched_and_brought
         .unwrap();
     assert_eq!((plan.counts.new, plan.counts.unchanged), (1, 5));
     assert_eq!(std::fs::read(dir.path()).unwrap(), bytes, "the plan wrote");
-    assert_eq!(listing(&dir.dir), names);
+    assert_eq!(listing(dir.dir.path()), names);
 
     let report = sync_profiles(&client, &dir.path(), profiles(6)).await;
     assert_eq!((report.counts.new, report.counts.unchanged), (1, 5));

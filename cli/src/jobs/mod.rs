@@ -309,18 +309,15 @@ mod tests {
     use super::*;
 
     fn read_text(text: &str) -> Result<Vec<Job>, String> {
-        let dir = std::env::temp_dir().join(format!("csm-jobs-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("jobs.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.toml");
         std::fs::write(&path, text).unwrap();
         let defaults = <Connection as clap::FromArgMatches>::from_arg_matches(
             &<Connection as clap::Args>::augment_args(clap::Command::new("csm"))
                 .get_matches_from(["csm"]),
         )
         .unwrap();
-        let read = read(&path, &defaults);
-        std::fs::remove_dir_all(&dir).unwrap();
-        read
+        read(&path, &defaults)
     }
 
     #[test]

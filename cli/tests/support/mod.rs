@@ -20,37 +20,33 @@ pub async fn demo_fake(task_ms: u64) -> atlassian_csm_mock::FakeCsm {
 /// A fresh directory for one test's files (and `TMPDIR`, so no `csm mock` marker is found),
 /// removed with everything in it when the test ends.
 pub fn scratch() -> Scratch {
-    let dir = std::env::temp_dir().join(format!("csm-test-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("csm-test-")
+        .tempdir()
+        .expect("a temp directory");
     Scratch(dir)
 }
 
-/// A test's directory: a path, removed when dropped.
-pub struct Scratch(PathBuf);
+/// A test's directory: a path, removed (even by a failing test) when dropped.
+pub struct Scratch(tempfile::TempDir);
 
 impl std::ops::Deref for Scratch {
     type Target = Path;
 
     fn deref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl AsRef<Path> for Scratch {
     fn as_ref(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 }
 
 impl AsRef<std::ffi::OsStr> for Scratch {
     fn as_ref(&self) -> &std::ffi::OsStr {
-        self.0.as_os_str()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().as_os_str()
     }
 }
 
