@@ -6,8 +6,9 @@ use crate::exit::ConfigError;
 use crate::terminal::tell;
 use atlassian_csm::{Client, Credentials};
 
-/// The flags every command takes.
+/// The flags every command takes, under their own heading in every command's help.
 #[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct Connection {
     /// A site named in the configuration file (`$XDG_CONFIG_HOME/csm/config.toml`,
     /// `[profile.NAME]`): its cloud id or site, email and `token_command`. Flags and variables
@@ -111,6 +112,7 @@ impl Connection {
             return Err(ConfigError(format!("no credentials: {HOW_TO}")).into());
         };
         let mut builder = Client::builder()
+            .user_agent(USER_AGENT)
             .credentials(credentials)
             .site_pace(crate::site_pace::load(&site));
         if let Some(cloud_id) = &self.cloud_id {
@@ -126,6 +128,10 @@ impl Connection {
     }
 }
 
+/// What `csm` calls itself in every request, so a site's admins can tell its calls from another
+/// program's on the same library.
+pub(crate) const USER_AGENT: &str = concat!("csm/", env!("CARGO_PKG_VERSION"));
+
 /// A client of a fake on this machine, with `credentials` or a placeholder.
 fn fake_client(
     base_url: &str,
@@ -134,6 +140,7 @@ fn fake_client(
 ) -> Result<Client, ConfigError> {
     Client::builder()
         .base_url(base_url)
+        .user_agent(USER_AGENT)
         .site_pace(crate::site_pace::load(site))
         .credentials(credentials.unwrap_or_else(|| Credentials::bearer("fake")))
         .build()

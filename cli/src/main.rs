@@ -26,6 +26,7 @@ mod summary;
 mod sync;
 mod tasks;
 mod terminal;
+mod usage;
 
 use crate::terminal::tell;
 use clap::{FromArgMatches, Subcommand};
@@ -113,7 +114,9 @@ fn operation_command(operation: CliCommand) -> clap::Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let matches = command().get_matches();
+    let matches = command()
+        .try_get_matches()
+        .unwrap_or_else(|error| usage::exit_with(error));
     let connection = match config::Connection::from_arg_matches(&matches) {
         Ok(connection) => connection,
         Err(error) => error.exit(),

@@ -52,6 +52,57 @@ async fn an_answer_is_compact_json_on_stdout_when_piped() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn help_keeps_the_cron_line_whole_and_the_global_flags_apart() {
+    let dir = scratch();
+    for flag in ["--help", "-h"] {
+        let mut command = csm(&dir);
+        command.env("COLUMNS", "60").args(["sync", flag]);
+        let output = run(command).await;
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let help = stdout(&output);
+        let cron = help
+            .lines()
+            .find(|line| line.trim_start().starts_with("0 2 * * * csm sync"))
+            .expect("a cron line");
+        assert!(
+            cron.ends_with("--failures /var/log/csm/failed.csv"),
+            "the cron line was wrapped: {help}"
+        );
+        // The command's own flags, then the flags every command takes, apart.
+        let (own, global) = help.split_once("Global options:").expect("a heading");
+        assert!(own.contains("--state"), "{help}");
+        assert!(!own.contains("--cloud-id"), "{help}");
+        assert!(
+            global.contains("--cloud-id") && global.contains("--verbose"),
+            "{help}"
+        );
+        assert!(
+            help.lines().all(|line| line.len() <= 60 || line == cron),
+            "{help}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csm_names_itself_in_its_requests() {
+    let (fake, dir) = (demo_fake(50).await, scratch());
+    let mut command = csm_at(&dir, fake.base_url());
+    command.args(["get-products", "--limit", "1"]);
+    let output = run(command).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let requests = fake.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(
+            request.header("user-agent"),
+            Some(concat!("csm/", env!("CARGO_PKG_VERSION"))),
+            "{}",
+            request.path
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_body_comes_from_a_file_or_stdin_and_flags_set_fields_on_top() {
     let (fake, dir) = (FakeCsm::start().await.unwrap(), scratch());
     std::fs::write(dir.join("product.json"), r#"{"name": "From the file"}"#).unwrap();

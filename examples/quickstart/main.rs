@@ -16,13 +16,15 @@ mod site;
 
 use atlassian_csm::{types, Error, TaskOutcome};
 
-const FIELD: &str = "Plan";
+/// A field the fake's demo site does not have, so that the first run creates it (on your site,
+/// a second run finds it there).
+const FIELD: &str = "Support plan";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (client, _mock) = site::client().await?;
 
-    // 1. A SELECT detail field for the customers' plan.
+    // 1. A SELECT detail field for the customers' support plan.
     let field = types::CreateDetailFieldRequest::builder()
         .name(FIELD)
         .type_(types::DetailFieldType::builder().name("SELECT").options(

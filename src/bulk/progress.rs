@@ -21,6 +21,8 @@ pub(super) struct Counts<'r> {
     pub planned_requests: AtomicUsize,
     pub submitted_records: AtomicUsize,
     finished_records: AtomicUsize,
+    /// Of the finished records, those a stop kept from being sent: no outcome from the site.
+    not_sent_records: AtomicUsize,
     finished_requests: AtomicUsize,
     /// Records finished through the direct lane.
     direct_records: AtomicUsize,
@@ -56,6 +58,7 @@ impl<'r> Counts<'r> {
             planned_requests: AtomicUsize::new(0),
             submitted_records: AtomicUsize::new(0),
             finished_records: AtomicUsize::new(0),
+            not_sent_records: AtomicUsize::new(0),
             finished_requests: AtomicUsize::new(0),
             direct_records: AtomicUsize::new(0),
             waiting_tasks: AtomicUsize::new(0),
@@ -91,6 +94,12 @@ impl<'r> Counts<'r> {
         }
     }
 
+    /// Of the records just finished, `records` were not sent (the import was stopped): they are
+    /// done with, but not shown as finished.
+    pub fn not_sent(&self, records: usize) {
+        self.not_sent_records.fetch_add(records, Ordering::SeqCst);
+    }
+
     /// Calls the progress callback, if any.
     pub fn report(&self, site: SiteNow<'_>) {
         let Some(callback) = &self.on_progress else {
@@ -103,10 +112,11 @@ impl<'r> Counts<'r> {
             (None, _) => read,
         };
         let finished = self.finished_records.load(Ordering::SeqCst);
+        let not_sent = self.not_sent_records.load(Ordering::SeqCst);
         callback(&BulkProgress {
             total_records: total,
             submitted_records: self.submitted_records.load(Ordering::SeqCst),
-            finished_records: finished,
+            finished_records: finished.saturating_sub(not_sent),
             total_requests: self.planned_requests.load(Ordering::SeqCst),
             finished_requests: self.finished_requests.load(Ordering::SeqCst),
             waiting_tasks: self.waiting_tasks.load(Ordering::SeqCst) + site.queue.waiting(),

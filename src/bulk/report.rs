@@ -19,7 +19,8 @@ pub struct BulkProgress {
     pub total_records: usize,
     /// Records whose request the API accepted.
     pub submitted_records: usize,
-    /// Records whose task ended (or whose request failed for good).
+    /// Records whose task ended (or whose request failed for good). Records a stopped import
+    /// did not send are not among them: the count stops where the site's work did.
     pub finished_records: usize,
     /// Requests the import makes in all (for a streamed input: the requests planned so far).
     pub total_requests: usize,

@@ -163,6 +163,14 @@ impl Run<'_> {
     fn finish_through(&self, result: BulkResult, direct: bool) -> Result<BulkResult, Error> {
         self.counts
             .finished(result.records.len(), result.request.is_some(), direct);
+        let not_sent = result
+            .records
+            .iter()
+            .filter(|(_, outcome)| {
+                matches!(outcome, RecordOutcome::NotSubmitted(e) if matches!(**e, Error::Stopped))
+            })
+            .count();
+        self.counts.not_sent(not_sent);
         let metrics = &self.client.config().metrics;
         for (_, outcome) in &result.records {
             metrics.records(self.operation, outcome.label(), 1);

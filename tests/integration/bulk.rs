@@ -640,11 +640,14 @@ async fn a_stopped_import_sends_nothing_new_sees_what_it_sent_to_the_end_and_res
         .journal(&journal);
     let stop = import.stop_handle();
     let asked = stop.clone();
+    let last = Arc::new(Mutex::new(None));
+    let seen = last.clone();
     let report = import
         .on_progress(move |progress| {
             if progress.submitted_records >= 100 {
                 asked.stop();
             }
+            *seen.lock().unwrap() = Some(progress.clone());
         })
         .await
         .unwrap();
@@ -667,6 +670,13 @@ async fn a_stopped_import_sends_nothing_new_sees_what_it_sent_to_the_end_and_res
         "each request sent was seen to its end; none sent after the stop"
     );
     assert_eq!(submits(&mock, 400), 0);
+    // The progress counts as finished what the site finished, not the records left unsent: a
+    // stopped import's bar stops short of its end.
+    let last = last.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        (last.finished_records, last.total_records),
+        (succeeded, 500)
+    );
 
     // Resumed from the journal: only the records not sent go, each once.
     let before = mock.requests().len();

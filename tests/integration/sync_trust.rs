@@ -223,7 +223,11 @@ async fn a_state_of_a_newer_version_or_not_a_state_at_all_is_left_exactly_as_it_
             path.display()
         );
     }
-    assert_eq!(listing(dir.dir.path()), names, "files were created beside them");
+    assert_eq!(
+        listing(dir.dir.path()),
+        names,
+        "files were created beside them"
+    );
     assert!(fake.requests().is_empty());
 }
 
@@ -574,7 +578,11 @@ async fn a_plan_creates_and_writes_nothing() {
         .await
         .unwrap();
     assert_eq!(plan.counts.new, 10);
-    assert!(listing(dir.dir.path()).is_empty(), "{:?}", listing(dir.dir.path()));
+    assert!(
+        listing(dir.dir.path()).is_empty(),
+        "{:?}",
+        listing(dir.dir.path())
+    );
 
     sync_profiles(&client, &dir.path(), profiles(10)).await;
     let names = listing(dir.dir.path());

@@ -38,18 +38,32 @@ pub enum SyncEntity {
     OrganizationDetails,
 }
 
+/// The cron line `csm sync --help` shows (a macro, for `concat!`).
+macro_rules! nightly_cron_line {
+    () => {
+        "0 2 * * * csm sync customer-profiles /data/crm.csv --state /var/lib/csm/customers.db \
+         --resend-older-than 7d --failures /var/log/csm/failed.csv"
+    };
+}
+
+/// The cron line `csm sync --help` shows: printed on one line whatever the terminal's width, so
+/// that it can be pasted into a crontab (see `usage`).
+pub(crate) const NIGHTLY_CRON_LINE: &str = nightly_cron_line!();
+
+/// What `csm sync --help` says after the flags.
+const AFTER_HELP: &str = concat!(
+    "The file's columns are those of `csm import`. A row whose key and content the state holds \
+     is not sent; a record is written to the state only once its task succeeded, so what failed \
+     is sent again by the next run.\n\nA nightly cron line (one line, however wide):\n  ",
+    nightly_cron_line!(),
+    "\n\nExit code 0 when everything sent succeeded, 1 when some did not (or deletions were \
+     refused), 3 when rows are invalid, the state is another site's or another sync holds it \
+     (nothing is sent), 130 when stopped by Ctrl-C or SIGTERM (the same command resumes)."
+);
+
 /// `csm sync`'s arguments.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "The file's columns are those of `csm import`. A row whose key and content \
-    the state holds is not sent; a record is written to the state only once its task succeeded, \
-    so what failed is sent again by the next run.\n\nA nightly cron line:\n  \
-    0 2 * * * csm sync customer-profiles /data/crm.csv --state /var/lib/csm/customers.db \
-    --resend-older-than 7d --failures /var/log/csm/failed.csv\n\nExit code 0 when everything \
-    sent succeeded, 1 when some did not (or deletions were refused), 3 when rows are invalid, the \
-    state is another site's or another sync holds it (nothing is sent), 130 when stopped by \
-    Ctrl-C or SIGTERM (the same command resumes)."
-)]
+#[command(after_help = AFTER_HELP)]
 pub struct SyncArgs {
     /// What the file holds.
     #[arg(value_enum)]
