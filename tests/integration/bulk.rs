@@ -647,7 +647,7 @@ async fn a_stopped_import_sends_nothing_new_sees_what_it_sent_to_the_end_and_res
             if progress.submitted_records >= 100 {
                 asked.stop();
             }
-            *seen.lock().unwrap() = Some(progress.clone());
+            *seen.lock().unwrap() = Some(*progress);
         })
         .await
         .unwrap();
@@ -672,7 +672,7 @@ async fn a_stopped_import_sends_nothing_new_sees_what_it_sent_to_the_end_and_res
     assert_eq!(submits(&mock, 400), 0);
     // The progress counts as finished what the site finished, not the records left unsent: a
     // stopped import's bar stops short of its end.
-    let last = last.lock().unwrap().clone().unwrap();
+    let last = last.lock().unwrap().expect("progress was reported");
     assert_eq!(
         (last.finished_records, last.total_records),
         (succeeded, 500)
