@@ -14,6 +14,7 @@ mod assertions;
 mod builder_model;
 mod builder_tokens;
 mod builders;
+mod docs;
 mod enums;
 mod lenient;
 mod request;
@@ -87,6 +88,7 @@ fn main() {
     file.items
         .extend(parse_items(tables::task_limit_message(&spec)));
     lenient::null_as_default(&mut file);
+    docs::document_client_and_builders(&mut file);
 
     let code = prettyplease::unparse(&file);
     std::fs::write(out_dir.join("csm_client.rs"), code)

@@ -59,10 +59,44 @@
 //! record. Paginated operations are also streams: [`Client::products`],
 //! [`Client::search_customers`].
 //!
+//! # Builders
+//!
+//! Two kinds, in two modules: [`builder`] holds what the client's methods return, one per
+//! operation (`client.get_products()` is a `builder::GetProducts`); [`types::builder`] holds the
+//! builders of bodies and bulk records, which `types::X::builder()` (or an operation record's
+//! constructor) returns as `types::builder::XBuilder`:
+//!
+//! ```
+//! use atlassian_csm::types::{self, builder::BulkManageCustomerProfileOperationBuilder};
+//!
+//! fn profile(email: &str) -> BulkManageCustomerProfileOperationBuilder {
+//!     types::BulkManageCustomerProfileOperation::upsert().email(email)
+//! }
+//! let record = types::BulkManageCustomerProfileOperation::try_from(profile("ada@example.com"));
+//! assert!(record.is_ok());
+//! ```
+//!
+//! # Testing against the fake
+//!
+//! `atlassian-csm-mock` is a fake of the API to test a program against: demo data, bulk tasks,
+//! the documented limits and rate limits, faults, and a live site's pace on request. See
+//! [`Client`] for a test that starts one; `csm mock` serves it on a port.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | `rustls` (default) | TLS through rustls on *ring*, certificates checked by the platform's verifier |
+//! | `rustls-aws-lc` | rustls on *aws-lc-rs* instead |
+//! | `native-tls` | the platform's TLS library instead |
+//! | `sync` | [`sync`]: imports that send only what changed since the last run, their state in an SQLite file |
+//! | `postgres` | the sync state in PostgreSQL, shared by workers on several machines (implies `sync`) |
+//! | `metrics` | OpenTelemetry metrics of every call and import (below) |
+//!
 //! # Metrics
 //!
 //! With the `metrics` feature, every client records OpenTelemetry metrics through the global
-//! meter provider (or the meter given to [`ClientBuilder::meter`]); the application picks the
+//! meter provider (or the meter given to `ClientBuilder::meter`); the application picks the
 //! exporter. The HTTP client semantic conventions name each attempt's duration; the API's own are
 //! `csm.*`. Labels are the operation id (`csm.operation`) and the site (`csm.site`: the cloud id,
 //! or the host of another base URL), never a path or a record.
@@ -115,6 +149,14 @@ mod server_text;
 #[cfg(feature = "sync")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sync")))]
 pub mod sync;
+/// Imports that send only what changed since the last run, keeping what the site confirmed in a
+/// state (an SQLite file, or PostgreSQL with the `postgres` feature).
+///
+/// **This build has no `sync` feature, so this module is empty.** Turn it on
+/// (`cargo add atlassian-csm --features sync`, or `cargo doc --features sync` to read its
+/// documentation here); docs.rs shows the crate with it.
+#[cfg(not(feature = "sync"))]
+pub mod sync {}
 mod tasks;
 mod tls;
 mod transport;

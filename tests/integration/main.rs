@@ -11,6 +11,7 @@ mod contract;
 mod corrections;
 mod decoding;
 mod diagnostics;
+mod docs;
 mod edges;
 mod faults;
 mod hostile;
