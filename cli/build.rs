@@ -42,21 +42,24 @@ fn main() {
     std::fs::write(out.join("csm.generated.json"), text).expect("writable");
 }
 
-/// `OPERATIONS`: each operation's client method name and where the operation stands in the
-/// document (a JSON pointer), named by the spec toolkit's one walk and conversion.
+/// `OPERATIONS`: each operation's client method name, its id in the document (the command's
+/// name) and where it stands there (a JSON pointer), named by the spec toolkit's one walk and
+/// conversion.
 fn operation_pointers(text: &str) -> String {
     let doc: serde_json::Value = serde_json::from_str(text).expect("the document is JSON");
     let escape = |segment: &str| segment.replace('~', "~0").replace('/', "~1");
     let rows: String = operations(&doc)
         .map(|operation| {
             let pointer = format!("/paths/{}/{}", escape(operation.path), operation.method);
-            format!("    ({:?}, {:?}),\n", operation.method_name(), pointer)
+            format!(
+                "    Operation {{ method: {:?}, id: {:?}, pointer: {:?} }},\n",
+                operation.method_name(),
+                operation.id(),
+                pointer
+            )
         })
         .collect();
-    format!(
-        "/// Each operation's client method name and its JSON pointer in the document.\n\
-         pub(crate) const OPERATIONS: &[(&str, &str)] = &[\n{rows}];\n"
-    )
+    format!("pub(crate) const OPERATIONS: &[Operation] = &[\n{rows}];\n")
 }
 
 /// In every `execute_*` method, moves the statement that reads the body file to the front (just

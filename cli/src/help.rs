@@ -75,14 +75,9 @@ fn descriptions() -> &'static HashMap<String, String> {
 
 /// The reference page of an operation's tag (`Customer bulk operations` →
 /// `api-group-customer-bulk-operations/`).
-fn page_of(operation_id: &str) -> String {
-    let tag = document()["paths"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .flat_map(|(_, item)| item.as_object().into_iter().flatten())
-        .find(|(_, op)| op["operationId"] == operation_id.replace('_', "-"))
-        .and_then(|(_, op)| op["tags"][0].as_str())
+fn page_of(method: &str) -> String {
+    let tag = crate::document::operation(method)
+        .and_then(|operation| operation["tags"][0].as_str())
         .unwrap_or_default();
     let slug: Vec<String> = tag.split_whitespace().map(str::to_lowercase).collect();
     format!("{REFERENCE}api-group-{}/", slug.join("-"))
@@ -131,8 +126,8 @@ pub fn plain(markdown: &str, page: &str) -> String {
 }
 
 /// An operation's command with its texts as plain text and every flag described.
-pub fn polish(command: clap::Command, operation_id: &str) -> clap::Command {
-    let page = page_of(operation_id);
+pub fn polish(command: clap::Command, method: &str) -> clap::Command {
+    let page = page_of(method);
     let mut command = command;
     if let Some(about) = command.get_about().map(|a| plain(&a.to_string(), &page)) {
         command = command.about(about);

@@ -8,11 +8,13 @@
 mod body;
 mod config;
 mod document;
+mod entity;
 mod exit;
 mod fields;
 mod generated;
 mod help;
 mod import;
+mod input;
 mod interrupt;
 mod jobs;
 mod metrics_file;
@@ -93,8 +95,8 @@ fn command() -> clap::Command {
 }
 
 /// `get-products`: the operation's id as the API documents it.
-fn command_name(operation: CliCommand) -> String {
-    operation.operation_id().replace('_', "-")
+fn command_name(operation: CliCommand) -> &'static str {
+    document::command_name(operation.operation_id())
 }
 
 /// An operation's command: its summary in lists, its whole description in `--help`, as plain

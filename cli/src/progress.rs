@@ -177,6 +177,15 @@ fn clock(time: Duration) -> String {
     duration(time.as_secs_f64())
 }
 
+/// `4 tasks waiting their turn`, or nothing when none waits.
+pub(crate) fn waiting(tasks: usize) -> String {
+    match tasks {
+        0 => String::new(),
+        1 => "1 task waiting its turn".into(),
+        n => format!("{n} tasks waiting their turn"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +202,12 @@ mod tests {
         assert_eq!(done, "10/10 records (100 %), 10/s");
         assert_eq!(clock(Duration::from_secs(725)), "12 min 05 s");
         assert_eq!(clock(Duration::from_secs(72_180)), "20 h 03 min");
+    }
+
+    #[test]
+    fn the_queue_is_said_in_words() {
+        assert_eq!(waiting(0), "");
+        assert_eq!(waiting(1), "1 task waiting its turn");
+        assert_eq!(waiting(4), "4 tasks waiting their turn");
     }
 }

@@ -1,6 +1,7 @@
 //! What an import interrupted by Ctrl-C did, and the exact command that resumes it.
 
-use super::{failures, BadRow, ImportArgs};
+use super::ImportArgs;
+use crate::input::{failures, BadRow};
 use crate::terminal::tell;
 use std::collections::BTreeMap;
 use std::process::ExitCode;

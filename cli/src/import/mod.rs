@@ -7,22 +7,17 @@
 //! 3. The file is read again as the import goes (memory does not grow with it), with progress.
 //! 4. `--failures FILE` gets every row that did not succeed, unchanged, with the reason added.
 
-mod check;
-pub(crate) mod failures;
 mod interrupted;
-pub(crate) mod rows;
-mod shape;
 
 use crate::config::Connection;
+use crate::entity::Entity;
 use crate::exit;
+use crate::input::{check, failures, valid_records, FileArgs, Positions, BAD_ROWS_SHOWN};
+use crate::progress::waiting;
 use crate::progress::{duration, Progress};
 use crate::terminal::{say, tell, Shown};
 use atlassian_csm::bulk::{self, BulkEndpoint};
-pub(crate) use check::{
-    check, rechecked_records, valid_records, BadRow, Positions, BAD_ROWS_SHOWN,
-};
 use futures::StreamExt;
-use rows::Format;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,27 +25,6 @@ use std::process::ExitCode;
 /// A record's time in a bulk task at the only live pace published: 8 minutes per 100 records,
 /// one task at a time.
 const LIVE_SECONDS_PER_RECORD: f64 = 4.8;
-
-/// The bulk entities.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum Entity {
-    /// Customer profiles (create, update, upsert), 100 a request.
-    CustomerProfiles,
-    /// Customer accounts, 50 a request.
-    CustomerAccounts,
-    /// Customers' detail values, 1000 operations a request.
-    CustomerDetails,
-    /// Customer detail-field definitions, 50 a request.
-    CustomerDetailFields,
-    /// Organizations, 50 a request.
-    Organizations,
-    /// Organization profiles, 100 a request.
-    OrganizationProfiles,
-    /// Organizations' detail values, 1000 operations a request.
-    OrganizationDetails,
-    /// Organization detail-field definitions, 50 a request.
-    OrganizationDetailFields,
-}
 
 /// `csm import`'s arguments.
 #[derive(clap::Args, Debug)]
@@ -82,85 +56,12 @@ pub struct ImportArgs {
     journal: Option<PathBuf>,
 }
 
-/// What `csm import` and `csm sync` read, and how they send it.
-#[derive(clap::Args, Debug)]
-pub(crate) struct FileArgs {
-    /// A CSV file with a header row, or JSON Lines (.jsonl).
-    pub file: PathBuf,
-    /// The file's format, when its extension does not say.
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// Send the valid rows when some are invalid (the invalid ones go to --failures).
-    #[arg(long)]
-    pub skip_invalid: bool,
-    /// Write every row that did not succeed here, unchanged, with the reason in an added
-    /// `error` column (field, for JSON Lines).
-    #[arg(long, value_name = "FILE")]
-    pub failures: Option<PathBuf>,
-    /// Tasks unfinished at once (a site allows 5).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=5))]
-    pub max_in_flight: u16,
-    /// For --dry-run's estimate: the seconds one task takes.
-    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
-    pub task_seconds: f64,
-    /// Which calls the records go through: bulk tasks (`bulk`), the direct calls detail values
-    /// have (`direct`), or each record through the one expected to finish it sooner (`auto`).
-    #[arg(long, value_enum, default_value_t = LanesArg::Auto)]
-    pub lanes: LanesArg,
-}
-
-/// `--lanes`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub(crate) enum LanesArg {
-    /// Each record through the lane expected to finish it sooner.
-    Auto,
-    /// Bulk tasks only.
-    Bulk,
-    /// Direct calls wherever the endpoint has them.
-    Direct,
-}
-
-impl From<LanesArg> for atlassian_csm::bulk::Lanes {
-    fn from(lanes: LanesArg) -> Self {
-        match lanes {
-            LanesArg::Auto => Self::Auto,
-            LanesArg::Bulk => Self::Bulk,
-            LanesArg::Direct => Self::Direct,
-        }
-    }
-}
-
-impl FileArgs {
-    /// The file's format: as given, or as its extension says.
-    pub fn format(&self) -> Format {
-        self.format.unwrap_or_else(|| Format::of(&self.file))
-    }
-}
-
 /// Runs `csm import`.
 pub async fn run(connection: &Connection, args: ImportArgs) -> anyhow::Result<ExitCode> {
-    use clap::ValueEnum;
-    if let Some(entity) = args.entity.to_possible_value() {
-        crate::summary::set("entity", entity.get_name());
-    }
+    crate::summary::set("entity", args.entity.name());
     crate::summary::set("file", args.input.file.display().to_string());
     crate::summary::set("dry_run", args.dry_run);
-    match args.entity {
-        Entity::CustomerProfiles => import::<bulk::CustomerProfiles>(connection, args).await,
-        Entity::CustomerAccounts => import::<bulk::CustomerAccounts>(connection, args).await,
-        Entity::CustomerDetails => import::<bulk::CustomerDetails>(connection, args).await,
-        Entity::CustomerDetailFields => {
-            import::<bulk::CustomerDetailFields>(connection, args).await
-        }
-        Entity::Organizations => import::<bulk::Organizations>(connection, args).await,
-        Entity::OrganizationProfiles => {
-            import::<bulk::OrganizationProfiles>(connection, args).await
-        }
-        Entity::OrganizationDetails => import::<bulk::OrganizationDetails>(connection, args).await,
-        Entity::OrganizationDetailFields => {
-            import::<bulk::OrganizationDetailFields>(connection, args).await
-        }
-    }
+    crate::entity::with_bulk_endpoint!(args.entity, |E| import::<E>(connection, args).await)
 }
 
 async fn import<E: BulkEndpoint>(
@@ -351,25 +252,4 @@ where
         exit::INCOMPLETE
     };
     Ok(ExitCode::from(code))
-}
-
-/// `4 tasks waiting their turn`, or nothing when none waits.
-pub(crate) fn waiting(tasks: usize) -> String {
-    match tasks {
-        0 => String::new(),
-        1 => "1 task waiting its turn".into(),
-        n => format!("{n} tasks waiting their turn"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::waiting;
-
-    #[test]
-    fn the_queue_is_said_in_words() {
-        assert_eq!(waiting(0), "");
-        assert_eq!(waiting(1), "1 task waiting its turn");
-        assert_eq!(waiting(4), "4 tasks waiting their turn");
-    }
 }

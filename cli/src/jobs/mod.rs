@@ -15,12 +15,10 @@
 mod claims;
 
 use crate::config::Connection;
+use crate::entity::SyncEntity;
 use crate::exit;
-use crate::import::rows::Format;
-use crate::import::{check, rechecked_records};
-use crate::sync::SyncEntity;
+use crate::input::{check, rechecked_records, Format};
 use crate::terminal::{say, tell};
-use atlassian_csm::bulk;
 use atlassian_csm::sync::SyncEndpoint;
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
@@ -249,14 +247,7 @@ fn jobs_of(list: JobList, base: &Path, defaults: &Connection) -> Result<Vec<Job>
 /// Runs one job; says how it ended. `true` when everything it sent succeeded.
 async fn run_job(job: &Job) -> bool {
     let started = Instant::now();
-    let ran = match job.entity {
-        SyncEntity::CustomerProfiles => sync::<bulk::CustomerProfiles>(job).await,
-        SyncEntity::CustomerAccounts => sync::<bulk::CustomerAccounts>(job).await,
-        SyncEntity::CustomerDetails => sync::<bulk::CustomerDetails>(job).await,
-        SyncEntity::Organizations => sync::<bulk::Organizations>(job).await,
-        SyncEntity::OrganizationProfiles => sync::<bulk::OrganizationProfiles>(job).await,
-        SyncEntity::OrganizationDetails => sync::<bulk::OrganizationDetails>(job).await,
-    };
+    let ran = crate::entity::with_sync_endpoint!(job.entity, |E| sync::<E>(job).await);
     let seconds = started.elapsed().as_secs_f64();
     match ran {
         Ok((line, ok)) => {

@@ -7,12 +7,12 @@
 mod dry_run;
 
 use crate::config::Connection;
+use crate::entity::SyncEntity;
 use crate::exit;
-use crate::import::failures;
-use crate::import::{check, rechecked_records, waiting, FileArgs, Positions, BAD_ROWS_SHOWN};
+use crate::input::{check, failures, rechecked_records, FileArgs, Positions, BAD_ROWS_SHOWN};
+use crate::progress::waiting;
 use crate::progress::Progress;
 use crate::terminal::{say, tell, Shown};
-use atlassian_csm::bulk;
 use atlassian_csm::sync::{SyncEndpoint, SyncImport, SyncReport};
 use std::collections::BTreeMap;
 use std::future::IntoFuture;
@@ -20,23 +20,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// The entities a sync supports (detail-field definitions have no sync: `csm fields apply`).
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SyncEntity {
-    /// Customer profiles, 100 a request.
-    CustomerProfiles,
-    /// Customer accounts, 50 a request (absent ones known by id can be deleted).
-    CustomerAccounts,
-    /// Customers' detail values, field by field (absent ones can be cleared).
-    CustomerDetails,
-    /// Organizations, 50 a request (absent ones known by id can be deleted).
-    Organizations,
-    /// Organization profiles, 100 a request.
-    OrganizationProfiles,
-    /// Organizations' detail values, field by field (absent ones can be cleared).
-    OrganizationDetails,
-}
 
 /// The cron line `csm sync --help` shows (a macro, for `concat!`).
 macro_rules! nightly_cron_line {
@@ -163,22 +146,8 @@ fn parse_age(text: &str) -> Result<Duration, String> {
 
 /// Runs `csm sync`.
 pub async fn run(connection: &Connection, args: SyncArgs) -> anyhow::Result<ExitCode> {
-    use clap::ValueEnum;
-    if let Some(entity) = args.entity.to_possible_value() {
-        crate::summary::set("entity", entity.get_name());
-    }
-    match args.entity {
-        SyncEntity::CustomerProfiles => sync::<bulk::CustomerProfiles>(connection, args).await,
-        SyncEntity::CustomerAccounts => sync::<bulk::CustomerAccounts>(connection, args).await,
-        SyncEntity::CustomerDetails => sync::<bulk::CustomerDetails>(connection, args).await,
-        SyncEntity::Organizations => sync::<bulk::Organizations>(connection, args).await,
-        SyncEntity::OrganizationProfiles => {
-            sync::<bulk::OrganizationProfiles>(connection, args).await
-        }
-        SyncEntity::OrganizationDetails => {
-            sync::<bulk::OrganizationDetails>(connection, args).await
-        }
-    }
+    crate::summary::set("entity", args.entity.entity().name());
+    crate::entity::with_sync_endpoint!(args.entity, |E| sync::<E>(connection, args).await)
 }
 
 async fn sync<E: SyncEndpoint>(
