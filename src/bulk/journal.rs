@@ -11,6 +11,7 @@
 //! It holds idempotency keys, task ids, record indexes and the failures tasks listed; never a
 //! credential, never a record.
 
+use super::observer::{PlannedRequest, RequestObserver};
 use crate::error::Error;
 use crate::types::TaskFailure;
 use serde::{Deserialize, Serialize};
@@ -192,17 +193,7 @@ impl Journal {
         }
     }
 
-    /// Appends `event` and flushes it to disk before returning (off the async threads).
-    pub async fn append(&self, event: Event) -> Result<(), Error> {
-        let journal = self.clone();
-        tokio::task::spawn_blocking(move || journal.append_now(&event))
-            .await
-            .map_err(|e| Error::Journal {
-                path: self.path.clone(),
-                message: format!("the write was interrupted: {e}"),
-            })?
-    }
-
+    /// Appends `event` and flushes it to disk before returning.
     fn append_now(&self, event: &Event) -> Result<(), Error> {
         let mut line = serde_json::to_vec(event).expect("events serialize");
         line.push(b'\n');
@@ -214,5 +205,35 @@ impl Journal {
                 path: self.path.clone(),
                 message: format!("cannot write: {e}"),
             })
+    }
+}
+
+/// The journal keeps each request the first time it is planned (a request it knows from an
+/// earlier run is not written again), the task it started and how the task ended.
+impl RequestObserver for Journal {
+    fn planned(&self, request: &PlannedRequest<'_>) -> Result<(), Error> {
+        if self.known.contains_key(&request.number) {
+            return Ok(());
+        }
+        self.append_now(&Event::Planned {
+            request: request.number,
+            key: request.key.to_string(),
+            records: request.indexes.to_vec(),
+        })
+    }
+
+    fn submitted(&self, number: usize, _key: &str, task_id: &str) -> Result<(), Error> {
+        self.append_now(&Event::Submitted {
+            request: number,
+            task_id: task_id.to_string(),
+        })
+    }
+
+    fn ended(&self, number: usize, status: &str, failures: &[TaskFailure]) -> Result<(), Error> {
+        self.append_now(&Event::Ended {
+            request: number,
+            status: status.to_string(),
+            failures: failures.to_vec(),
+        })
     }
 }

@@ -1,15 +1,40 @@
-//! A hook told of each request of an import before it is sent and when its task starts, so that
-//! something outside the import (the sync state) can keep what is in flight durably.
+//! What an import tells the places that keep its requests durably: its journal, and a sync's
+//! state. Both are told the same things at the same points, through one trait.
 
 use crate::error::Error;
+use crate::types::TaskFailure;
 
-/// Told of the requests of one import. Both calls block (they write to disk before returning),
-/// and run off the async threads; an error ends the import, as a journal's does.
+/// A request about to be sent (or polled again, when an earlier run sent it).
+pub(crate) struct PlannedRequest<'a> {
+    /// Its number, in the order the import planned its requests.
+    pub number: usize,
+    /// Its idempotency key.
+    pub key: &'a str,
+    /// The input's records it carries, by their index.
+    pub indexes: &'a [usize],
+    /// Its records as the JSON array sent, when an observer keeps bodies
+    /// ([`RequestObserver::keeps_bodies`]); empty otherwise.
+    pub body: &'a str,
+}
+
+/// Told of the requests of one import: each before it is sent, the task it started, how the
+/// task ended. Every call blocks until what it was told is written, and runs off the async
+/// threads; an error ends the import.
 pub(crate) trait RequestObserver: Send + Sync {
-    /// A request carrying the input's records `indexes`, serialized as `body` (the JSON array of
-    /// records), is about to be sent under `key` for the first time.
-    fn planned(&self, key: &str, indexes: &[usize], body: &str) -> Result<(), Error>;
+    /// Whether [`planned`](Self::planned) needs the request's body (serialized only then).
+    fn keeps_bodies(&self) -> bool {
+        false
+    }
 
-    /// The request sent under `key` started the task `task_id`.
-    fn submitted(&self, key: &str, task_id: &str) -> Result<(), Error>;
+    /// `request` is about to be sent, or polled by its task id when an earlier run sent it.
+    fn planned(&self, request: &PlannedRequest<'_>) -> Result<(), Error>;
+
+    /// The request numbered `number`, sent under `key`, started the task `task_id`.
+    fn submitted(&self, number: usize, key: &str, task_id: &str) -> Result<(), Error>;
+
+    /// The task of the request numbered `number` ended with `status` and `failures`.
+    fn ended(&self, number: usize, status: &str, failures: &[TaskFailure]) -> Result<(), Error> {
+        let _ = (number, status, failures);
+        Ok(())
+    }
 }

@@ -4,9 +4,9 @@
 use super::budget::{is_task_limit, Budget};
 use super::endpoints::BulkEndpoint;
 use super::estimate::TaskTimes;
-use super::journal::{Event, Journal};
+use super::journal::Journal;
 use super::lanes::{DirectLane, Lanes};
-use super::observer::RequestObserver;
+use super::observer::{PlannedRequest, RequestObserver};
 use super::pace::{SitePace, TaskPace};
 use super::plan::{Chunk, Planned};
 use super::progress::{Counts, SiteNow};
@@ -58,8 +58,13 @@ impl<'r> Run<'r> {
             slots: tokio::sync::Semaphore::new(max_in_flight),
             site_slots: super::site_slots::of_site(client.base_url()),
             max_in_flight,
+            observers: settings
+                .journal
+                .iter()
+                .map(|journal| Arc::new(journal.clone()) as Arc<dyn RequestObserver>)
+                .chain(settings.observer)
+                .collect(),
             journal: settings.journal,
-            observer: settings.observer,
             direct: DirectLane::new(settings.lanes, max_in_flight, &known),
             stop: settings.stop,
             task_deadline: settings.task_deadline,
@@ -90,8 +95,10 @@ pub(super) struct Run<'r> {
     /// The site's own 5, shared with every other import of the site in this process.
     site_slots: Arc<tokio::sync::Semaphore>,
     max_in_flight: usize,
+    /// What earlier runs recorded, read back.
     journal: Option<Journal>,
-    observer: Option<Arc<dyn RequestObserver>>,
+    /// Told of every request (the journal, a sync's state), in this order.
+    observers: Vec<Arc<dyn RequestObserver>>,
     /// The direct lane, and which records take it.
     pub(super) direct: DirectLane,
     task_deadline: Duration,
@@ -179,11 +186,21 @@ impl Run<'_> {
         Ok(result)
     }
 
-    async fn append(&self, event: Event) -> Result<(), Error> {
-        match &self.journal {
-            Some(journal) => journal.append(event).await,
-            None => Ok(()),
+    /// Tells every observer, in order, off the async threads.
+    async fn tell(
+        &self,
+        call: impl Fn(&dyn RequestObserver) -> Result<(), Error> + Send + 'static,
+    ) -> Result<(), Error> {
+        if self.observers.is_empty() {
+            return Ok(());
         }
+        let observers = self.observers.clone();
+        blocking(move || {
+            observers
+                .iter()
+                .try_for_each(|observer| call(observer.as_ref()))
+        })
+        .await
     }
 
     pub(super) async fn handle<E: BulkEndpoint>(
@@ -266,20 +283,22 @@ impl Run<'_> {
                     ));
                 }
             }
-            None => {
-                self.append(Event::Planned {
-                    request: number,
-                    key: request.idempotency_key.clone(),
-                    records: request.records.clone(),
-                })
-                .await?;
-            }
+            None => {}
         }
-        if let Some(observer) = self.observer.clone() {
-            let body = serde_json::to_string(&records).expect("records serialize");
-            let (key, indexes) = (request.idempotency_key.clone(), request.records.clone());
-            blocking(move || observer.planned(&key, &indexes, &body)).await?;
-        }
+        let body = match self.observers.iter().any(|o| o.keeps_bodies()) {
+            true => serde_json::to_string(&records).expect("records serialize"),
+            false => String::new(),
+        };
+        let (key, indexes) = (request.idempotency_key.clone(), request.records.clone());
+        self.tell(move |observer| {
+            observer.planned(&PlannedRequest {
+                number,
+                key: &key,
+                indexes: &indexes,
+                body: &body,
+            })
+        })
+        .await?;
 
         let slot = self
             .slots
@@ -310,15 +329,9 @@ impl Run<'_> {
             }
             None => match self.submit::<E>(&mut request, &records).await {
                 Ok((task_id, sent_at)) => {
-                    self.append(Event::Submitted {
-                        request: number,
-                        task_id: task_id.clone(),
-                    })
-                    .await?;
-                    if let Some(observer) = self.observer.clone() {
-                        let (key, task) = (request.idempotency_key.clone(), task_id.clone());
-                        blocking(move || observer.submitted(&key, &task)).await?;
-                    }
+                    let (key, task) = (request.idempotency_key.clone(), task_id.clone());
+                    self.tell(move |observer| observer.submitted(number, &key, &task))
+                        .await?;
                     (task_id, sent_at)
                 }
                 Err(error) => {
@@ -356,12 +369,9 @@ impl Run<'_> {
             }
         };
         let task = outcome.task();
-        self.append(Event::Ended {
-            request: number,
-            status: task.status.to_string(),
-            failures: task.failures.clone(),
-        })
-        .await?;
+        let (status, failures) = (task.status.to_string(), task.failures.clone());
+        self.tell(move |observer| observer.ended(number, &status, &failures))
+            .await?;
         request.status = Some(task.status.clone());
         self.finish(outcomes::<E>(
             request.clone(),

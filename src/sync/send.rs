@@ -7,7 +7,7 @@ use super::job::{count_deleted, now, on_state, Job, Shared, PAGE};
 use super::recover::carried_key;
 use super::report::{SyncFailure, SyncProgress, SyncReport};
 use super::state::{PendingItem, Tracked};
-use crate::bulk::observer::RequestObserver;
+use crate::bulk::observer::{PlannedRequest, RequestObserver};
 use crate::bulk::{BulkImport, RecordOutcome};
 use crate::error::Error;
 use futures::stream::{self, Stream, StreamExt};
@@ -98,10 +98,15 @@ pub(super) struct StateObserver {
 }
 
 impl RequestObserver for StateObserver {
-    fn planned(&self, key: &str, indexes: &[usize], body: &str) -> Result<(), Error> {
+    fn keeps_bodies(&self) -> bool {
+        true
+    }
+
+    fn planned(&self, request: &PlannedRequest<'_>) -> Result<(), Error> {
         let items: Vec<PendingItem> = {
             let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-            indexes
+            request
+                .indexes
                 .iter()
                 .enumerate()
                 .flat_map(|(position, index)| {
@@ -115,10 +120,10 @@ impl RequestObserver for StateObserver {
                 .collect()
         };
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.planned(self.entity, key, body, &items, now())
+        state.planned(self.entity, request.key, request.body, &items, now())
     }
 
-    fn submitted(&self, key: &str, task_id: &str) -> Result<(), Error> {
+    fn submitted(&self, _number: usize, key: &str, task_id: &str) -> Result<(), Error> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.submitted(key, task_id)
     }
