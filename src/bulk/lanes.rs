@@ -3,8 +3,8 @@
 //! so as to stay under the site's burst limit for that endpoint.
 
 use super::endpoints::BulkEndpoint;
-use super::pace::{Burst, SitePace};
 use super::report::RecordOutcome;
+use super::site::pace::{Burst, SitePace};
 use crate::error::Error;
 use crate::rate_limit::RateLimit;
 use crate::Client;

@@ -17,26 +17,23 @@
 //! the rest is sent.
 //!
 //! One file per job: [`report`](BulkReport) types, the builder (`import`), the run loop (`run`),
-//! the task-time estimate (`estimate`), packing (`plan`), checks (`validate`), the shared budget,
-//! the journal, the endpoints, and the `Client` methods (`client`).
+//! packing (`plan`), checks (`validate`), the journal and the request observer, the endpoints,
+//! the `Client` methods (`client`), and what the import knows of the site (`site/`: its budget,
+//! task slots, queue, polling and pace).
 
-mod budget;
 mod client;
 mod endpoints;
-mod estimate;
 mod import;
 mod journal;
 mod lanes;
 pub(crate) mod observer;
-mod pace;
 mod pipeline;
 mod plan;
 mod planner;
 mod progress;
-mod queue;
 mod report;
 mod run;
-mod site_slots;
+mod site;
 mod stop;
 mod validate;
 
@@ -47,16 +44,16 @@ pub use endpoints::{
 };
 pub use import::BulkImport;
 pub use lanes::Lanes;
-pub(crate) use pace::PaceMemory;
-pub use pace::SitePace;
 pub use plan::requests_for;
 pub use report::{BulkProgress, BulkReport, BulkRequest, BulkResult, RecordOutcome};
+pub(crate) use site::pace::PaceMemory;
+pub use site::SitePace;
 pub use stop::StopHandle;
 pub use validate::RecordValidator;
 
 #[cfg(feature = "sync")]
-pub(crate) use budget::is_task_limit;
-#[cfg(feature = "sync")]
 pub(crate) use import::convert;
 #[cfg(feature = "sync")]
 pub(crate) use report::outcomes;
+#[cfg(feature = "sync")]
+pub(crate) use site::budget::is_task_limit;

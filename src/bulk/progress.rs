@@ -1,9 +1,9 @@
 //! How far an import has come: its counts, and the time it has left, estimated from the work
 //! really left and the pace the site has shown (or an earlier import learned).
 
-use super::pace::SitePace;
-use super::queue::SiteQueue;
 use super::report::{BulkProgress, ProgressCallback};
+use super::site::pace::SitePace;
+use super::site::queue::SiteQueue;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};

@@ -1,17 +1,17 @@
 //! The run shared by the requests of an import: submit under the shared budget, wait, report,
 //! journal; and the records sent through the direct lane.
 
-use super::budget::{is_task_limit, Budget};
 use super::endpoints::BulkEndpoint;
-use super::estimate::TaskTimes;
 use super::journal::Journal;
 use super::lanes::{DirectLane, Lanes};
 use super::observer::{PlannedRequest, RequestObserver};
-use super::pace::{SitePace, TaskPace};
 use super::plan::{Chunk, Planned};
 use super::progress::{Counts, SiteNow};
-use super::queue::SiteQueue;
 use super::report::{all, outcomes, BulkRequest, BulkResult, ProgressCallback, RecordOutcome};
+use super::site::budget::{is_task_limit, Budget};
+use super::site::pace::{SitePace, TaskPace};
+use super::site::polling::TaskTimes;
+use super::site::queue::SiteQueue;
 use crate::error::Error;
 use crate::types::TaskStatusResponseStatus;
 use crate::Client;
@@ -54,32 +54,32 @@ impl<'r> Run<'r> {
         Self {
             client,
             operation: settings.operation,
-            budget: Budget::new(),
-            slots: tokio::sync::Semaphore::new(max_in_flight),
-            site_slots: super::site_slots::of_site(client.base_url()),
-            max_in_flight,
-            observers: settings
-                .journal
-                .iter()
-                .map(|journal| Arc::new(journal.clone()) as Arc<dyn RequestObserver>)
-                .chain(settings.observer)
-                .collect(),
-            journal: settings.journal,
+            site: SiteTurns::new(client, &known, side_by_side_task),
+            limits: Limits {
+                slots: tokio::sync::Semaphore::new(max_in_flight),
+                max_in_flight,
+                task_deadline: settings.task_deadline,
+                queue_deadline: settings
+                    .task_deadline
+                    .saturating_mul(max_in_flight.saturating_add(1) as u32),
+            },
+            keeping: Keeping {
+                observers: settings
+                    .journal
+                    .iter()
+                    .map(|journal| Arc::new(journal.clone()) as Arc<dyn RequestObserver>)
+                    .chain(settings.observer)
+                    .collect(),
+                journal: settings.journal,
+            },
             direct: DirectLane::new(settings.lanes, max_in_flight, &known),
             stop: settings.stop,
-            task_deadline: settings.task_deadline,
-            queue_deadline: settings
-                .task_deadline
-                .saturating_mul(max_in_flight.saturating_add(1) as u32),
             key_namespace: settings.key_namespace,
             counts: Counts::new(
                 settings.on_progress,
                 settings.known_total,
                 settings.expected_records,
             ),
-            task_times: TaskTimes::starting_from(side_by_side_task),
-            queue: SiteQueue::starting_from(known.tasks()),
-            submit_order: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -89,32 +89,64 @@ pub(super) struct Run<'r> {
     client: &'r Client,
     /// The endpoint's operation, as the metrics name it.
     operation: &'static str,
+    key_namespace: String,
+    /// What the import knows of the site, and the turns it takes there.
+    site: SiteTurns,
+    /// The import's own bounds.
+    limits: Limits,
+    /// Where its requests are kept durably.
+    keeping: Keeping,
+    /// The direct lane, and which records take it.
+    pub(super) direct: DirectLane,
+    /// Its counts, and its progress callback.
+    pub(super) counts: Counts<'r>,
+    /// Asked to stop: nothing new is sent.
+    pub(super) stop: super::stop::StopHandle,
+}
+
+/// What an import knows of its site, and the turns it takes there.
+struct SiteTurns {
+    /// When the site lets the import submit.
     budget: Budget,
+    /// The site's own 5, shared with every other import of the site in this process.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// The import's tasks in the order they were sent, and how the site runs them.
+    queue: SiteQueue,
+    /// How long tasks of this import have taken, from submit to seen finished.
+    task_times: TaskTimes,
+    /// Held from a request's send to its entry in the queue, while the order matters.
+    submit_order: tokio::sync::Mutex<()>,
+}
+
+impl SiteTurns {
+    /// Starting from what the client knew of the site.
+    fn new(client: &Client, known: &SitePace, side_by_side_task: Option<Duration>) -> Self {
+        Self {
+            budget: Budget::new(),
+            slots: super::site::slots::of_site(client.base_url()),
+            queue: SiteQueue::starting_from(known.tasks()),
+            task_times: TaskTimes::starting_from(side_by_side_task),
+            submit_order: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// The import's own bounds.
+struct Limits {
     /// One permit per task the import may have unfinished at once, held from submit to end.
     slots: tokio::sync::Semaphore,
-    /// The site's own 5, shared with every other import of the site in this process.
-    site_slots: Arc<tokio::sync::Semaphore>,
     max_in_flight: usize,
+    task_deadline: Duration,
+    /// The longest wait for one task, its turn included.
+    queue_deadline: Duration,
+}
+
+/// Where an import's requests are kept durably.
+struct Keeping {
     /// What earlier runs recorded, read back.
     journal: Option<Journal>,
     /// Told of every request (the journal, a sync's state), in this order.
     observers: Vec<Arc<dyn RequestObserver>>,
-    /// The direct lane, and which records take it.
-    pub(super) direct: DirectLane,
-    task_deadline: Duration,
-    /// The longest wait for one task, its turn included.
-    queue_deadline: Duration,
-    key_namespace: String,
-    /// Its counts, and its progress callback.
-    pub(super) counts: Counts<'r>,
-    /// How long tasks of this import have taken, from submit to seen finished.
-    task_times: TaskTimes,
-    /// The import's tasks in the order they were sent, and how the site runs them.
-    queue: SiteQueue,
-    /// Held from a request's send to its entry in the queue, while the order matters.
-    submit_order: tokio::sync::Mutex<()>,
-    /// Asked to stop: nothing new is sent.
-    pub(super) stop: super::stop::StopHandle,
 }
 
 impl Run<'_> {
@@ -126,19 +158,20 @@ impl Run<'_> {
     fn report_progress(&self) {
         let known = self.client.site_pace();
         self.counts.report(SiteNow {
-            queue: &self.queue,
+            queue: &self.site.queue,
             known: &known,
-            at_once: self.max_in_flight,
+            at_once: self.limits.max_in_flight,
         });
     }
 
     /// What this import learned of the site, kept by the client for its next imports.
     fn remember_pace(&self) {
-        let tasks = match self.queue.one_at_a_time() {
+        let tasks = match self.site.queue.one_at_a_time() {
             Some(serial) => Some(TaskPace::OneAtATime {
                 per_record_seconds: serial.per_record,
             }),
-            None if self.queue.side_by_side() => self
+            None if self.site.queue.side_by_side() => self
+                .site
                 .task_times
                 .estimate()
                 .map(|task_seconds| TaskPace::SideBySide { task_seconds }),
@@ -153,7 +186,7 @@ impl Run<'_> {
 
     /// A journal that planned more requests than this input makes is another input's.
     pub(super) fn leftover_journal(&self) -> Option<Error> {
-        let journal = self.journal.as_ref()?;
+        let journal = self.keeping.journal.as_ref()?;
         let planned = self.counts.planned_requests.load(Ordering::SeqCst);
         (journal.planned_requests() > planned).then(|| {
             journal.mismatch(format!(
@@ -191,10 +224,10 @@ impl Run<'_> {
         &self,
         call: impl Fn(&dyn RequestObserver) -> Result<(), Error> + Send + 'static,
     ) -> Result<(), Error> {
-        if self.observers.is_empty() {
+        if self.keeping.observers.is_empty() {
             return Ok(());
         }
-        let observers = self.observers.clone();
+        let observers = self.keeping.observers.clone();
         blocking(move || {
             observers
                 .iter()
@@ -227,7 +260,7 @@ impl Run<'_> {
                 self.counts.sending();
                 let outcome = self
                     .direct
-                    .send::<E>(self.client, &record, self.task_deadline)
+                    .send::<E>(self.client, &record, self.limits.task_deadline)
                     .await;
                 drop(room);
                 self.finish_through(
@@ -258,12 +291,17 @@ impl Run<'_> {
             polls: 0,
             refusals: 0,
         };
-        let known = self.journal.as_ref().and_then(|j| j.known(number)).cloned();
+        let known = self
+            .keeping
+            .journal
+            .as_ref()
+            .and_then(|j| j.known(number))
+            .cloned();
         match &known {
             Some(known)
                 if known.key != request.idempotency_key || known.records != request.records =>
             {
-                let journal = self.journal.as_ref().expect("known from it");
+                let journal = self.keeping.journal.as_ref().expect("known from it");
                 return Err(journal.mismatch(format!(
                     "request {number} carried records {:?} under key {} there, the input gives {:?} under key {}",
                     first_and_last(&known.records), known.key, first_and_last(&request.records), request.idempotency_key
@@ -285,7 +323,7 @@ impl Run<'_> {
             }
             None => {}
         }
-        let body = match self.observers.iter().any(|o| o.keeps_bodies()) {
+        let body = match self.keeping.observers.iter().any(|o| o.keeps_bodies()) {
             true => serde_json::to_string(&records).expect("records serialize"),
             false => String::new(),
         };
@@ -301,12 +339,14 @@ impl Run<'_> {
         .await?;
 
         let slot = self
+            .limits
             .slots
             .acquire()
             .await
             .expect("the semaphore is never closed");
         let site_slot = self
-            .site_slots
+            .site
+            .slots
             .acquire()
             .await
             .expect("the semaphore is never closed");
@@ -314,8 +354,8 @@ impl Run<'_> {
         // (from now, for a task a previous run started).
         // Sent one after the other while their order at the site matters (see
         // `SiteQueue::in_order`).
-        let order = match self.queue.in_order() {
-            true => Some(self.submit_order.lock().await),
+        let order = match self.site.queue.in_order() {
+            true => Some(self.site.submit_order.lock().await),
             false => None,
         };
         let (task_id, sent_at) = match known.and_then(|known| known.task_id) {
@@ -348,6 +388,7 @@ impl Run<'_> {
             },
         };
         let ticket = self
+            .site
             .queue
             .enter(records.len(), tokio::time::Instant::from_std(sent_at));
         let metrics = &self.client.config().metrics;
@@ -391,8 +432,8 @@ impl Run<'_> {
     ) -> Result<(String, Instant), Error> {
         let started = Instant::now();
         loop {
-            self.budget.ready().await;
-            if let Some(refusal) = self.budget.refusal() {
+            self.site.budget.ready().await;
+            if let Some(refusal) = self.site.budget.refusal() {
                 return Err(refusal);
             }
             // Stopped while the site pushed back: the attempts so far were refused, so nothing
@@ -408,11 +449,11 @@ impl Run<'_> {
                 request.idempotency_key.clone(),
             ))
             .await;
-            let within_deadline = started.elapsed() < self.task_deadline;
+            let within_deadline = started.elapsed() < self.limits.task_deadline;
             match submitted {
                 Err(error) if is_task_limit(&error) && within_deadline => {
                     request.refusals += 1;
-                    let pause = self.budget.pause(None);
+                    let pause = self.site.budget.pause(None);
                     tracing::debug!(
                         refusals = request.refusals,
                         pause_ms = pause.as_millis() as u64,
@@ -426,18 +467,18 @@ impl Run<'_> {
                     // Unsaid (or already past): the latest the quota can reset, one window.
                     let wait = if rate_limit.quota_exhausted() {
                         match rate_limit.resets_within() {
-                            Some(wait) if started.elapsed() + wait < self.task_deadline => {
+                            Some(wait) if started.elapsed() + wait < self.limits.task_deadline => {
                                 Some(wait)
                             }
                             _ => {
-                                self.budget.refuse_all(&error);
+                                self.site.budget.refuse_all(&error);
                                 return Err(error);
                             }
                         }
                     } else {
                         rate_limit.retry_after
                     };
-                    let pause = self.budget.pause(wait);
+                    let pause = self.site.budget.pause(wait);
                     tracing::debug!(
                         pause_ms = pause.as_millis() as u64,
                         quota = rate_limit.quota_exhausted(),
@@ -445,7 +486,7 @@ impl Run<'_> {
                     );
                 }
                 Ok(task) => {
-                    self.budget.accepted();
+                    self.site.budget.accepted();
                     return Ok((task.id, sent_at));
                 }
                 Err(error) => return Err(error),

@@ -1,8 +1,8 @@
 //! Waiting for one task of an import: polled in its turn, learning how long the site takes.
 
 use super::Run;
-use crate::bulk::queue::Ticket;
 use crate::bulk::report::BulkRequest;
+use crate::bulk::site::queue::Ticket;
 use crate::error::Error;
 use crate::tasks::TaskOutcome;
 use crate::types::TaskStatusResponseStatus;
@@ -30,12 +30,12 @@ impl Run<'_> {
             .wait_for_task(task_id.to_string())
             // On a site that runs tasks one at a time, not polled before the ones sent before
             // it ended, then about when its records' time is up.
-            .poll_delays_after(ticket.turn(|sent| self.task_times.poll_delays(sent)))
+            .poll_delays_after(ticket.turn(|sent| self.site.task_times.poll_delays(sent)))
             // The deadline counts the task's own running time: one waiting its turn behind
             // others (a site that runs them one at a time) is not lost. Waiting for its turn is
             // bounded too, by the time every task in flight could take before it.
-            .running_deadline(self.task_deadline)
-            .deadline(self.queue_deadline)
+            .running_deadline(self.limits.task_deadline)
+            .deadline(self.limits.queue_deadline)
             .on_progress(|status| {
                 {
                     let mut polled = polled.lock().unwrap();
@@ -80,7 +80,8 @@ impl Run<'_> {
         let (polls, last_pending) = *polled.lock().unwrap();
         request.polls = polls;
         if let Ok(TaskOutcome::Finished(_)) = &waited {
-            self.task_times
+            self.site
+                .task_times
                 .observe(last_pending, submitted_at.elapsed());
             self.direct
                 .observe_record_time(submitted_at.elapsed(), request.records.len());

@@ -4,8 +4,8 @@
 //! not polled before the tasks sent before it have ended, and is then polled just before the
 //! time its records take: a few polls per task, however long the queue.
 
-use super::estimate::{patient, search_delays, From, PerRecord};
 use super::pace::TaskPace;
+use super::polling::{patient, search_delays, From, PerRecord};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
