@@ -8,15 +8,15 @@ use super::observer::{PlannedRequest, RequestObserver};
 use super::plan::{Chunk, Planned};
 use super::progress::{Counts, SiteNow};
 use super::report::{all, outcomes, BulkRequest, BulkResult, ProgressCallback, RecordOutcome};
-use super::site::budget::{is_task_limit, Budget};
+use super::site::budget::is_task_limit;
 use super::site::pace::{SitePace, TaskPace};
-use super::site::polling::TaskTimes;
-use super::site::queue::SiteQueue;
 use crate::error::Error;
 use crate::types::TaskStatusResponseStatus;
 use crate::Client;
 
+mod parts;
 mod wait;
+use parts::{Keeping, Limits, SiteTurns};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,51 +102,6 @@ pub(super) struct Run<'r> {
     pub(super) counts: Counts<'r>,
     /// Asked to stop: nothing new is sent.
     pub(super) stop: super::stop::StopHandle,
-}
-
-/// What an import knows of its site, and the turns it takes there.
-struct SiteTurns {
-    /// When the site lets the import submit.
-    budget: Budget,
-    /// The site's own 5, shared with every other import of the site in this process.
-    slots: Arc<tokio::sync::Semaphore>,
-    /// The import's tasks in the order they were sent, and how the site runs them.
-    queue: SiteQueue,
-    /// How long tasks of this import have taken, from submit to seen finished.
-    task_times: TaskTimes,
-    /// Held from a request's send to its entry in the queue, while the order matters.
-    submit_order: tokio::sync::Mutex<()>,
-}
-
-impl SiteTurns {
-    /// Starting from what the client knew of the site.
-    fn new(client: &Client, known: &SitePace, side_by_side_task: Option<Duration>) -> Self {
-        Self {
-            budget: Budget::new(),
-            slots: super::site::slots::of_site(client.base_url()),
-            queue: SiteQueue::starting_from(known.tasks()),
-            task_times: TaskTimes::starting_from(side_by_side_task),
-            submit_order: tokio::sync::Mutex::new(()),
-        }
-    }
-}
-
-/// The import's own bounds.
-struct Limits {
-    /// One permit per task the import may have unfinished at once, held from submit to end.
-    slots: tokio::sync::Semaphore,
-    max_in_flight: usize,
-    task_deadline: Duration,
-    /// The longest wait for one task, its turn included.
-    queue_deadline: Duration,
-}
-
-/// Where an import's requests are kept durably.
-struct Keeping {
-    /// What earlier runs recorded, read back.
-    journal: Option<Journal>,
-    /// Told of every request (the journal, a sync's state), in this order.
-    observers: Vec<Arc<dyn RequestObserver>>,
 }
 
 impl Run<'_> {
