@@ -21,7 +21,13 @@ impl ClientHooks<ClientConfig> for Client {
         request: &mut reqwest::Request,
         info: &OperationInfo,
     ) -> Result<(), Error<E>> {
-        if let Some(body) = request.body().and_then(|body| body.as_bytes()) {
+        let body = request.body().and_then(|body| body.as_bytes());
+        if let Some(body) = body.filter(|_| !limits::body_is_checked()) {
+            tracing::trace!(
+                target: "atlassian_csm::checks",
+                operation = info.operation_id,
+                "request body checked"
+            );
             limits::check_request(
                 info.operation_id,
                 body,

@@ -11,6 +11,22 @@ use crate::field_path::FieldPath;
 use crate::generated::{request_assertions, request_limits, BodyAssertion, Condition, LimitKind};
 use serde_json::Value;
 
+tokio::task_local! {
+    /// Set while a request built from checked records is sent: its body is not checked again.
+    static CHECKED_BODIES: ();
+}
+
+/// Runs `send`, telling the request hook that its request bodies were built from checked
+/// records.
+pub(crate) async fn checked_bodies<F: std::future::Future>(send: F) -> F::Output {
+    CHECKED_BODIES.scope((), send).await
+}
+
+/// Whether the request being sent was built from checked records.
+pub(crate) fn body_is_checked() -> bool {
+    CHECKED_BODIES.try_with(|_| ()).is_ok()
+}
+
 /// Detail operations one `bulk_update_customer_details` request may carry, counted across its
 /// customers.
 pub(crate) const MAX_DETAIL_OPERATIONS_PER_REQUEST: usize = 1000;

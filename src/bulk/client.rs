@@ -1,5 +1,6 @@
 //! The `Client` methods that start imports: one generic, one for streams, one per endpoint.
 
+use super::checked::Checked;
 use super::endpoints::{
     BulkEndpoint, CustomerAccounts, CustomerDetailFields, CustomerDetails, CustomerProfiles,
     OrganizationDetailFields, OrganizationDetails, OrganizationProfiles, Organizations,
@@ -51,6 +52,31 @@ impl Client {
         R::Error: std::fmt::Display + 'static,
     {
         BulkImport::new(self, records)
+    }
+
+    /// An import of records a [`RecordValidator`](crate::bulk::RecordValidator) checked
+    /// already ([`Checked`]): they are not checked again, nor are the requests that carry them
+    /// (a record checked less strictly than this client checks is checked again).
+    ///
+    /// ```no_run
+    /// use atlassian_csm::bulk::{CustomerProfiles, RecordValidator};
+    /// use atlassian_csm::types::BulkManageCustomerProfileOperation as Profile;
+    ///
+    /// # async fn run(client: atlassian_csm::Client) -> Result<(), atlassian_csm::Error> {
+    /// let mut validator = RecordValidator::<CustomerProfiles>::for_client(&client);
+    /// let mut checked = Vec::new();
+    /// for (index, email) in ["ada@example.com", "alan@example.com"].into_iter().enumerate() {
+    ///     let record: Profile = Profile::upsert().email(email).try_into()?;
+    ///     checked.push(validator.checked(index, record)?);
+    /// }
+    /// let report = client.import_checked(futures::stream::iter(checked)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn import_checked<'a, E: BulkEndpoint>(
+        &'a self,
+        records: impl Stream<Item = Checked<E>> + Send + 'a,
+    ) -> BulkImport<'a, E> {
+        BulkImport::new_checked(self, records)
     }
 }
 

@@ -62,6 +62,9 @@ pub struct BulkImport<'a, E: BulkEndpoint> {
     lanes: Lanes,
     stop: super::stop::StopHandle,
     expected_records: Option<usize>,
+    /// Every record of the source was checked (carried as [`Checked`](super::Checked)): neither
+    /// the planner nor the request hook checks it again.
+    records_checked: bool,
 }
 
 impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
@@ -83,7 +86,45 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             observer: None,
             lanes: Lanes::default(),
             expected_records: None,
+            records_checked: false,
         }
+    }
+
+    /// An import of records checked already: each is taken as it is, except one checked less
+    /// strictly than `client` checks, which is checked here.
+    pub(crate) fn new_checked<S>(client: &'a Client, records: S) -> Self
+    where
+        S: Stream<Item = super::Checked<E>> + Send + 'a,
+    {
+        let mut validator = super::RecordValidator::<E>::for_client(client);
+        let source = records
+            .enumerate()
+            .map(move |(index, checked)| {
+                let trusted = checked.trusted_by(client);
+                let record = checked.into_record();
+                match trusted {
+                    true => Ok(record),
+                    false => validator.check(index, &record).map(|()| record),
+                }
+            })
+            .boxed();
+        Self {
+            records_checked: true,
+            ..Self::new(client, futures::stream::empty::<E::Record>())
+        }
+        .with_source(source)
+    }
+
+    fn with_source(mut self, source: BoxStream<'a, Result<E::Record, Error>>) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// Whether the records come checked (the sync's, checked when it compared them with its
+    /// state).
+    pub(crate) fn records_checked(mut self, checked: bool) -> Self {
+        self.records_checked = checked;
+        self
     }
 
     /// At most this many tasks unfinished at once (default 5, the API's limit per site; lower
@@ -211,6 +252,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             lanes,
             stop,
             expected_records,
+            records_checked,
         } = self;
         let journal = match &journal {
             Some(path) => match Journal::open(path, E::METHOD_NAME, &key_namespace) {
@@ -231,6 +273,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
             observer,
             lanes,
             stop,
+            records_checked,
         };
         planner::results::<E>(client, source, settings).boxed()
     }
@@ -238,10 +281,14 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
     async fn report(mut self) -> Result<BulkReport, Error> {
         let client = self.client;
         let records: Vec<E::Record> = self.source.by_ref().try_collect().await?;
-        RecordValidator::<E>::for_client(client).check_all(&records)?;
+        // Every record checked before anything is sent (once: the run takes them as checked).
+        if !self.records_checked {
+            RecordValidator::<E>::for_client(client).check_all(&records)?;
+        }
         let total = records.len();
         let import = BulkImport::<E> {
             source: stream::iter(records.into_iter().map(Ok)).boxed(),
+            records_checked: true,
             ..self
         };
         let mut report = BulkReport {

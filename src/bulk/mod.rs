@@ -21,6 +21,7 @@
 //! the `Client` methods (`client`), and what the import knows of the site (`site/`: its budget,
 //! task slots, queue, polling and pace).
 
+mod checked;
 mod client;
 mod endpoints;
 mod import;
@@ -37,6 +38,7 @@ mod site;
 mod stop;
 mod validate;
 
+pub use checked::Checked;
 pub use endpoints::{
     BulkEndpoint, CustomerAccounts, CustomerDetailFields, CustomerDetails, CustomerProfiles,
     DirectFuture, OrganizationDetailFields, OrganizationDetails, OrganizationProfiles,

@@ -38,6 +38,8 @@ pub(crate) struct Settings<'a> {
     pub lanes: Lanes,
     /// Asked to stop: nothing new is sent.
     pub stop: super::stop::StopHandle,
+    /// Every record comes checked: the planner does not check it again.
+    pub records_checked: bool,
 }
 
 impl<'r> Run<'r> {
@@ -74,6 +76,7 @@ impl<'r> Run<'r> {
             },
             direct: DirectLane::new(settings.lanes, max_in_flight, &known),
             stop: settings.stop,
+            records_checked: settings.records_checked,
             key_namespace: settings.key_namespace,
             counts: Counts::new(
                 settings.on_progress,
@@ -102,6 +105,8 @@ pub(super) struct Run<'r> {
     pub(super) counts: Counts<'r>,
     /// Asked to stop: nothing new is sent.
     pub(super) stop: super::stop::StopHandle,
+    /// Every record comes checked (see [`Settings::records_checked`]).
+    pub(super) records_checked: bool,
 }
 
 impl Run<'_> {
@@ -398,12 +403,15 @@ impl Run<'_> {
             }
             let sent_at = Instant::now();
             self.counts.sending();
-            let submitted = crate::retry::with_rate_limits_handled_by_caller(E::submit(
+            let submit = E::submit(
                 self.client,
                 records.to_vec(),
                 request.idempotency_key.clone(),
-            ))
-            .await;
+            );
+            // Every record of a request was checked (as it came, or by the planner) and the
+            // packer kept to the request's limits: the hook does not parse and check it again.
+            let submit = crate::limits::checked_bodies(submit);
+            let submitted = crate::retry::with_rate_limits_handled_by_caller(submit).await;
             let within_deadline = started.elapsed() < self.limits.task_deadline;
             match submitted {
                 Err(error) if is_task_limit(&error) && within_deadline => {

@@ -1,5 +1,6 @@
 //! Checking records before they are sent, one at a time, as an import reads them.
 
+use super::checked::Checked;
 use super::endpoints::BulkEndpoint;
 use crate::error::Error;
 use crate::field_path::FieldPath;
@@ -65,6 +66,8 @@ impl<E: BulkEndpoint> RecordValidator<E> {
     /// Checks the record at `index` of the input (the index names it in the error). A record
     /// repeating a name an earlier checked record had is refused.
     pub fn check(&mut self, index: usize, record: &E::Record) -> Result<(), Error> {
+        // Counted by the test that checks each record is checked once.
+        tracing::trace!(target: "atlassian_csm::checks", index, "record checked");
         let array = E::ARRAY_FIELD;
         let weight = E::weight(record);
         if let Some(max) = E::MAX_WEIGHT.filter(|max| weight > *max) {
@@ -96,6 +99,13 @@ impl<E: BulkEndpoint> RecordValidator<E> {
             self.seen.insert(normalized, index);
         }
         Ok(())
+    }
+
+    /// Checks the record at `index` as [`check`](Self::check) does, and carries it as checked:
+    /// an import or a sync takes the [`Checked`] record without checking it again.
+    pub fn checked(&mut self, index: usize, record: E::Record) -> Result<Checked<E>, Error> {
+        self.check(index, &record)?;
+        Ok(Checked::new(record, self.allow_unknown_enum_values))
     }
 
     /// Checks every record, in order; the first invalid one is the error.

@@ -52,7 +52,9 @@ pub(super) async fn delete_absent<E: SyncEndpoint>(
                 })
                 .collect();
             let expected = records.len();
-            sender.send(stream::iter(records), expected, report).await
+            sender
+                .send(stream::iter(records), expected, report, false)
+                .await
         }
         Deletion::Call => {
             let client = job.client;

@@ -91,6 +91,7 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
         now: job.started_at,
     };
     let skip_invalid = job.options.skip_invalid;
+    let input_checked = job.options.input_checked;
     let mut validator = Some(RecordValidator::<E>::for_client(job.client));
     let mut row = 0;
     let mut exhausted = false;
@@ -132,7 +133,8 @@ pub(super) async fn local_pass<E: SyncEndpoint>(
         let mut checker = validator.take().expect("handed back by the previous batch");
         looking_up = Some(tokio::task::spawn_blocking(move || {
             let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-            let found = classify::<E>(&mut **state, &mut checker, batch, rules, skip_invalid)?;
+            let checker_ref = (!input_checked).then_some(&mut checker);
+            let found = classify::<E>(&mut **state, checker_ref, batch, rules, skip_invalid)?;
             Ok((found, checker))
         }));
         diff.counts.rows = row;
@@ -234,7 +236,8 @@ pub(super) fn invalid(row: usize, key: Option<StateKey>, error: Error) -> SyncFa
 /// failure whose items still count as seen (it is not taken for an absent one).
 pub(super) fn classify<E: SyncEndpoint>(
     state: &mut State,
-    validator: &mut RecordValidator<E>,
+    // None when the records come checked.
+    mut validator: Option<&mut RecordValidator<E>>,
     batch: Vec<Keyed<E::Record>>,
     rules: Rules,
     skip_invalid: bool,
@@ -293,7 +296,11 @@ pub(super) fn classify<E: SyncEndpoint>(
         if to_send.is_empty() {
             continue;
         }
-        match validator.check(row, &record) {
+        let checked = match validator.as_deref_mut() {
+            Some(validator) => validator.check(row, &record),
+            None => Ok(()),
+        };
+        match checked {
             Ok(_) => {}
             Err(error) if skip_invalid => {
                 diff.failures

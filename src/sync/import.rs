@@ -4,6 +4,7 @@ use super::entity::SyncEndpoint;
 use super::report::{SyncPlan, SyncProgress, SyncReport};
 use super::run;
 use super::settings::{Options, Settings};
+use crate::bulk::{Checked, RecordValidator};
 use crate::bulk::{
     CustomerAccounts, CustomerDetails, CustomerProfiles, OrganizationDetails, OrganizationProfiles,
     Organizations,
@@ -32,13 +33,48 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
         R::Error: std::fmt::Display + 'static,
         X: std::fmt::Display,
     {
+        Self::from_records(client, records, |at, record| {
+            crate::bulk::convert::<E, R>(at, record)
+        })
+    }
+
+    /// A sync of records checked already: each is compared with the state as it is (one checked
+    /// less strictly than `client` checks is checked here).
+    fn new_checked<S, X>(client: &'a Client, records: S) -> Self
+    where
+        S: Stream<Item = Result<Checked<E>, X>> + Send + 'a,
+        X: std::fmt::Display,
+    {
+        let mut validator = RecordValidator::<E>::for_client(client);
+        let mut sync = Self::from_records(client, records, move |at, checked: Checked<E>| {
+            let trusted = checked.trusted_by(client);
+            let record = checked.into_record();
+            match trusted {
+                true => Ok(record),
+                false => validator.check(at, &record).map(|()| record),
+            }
+        });
+        sync.settings.options.input_checked = true;
+        sync
+    }
+
+    /// The sync of `records`, each made the endpoint's record by `convert` (its index, the item).
+    fn from_records<S, R, X>(
+        client: &'a Client,
+        records: S,
+        mut convert: impl FnMut(usize, R) -> Result<E::Record, Error> + Send + 'a,
+    ) -> Self
+    where
+        S: Stream<Item = Result<R, X>> + Send + 'a,
+        X: std::fmt::Display,
+    {
         let mut index = 0;
         let source = records
             .map(move |read| {
                 let at = index;
                 index += 1;
                 match read {
-                    Ok(record) => Ok(crate::bulk::convert::<E, R>(at, record)),
+                    Ok(record) => Ok(convert(at, record)),
                     Err(error) => Err(Error::InvalidInput {
                         field: crate::FieldPath::record_of(E::ARRAY_FIELD, at),
                         message: format!(
@@ -65,6 +101,7 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
                     lanes: crate::bulk::Lanes::default(),
                     site_moved: false,
                     add_entity: false,
+                    input_checked: false,
                 },
                 on_progress: None,
                 stop: crate::bulk::StopHandle::default(),
@@ -235,6 +272,21 @@ impl Client {
         R::Error: std::fmt::Display + 'static,
     {
         SyncImport::new(self, records.map(|record| Ok::<R, Error>(record)))
+    }
+
+    /// A sync of records a [`RecordValidator`] checked already ([`Checked`]), from a reader
+    /// that may fail (as [`sync_try_stream`](Self::sync_try_stream)): they are compared with
+    /// the state and sent without being checked again, nor are the requests that carry them (a
+    /// record checked less strictly than this client checks is checked again).
+    pub fn sync_checked<'a, E, X>(
+        &'a self,
+        records: impl Stream<Item = Result<Checked<E>, X>> + Send + 'a,
+    ) -> SyncImport<'a, E>
+    where
+        E: SyncEndpoint,
+        X: std::fmt::Display,
+    {
+        SyncImport::new_checked(self, records)
     }
 
     /// A sync whose records come from a reader that may fail (a file, a query): an `Err` item

@@ -100,7 +100,7 @@ pub(super) async fn sync<E: SyncEndpoint>(settings: Settings<'_, E>) -> Result<S
     let next = std::sync::Arc::<std::sync::atomic::AtomicUsize>::default();
     let sender = Sender::<E>::new(&job, diff.to_send);
     let todo = todo_stream::<E>(&job, carried.clone(), 0, next.clone());
-    sender.send(todo, diff.to_send, &mut report).await?;
+    sender.send(todo, diff.to_send, &mut report, true).await?;
 
     if job.stop.is_stopped() {
         // The records the import never read are not sent either.

@@ -148,11 +148,16 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
         }
     }
 
+    /// Sends `records` (`expected` of them at most). `checked`: they were checked when compared
+    /// with the state (the records to send, and the parts of them still to send: a record's
+    /// detail operations less some, which a valid record's are), so the import does not check
+    /// them again; the sync's own (deletions) are checked as any import's.
     pub(super) async fn send(
         &self,
         records: impl Stream<Item = ToSend<E::Record>> + Send + 'j,
         expected: usize,
         report: &mut SyncReport,
+        checked: bool,
     ) -> Result<(), Error> {
         let job = self.job;
         let in_flight: InFlight = Arc::default();
@@ -195,6 +200,7 @@ impl<'j, 'a, E: SyncEndpoint> Sender<'j, 'a, E> {
             // seen to their end first), so that the time left counts all of them.
             .expected_records(expected)
             .lanes(job.options.lanes)
+            .records_checked(checked)
             .observer(observer);
         if let Some(progress) = progress {
             import = import.on_progress(move |p| {

@@ -35,4 +35,7 @@ pub(super) struct Options {
     pub(super) lanes: crate::bulk::Lanes,
     pub(super) site_moved: bool,
     pub(super) add_entity: bool,
+    /// The records come checked ([`Checked`](crate::bulk::Checked)): only their keys and
+    /// contents are looked at.
+    pub(super) input_checked: bool,
 }

@@ -89,8 +89,8 @@ where
 
     // 2. The plan.
     if args.dry_run {
-        let records_again =
-            valid_records::<E>(&args.input.file, format)?.map(|(_, _, record)| record);
+        let records_again = valid_records::<E>(&args.input.file, format)?
+            .map(|(_, _, record)| record.into_record());
         let requests = bulk::requests_for::<E>(records_again);
         let rounds = requests.div_ceil(usize::from(args.input.max_in_flight));
         let seconds = rounds as f64 * args.input.task_seconds;
@@ -130,7 +130,7 @@ where
     let source = positions.track(valid_records::<E>(&args.input.file, format)?);
     let progress = Progress::new(records as u64, "records");
     let mut import = client
-        .import_stream::<E, E::Record>(futures::stream::iter(source))
+        .import_checked(futures::stream::iter(source))
         // Counted by the check pass: the estimate counts against the whole file from the start.
         .expected_records(records)
         .max_in_flight(usize::from(args.input.max_in_flight))

@@ -5,7 +5,7 @@
 use super::rows::{self, Cells, Format, Row};
 use super::shape::Shape;
 use crate::terminal::{tell, Shown};
-use atlassian_csm::bulk::{BulkEndpoint, RecordValidator};
+use atlassian_csm::bulk::{BulkEndpoint, Checked as CheckedRecord, RecordValidator};
 use std::collections::BTreeMap;
 
 /// Bad rows printed before the rest are only counted.
@@ -64,7 +64,7 @@ where
     }
 
     /// The record `row` makes (counted, to be imported), or why it cannot be imported.
-    fn record(&mut self, row: &Row) -> Result<E::Record, BadRow> {
+    fn record(&mut self, row: &Row) -> Result<CheckedRecord<E>, BadRow> {
         let bad = |column: Option<String>, reason: String| BadRow {
             line: row.line,
             column,
@@ -89,17 +89,18 @@ where
             bad(column(&path), e.into_inner().to_string())
         })?;
         let index = self.records;
-        if let Err(error) = self.validator.check(index, &record) {
+        // Checked here, once: the import or sync takes it as checked.
+        let checked = self.validator.checked(index, record).map_err(|error| {
             let (path, message) = match error {
                 atlassian_csm::Error::InvalidInput { field, message } => {
                     (field.within_record().to_string(), message)
                 }
                 other => (String::new(), other.to_string()),
             };
-            return Err(bad(column(&path), message));
-        }
+            bad(column(&path), message)
+        })?;
         self.records += 1;
-        Ok(record)
+        Ok(checked)
     }
 }
 
@@ -153,7 +154,7 @@ where
 pub(crate) fn valid_records<E: BulkEndpoint>(
     file: &std::path::Path,
     format: Format,
-) -> anyhow::Result<impl Iterator<Item = (usize, u64, E::Record)> + Send>
+) -> anyhow::Result<impl Iterator<Item = (usize, u64, CheckedRecord<E>)> + Send>
 where
     E::Record: serde::de::DeserializeOwned,
 {
@@ -178,7 +179,7 @@ pub(crate) fn rechecked_records<E: BulkEndpoint>(
     file: &std::path::Path,
     format: Format,
     checked: &Checked,
-) -> anyhow::Result<impl Iterator<Item = RowRead<E::Record>> + Send>
+) -> anyhow::Result<impl Iterator<Item = RowRead<CheckedRecord<E>>> + Send>
 where
     E::Record: serde::de::DeserializeOwned,
 {

@@ -280,7 +280,7 @@ where
     let records = rechecked_records::<E>(&job.input, format, &checked)?
         .map(|read| read.map(|(_, _, record)| record));
     let report = client
-        .sync_try_stream::<E, E::Record, String>(futures::stream::iter(records))
+        .sync_checked::<E, String>(futures::stream::iter(records))
         .state(&job.state)
         .await?;
     let c = report.counts;

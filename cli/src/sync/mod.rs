@@ -170,7 +170,7 @@ async fn sync<E: SyncEndpoint>(
     // Invalid rows never reach the sync: their records could be taken for absent ones.
     let may_delete = args.delete_absent && checked.bad_rows.is_empty();
     let job = configure(
-        client.sync_try_stream::<E, E::Record, String>(futures::stream::iter(source)),
+        client.sync_checked::<E, String>(futures::stream::iter(source)),
         &args,
     )
     .delete_absent(may_delete);
