@@ -30,6 +30,7 @@ pub fn open_string_enums(file: &mut syn::File) {
     for (ident, wire_names) in &opened {
         items.extend(crate::parse_items(open_enum_conversions(ident, wire_names)));
     }
+    crate::rewrote("opens string enums", opened.len());
 }
 
 /// The (variant, wire string) pairs of an enum made only of `#[serde(rename = "…")]` unit variants.

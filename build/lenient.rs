@@ -4,6 +4,7 @@
 /// Every field of a generated type that has a serde default and is not an `Option` also reads
 /// `null` as that default.
 pub fn null_as_default(file: &mut syn::File) {
+    let mut lenient = 0;
     for item in crate::module_items(file, "types").iter_mut() {
         let syn::Item::Struct(structure) = item else {
             continue;
@@ -16,9 +17,11 @@ pub fn null_as_default(file: &mut syn::File) {
                 field.attrs.push(syn::parse_quote!(
                     #[serde(deserialize_with = "crate::lenient::null_as_default")]
                 ));
+                lenient += 1;
             }
         }
     }
+    crate::rewrote("reads null as a default", lenient);
 }
 
 fn has_serde_default(field: &syn::Field) -> bool {

@@ -113,6 +113,17 @@ fn parse_items(tokens: TokenStream) -> Vec<syn::Item> {
         .items
 }
 
+/// Stops the build when the pass `pass` rewrote nothing: the generator's output changed shape,
+/// and a pass that silently does nothing would leave its guarantee unkept.
+fn rewrote(pass: &str, count: usize) {
+    if count == 0 {
+        fail(&format!(
+            "the pass that {pass} found nothing to rewrite in progenitor {}'s output",
+            pins::PROGENITOR
+        ));
+    }
+}
+
 /// Stops the build with a message naming what went wrong.
 fn fail(message: &str) -> ! {
     eprintln!("error: {message}");

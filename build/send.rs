@@ -12,6 +12,7 @@ use quote::quote;
 /// answering `TaskSubmitResponse`) also get `send_and_wait()`, which submits and waits for the
 /// task.
 pub fn wrap_send_methods(file: &mut syn::File) {
+    let mut wrapped = 0;
     for item in crate::module_items(file, "builder").iter_mut() {
         let syn::Item::Impl(implementation) = item else {
             continue;
@@ -29,6 +30,7 @@ pub fn wrap_send_methods(file: &mut syn::File) {
             continue;
         };
         send.sig.ident = syn::Ident::new("send_raw", send.sig.ident.span());
+        wrapped += 1;
         send.vis = syn::Visibility::Inherited;
         send.attrs.retain(|attr| !attr.path().is_ident("doc"));
         let success = success_type(&send.sig.output);
@@ -56,6 +58,7 @@ pub fn wrap_send_methods(file: &mut syn::File) {
             });
         }
     }
+    crate::rewrote("wraps send()", wrapped);
 }
 
 /// Whether a path in `ty` (`ResponseValue<types::TaskSubmitResponse>`) ends in `name`.
@@ -99,6 +102,7 @@ fn success_type(output: &syn::ReturnType) -> syn::Type {
 /// configuration) and the `prelude` module, and makes `Client::new_with_client` crate-private: a
 /// client is built by `Client::builder()`.
 pub fn hide_raw_constructors(file: &mut syn::File) {
+    let mut hidden = 0;
     file.items
         .retain(|item| !matches!(item, syn::Item::Mod(module) if module.ident == "prelude"));
     for item in file.items.iter_mut() {
@@ -117,10 +121,12 @@ pub fn hide_raw_constructors(file: &mut syn::File) {
             if let syn::ImplItem::Fn(function) = item {
                 if function.sig.ident == "new_with_client" {
                     function.vis = syn::parse_quote!(pub(crate));
+                    hidden += 1;
                 }
             }
         }
     }
+    crate::rewrote("hides the raw constructors", hidden);
 }
 
 /// Routes every path parameter through `crate::path::segment`, which refuses `""`, `.` and `..`
@@ -129,13 +135,16 @@ pub fn hide_raw_constructors(file: &mut syn::File) {
 /// path is still built with the generator's encoder.
 pub fn confine_path_parameters(file: &mut syn::File) {
     use syn::visit_mut::VisitMut;
+    let mut confined = 0;
     for function in crate::send_raw_functions(crate::module_items(file, "builder")) {
         let error_body = error_type(&function.sig.output);
         let mut rewriter = PathRewriter {
             error_body,
             left: 0,
+            confined: 0,
         };
         rewriter.visit_block_mut(&mut function.block);
+        confined += rewriter.confined;
         if rewriter.left > 0 {
             crate::fail(
                 "a generated path parameter is not confined to its segment: expected every \
@@ -143,6 +152,7 @@ pub fn confine_path_parameters(file: &mut syn::File) {
             );
         }
     }
+    crate::rewrote("confines path parameters", confined);
 }
 
 /// `E` of a `-> Result<T, Error<E>>` signature.
@@ -176,6 +186,8 @@ struct PathRewriter {
     error_body: syn::Type,
     /// Calls of the generator's encoder that could not be rewritten.
     left: usize,
+    /// Path parameters routed through the segment check.
+    confined: usize,
 }
 
 impl syn::visit_mut::VisitMut for PathRewriter {
@@ -206,6 +218,7 @@ impl syn::visit_mut::VisitMut for PathRewriter {
                 crate::path::segment::<#error_body>(#name, #value)?
             };
             rewritten = true;
+            self.confined += 1;
         }
         if rewritten {
             mac.tokens = quote!(#arguments);

@@ -15,6 +15,7 @@ pub fn deny_unknown_request_fields(file: &mut syn::File) {
     let graph = references(types);
     let requests = reachable(&graph, request_roots);
     let responses = reachable(&graph, response_roots);
+    let mut denied = 0;
     for item in types.iter_mut() {
         let syn::Item::Struct(item) = item else {
             continue;
@@ -37,8 +38,10 @@ pub fn deny_unknown_request_fields(file: &mut syn::File) {
         if !flattened {
             item.attrs
                 .push(syn::parse_quote!(#[serde(deny_unknown_fields)]));
+            denied += 1;
         }
     }
+    crate::rewrote("denies unknown request fields", denied);
 }
 
 fn derives_deserialize(item: &syn::ItemStruct) -> bool {

@@ -50,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+mod apply;
 mod bulk;
 mod call;
 mod config;

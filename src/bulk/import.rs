@@ -122,6 +122,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
 
     /// Whether the records come checked (the sync's, checked when it compared them with its
     /// state).
+    #[cfg(feature = "sync")]
     pub(crate) fn records_checked(mut self, checked: bool) -> Self {
         self.records_checked = checked;
         self

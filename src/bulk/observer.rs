@@ -14,6 +14,7 @@ pub(crate) struct PlannedRequest<'a> {
     pub indexes: &'a [usize],
     /// Its records as the JSON array sent, when an observer keeps bodies
     /// ([`RequestObserver::keeps_bodies`]); empty otherwise.
+    #[cfg_attr(not(feature = "sync"), allow(dead_code))]
     pub body: &'a str,
 }
 
