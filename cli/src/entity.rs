@@ -86,84 +86,53 @@ impl ValueEnum for SyncEntity {
     }
 }
 
-/// `$body` with `$endpoint` the bulk endpoint of `$entity` (an [`Entity`]).
-macro_rules! with_bulk_endpoint {
-    ($entity:expr, |$endpoint:ident| $body:expr) => {{
+/// `$body` with `$endpoint` the bulk endpoint of `$entity`, among the entities listed (each
+/// named as its endpoint's type is); any other is `$other`.
+macro_rules! dispatch {
+    ($entity:expr, |$endpoint:ident| $body:expr, [$($variant:ident),*] $(, else $other:expr)?) => {{
         use $crate::entity::Entity;
         match $entity {
-            Entity::CustomerProfiles => {
-                type $endpoint = atlassian_csm::bulk::CustomerProfiles;
+            $(Entity::$variant => {
+                type $endpoint = atlassian_csm::bulk::$variant;
                 $body
-            }
-            Entity::CustomerAccounts => {
-                type $endpoint = atlassian_csm::bulk::CustomerAccounts;
-                $body
-            }
-            Entity::CustomerDetails => {
-                type $endpoint = atlassian_csm::bulk::CustomerDetails;
-                $body
-            }
-            Entity::CustomerDetailFields => {
-                type $endpoint = atlassian_csm::bulk::CustomerDetailFields;
-                $body
-            }
-            Entity::Organizations => {
-                type $endpoint = atlassian_csm::bulk::Organizations;
-                $body
-            }
-            Entity::OrganizationProfiles => {
-                type $endpoint = atlassian_csm::bulk::OrganizationProfiles;
-                $body
-            }
-            Entity::OrganizationDetails => {
-                type $endpoint = atlassian_csm::bulk::OrganizationDetails;
-                $body
-            }
-            Entity::OrganizationDetailFields => {
-                type $endpoint = atlassian_csm::bulk::OrganizationDetailFields;
-                $body
-            }
+            })*
+            $(#[allow(unreachable_patterns)]
+            _ => $other,)?
         }
     }};
+}
+
+/// `$body` with `$endpoint` the bulk endpoint of `$entity` (an [`Entity`]).
+macro_rules! with_bulk_endpoint {
+    ($entity:expr, |$endpoint:ident| $body:expr) => {
+        $crate::entity::dispatch!(
+            $entity,
+            |$endpoint| $body,
+            [
+                CustomerProfiles,
+                CustomerAccounts,
+                CustomerDetails,
+                CustomerDetailFields,
+                Organizations,
+                OrganizationProfiles,
+                OrganizationDetails,
+                OrganizationDetailFields
+            ]
+        )
+    };
 }
 
 /// `$body` with `$endpoint` the sync endpoint of `$entity` (a [`SyncEntity`]).
 macro_rules! with_sync_endpoint {
-    ($entity:expr, |$endpoint:ident| $body:expr) => {{
-        use $crate::entity::Entity;
-        match $crate::entity::SyncEntity::entity($entity) {
-            Entity::CustomerProfiles => {
-                type $endpoint = atlassian_csm::bulk::CustomerProfiles;
-                $body
-            }
-            Entity::CustomerAccounts => {
-                type $endpoint = atlassian_csm::bulk::CustomerAccounts;
-                $body
-            }
-            Entity::CustomerDetails => {
-                type $endpoint = atlassian_csm::bulk::CustomerDetails;
-                $body
-            }
-            Entity::Organizations => {
-                type $endpoint = atlassian_csm::bulk::Organizations;
-                $body
-            }
-            Entity::OrganizationProfiles => {
-                type $endpoint = atlassian_csm::bulk::OrganizationProfiles;
-                $body
-            }
-            Entity::OrganizationDetails => {
-                type $endpoint = atlassian_csm::bulk::OrganizationDetails;
-                $body
-            }
-            Entity::CustomerDetailFields | Entity::OrganizationDetailFields => {
-                unreachable!("a SyncEntity holds only entities a sync supports")
-            }
-        }
-    }};
+    ($entity:expr, |$endpoint:ident| $body:expr) => {
+        $crate::entity::dispatch!($crate::entity::SyncEntity::entity($entity), |$endpoint| $body, [
+            CustomerProfiles, CustomerAccounts, CustomerDetails,
+            Organizations, OrganizationProfiles, OrganizationDetails
+        ], else unreachable!("a SyncEntity holds only entities a sync supports"))
+    };
 }
 
-pub(crate) use {with_bulk_endpoint, with_sync_endpoint};
+pub(crate) use {dispatch, with_bulk_endpoint, with_sync_endpoint};
 
 #[cfg(test)]
 mod tests {
