@@ -194,6 +194,8 @@ pub fn run(root: &Path, scratch: &Path, target: &Path) -> Result<bool, String> {
         copy_dir(&root.join(dir), &crate_dir.join(dir))?;
     }
     for file in [
+        // Read by the integration tests' check of the documentation.
+        "README.md",
         "mock/Cargo.toml",
         "mock/build.rs",
         "mock/README.md",
