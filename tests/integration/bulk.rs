@@ -324,11 +324,7 @@ async fn organization_detail_fields_are_created_through_their_own_endpoint() {
 
 /// A client of a scripted server.
 fn scripted_client(server: &crate::support::scripted_server::ScriptedServer) -> Client {
-    Client::builder()
-        .base_url(&server.base_url)
-        .credentials(Credentials::bearer("token"))
-        .build()
-        .unwrap()
+    crate::support::client(&server.base_url)
 }
 
 /// A 429 saying the hourly quota is used up, resetting in `seconds`.

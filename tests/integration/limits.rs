@@ -2,7 +2,7 @@
 //! is called at all.
 
 use crate::support::scripted_server::{Reply, ScriptedServer};
-use atlassian_csm::{types, Client, Credentials, Error};
+use atlassian_csm::{types, Client, Error};
 use serde_json::{json, Value};
 
 async fn refused<T: std::fmt::Debug>(
@@ -23,11 +23,7 @@ async fn refused<T: std::fmt::Debug>(
 
 async fn setup() -> (ScriptedServer, Client) {
     let server = ScriptedServer::start(vec![Reply::status(500)]).await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .credentials(Credentials::bearer("token"))
-        .build()
-        .unwrap();
+    let client = crate::support::client(&server.base_url);
     (server, client)
 }
 

@@ -123,9 +123,7 @@ async fn the_time_left_holds_from_a_tenth_on_and_a_second_run_starts_from_the_le
     // The next run (another client, tomorrow), handed what was learned: its estimate is there
     // from its first request, it holds, and each task costs about one poll.
     let stored: SitePace = serde_json::from_str(&serde_json::to_string(&pace).unwrap()).unwrap();
-    let next = Client::builder()
-        .base_url(fake.base_url())
-        .credentials(atlassian_csm::Credentials::bearer("token"))
+    let next = crate::support::client_builder(fake.base_url())
         .site_pace(stored)
         .build()
         .unwrap();

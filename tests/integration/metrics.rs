@@ -1,8 +1,8 @@
 //! The OpenTelemetry metrics a client records (feature `metrics`), read back through an
 //! in-memory exporter and checked against what the fake saw.
 
-use atlassian_csm::{types, Client, Credentials};
-use atlassian_csm_mock::{FakeCsm, Fault, RateLimits, FAKE_TOKEN};
+use atlassian_csm::types;
+use atlassian_csm_mock::{FakeCsm, Fault, RateLimits};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
@@ -92,10 +92,7 @@ async fn a_run_exports_its_calls_retries_tasks_and_records_as_the_fake_saw_them(
     let provider = SdkMeterProvider::builder()
         .with_reader(PeriodicReader::builder(exporter.clone()).build())
         .build();
-    let client = Client::builder()
-        .base_url(fake.base_url())
-        .credentials(Credentials::bearer(FAKE_TOKEN))
-        .retry_policy(atlassian_csm::RetryPolicy::default().base_delay(Duration::from_millis(5)))
+    let client = crate::support::client_builder(fake.base_url())
         .meter(provider.meter("atlassian-csm"))
         .build()
         .unwrap();

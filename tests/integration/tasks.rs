@@ -3,7 +3,7 @@
 use crate::support;
 
 use crate::support::scripted_server::{Reply, ScriptedServer};
-use atlassian_csm::{Client, Credentials, Error, PollPolicy, TaskOutcome};
+use atlassian_csm::{Client, Error, PollPolicy, TaskOutcome};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -33,11 +33,7 @@ fn fast_polls() -> PollPolicy {
 }
 
 fn client_for(server: &ScriptedServer) -> Client {
-    Client::builder()
-        .base_url(&server.base_url)
-        .credentials(Credentials::bearer("token"))
-        .build()
-        .unwrap()
+    crate::support::client(&server.base_url)
 }
 
 #[tokio::test]
