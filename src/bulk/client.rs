@@ -80,36 +80,39 @@ impl Client {
     }
 }
 
-/// The `import_*` methods: one per endpoint, naming its record type.
-macro_rules! imports {
-    ($(
-        $(#[$doc:meta])*
-        $method:ident: $endpoint:ident, $record:ident;
-    )*) => {
+/// Methods of `Client`, one per endpoint, each naming its record type: they hand their records
+/// to `$call` (`import`, `sync`), which returns a `$builder` of the endpoint; `$see` says where
+/// the rest is told.
+macro_rules! per_endpoint {
+    ($builder:ident, $call:ident, $see:literal;
+     $($(#[$doc:meta])* $method:ident: $endpoint:ident, $record:ident;)*) => {
         impl Client {
             $(
                 $(#[$doc])*
                 ///
                 #[doc = concat!(
                     "Each record is a [`", stringify!($record), "`](crate::types::", stringify!($record),
-                    ") or its builder; see [`Client::import`]."
+                    ") or its builder; see ", $see, "."
                 )]
                 pub fn $method<'a, R>(
                     &'a self,
                     records: impl IntoIterator<Item = R, IntoIter: Send + 'a>,
-                ) -> BulkImport<'a, $endpoint>
+                ) -> $builder<'a, $endpoint>
                 where
                     R: TryInto<crate::types::$record> + Send,
                     R::Error: std::fmt::Display + 'static,
                 {
-                    self.import(records)
+                    self.$call(records)
                 }
             )*
         }
     };
 }
+#[cfg(feature = "sync")]
+pub(crate) use per_endpoint;
 
-imports! {
+per_endpoint! {
+    BulkImport, import, "[`Client::import`]";
     /// Creates, updates or upserts any number of customer profiles (100 per request).
     ///
     /// ```no_run

@@ -54,6 +54,8 @@ pub use stop::StopHandle;
 pub use validate::RecordValidator;
 
 #[cfg(feature = "sync")]
+pub(crate) use client::per_endpoint;
+#[cfg(feature = "sync")]
 pub(crate) use import::convert;
 #[cfg(feature = "sync")]
 pub(crate) use report::outcomes;

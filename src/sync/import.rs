@@ -307,33 +307,8 @@ impl Client {
     }
 }
 
-/// The `sync_*` methods: one per endpoint a sync supports, naming its record type.
-macro_rules! syncs {
-    ($($(#[$doc:meta])* $method:ident: $endpoint:ident, $record:ident;)*) => {
-        impl Client {
-            $(
-                $(#[$doc])*
-                ///
-                #[doc = concat!(
-                    "Each record is a [`", stringify!($record), "`](crate::types::", stringify!($record),
-                    ") or its builder; see the [`sync`](crate::sync) module."
-                )]
-                pub fn $method<'a, R>(
-                    &'a self,
-                    records: impl IntoIterator<Item = R, IntoIter: Send + 'a>,
-                ) -> SyncImport<'a, $endpoint>
-                where
-                    R: TryInto<crate::types::$record> + Send,
-                    R::Error: std::fmt::Display + 'static,
-                {
-                    self.sync(records)
-                }
-            )*
-        }
-    };
-}
-
-syncs! {
+crate::bulk::per_endpoint! {
+    SyncImport, sync, "the [`sync`](crate::sync) module";
     /// Syncs customer profiles: sends the new and changed ones (100 per request).
     sync_customer_profiles: CustomerProfiles, BulkManageCustomerProfileOperation;
     /// Syncs customer accounts (50 per request); absent ones known by id can be deleted.
