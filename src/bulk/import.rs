@@ -74,20 +74,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
         R: TryInto<E::Record>,
         R::Error: std::fmt::Display + 'static,
     {
-        Self {
-            client,
-            source: converted::<E, _, _>(records),
-            max_in_flight: 5,
-            task_deadline: Duration::from_secs(30 * 60),
-            key_namespace: String::new(),
-            stop: super::stop::StopHandle::default(),
-            on_progress: None,
-            journal: None,
-            observer: None,
-            lanes: Lanes::default(),
-            expected_records: None,
-            records_checked: false,
-        }
+        Self::of(client, converted::<E, _, _>(records), false)
     }
 
     /// An import of records checked already: each is taken as it is, except one checked less
@@ -108,16 +95,29 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
                 }
             })
             .boxed();
-        Self {
-            records_checked: true,
-            ..Self::new(client, futures::stream::empty::<E::Record>())
-        }
-        .with_source(source)
+        Self::of(client, source, true)
     }
 
-    fn with_source(mut self, source: BoxStream<'a, Result<E::Record, Error>>) -> Self {
-        self.source = source;
-        self
+    /// The import of `source`, with the default settings.
+    fn of(
+        client: &'a Client,
+        source: BoxStream<'a, Result<E::Record, Error>>,
+        records_checked: bool,
+    ) -> Self {
+        Self {
+            client,
+            source,
+            max_in_flight: 5,
+            task_deadline: Duration::from_secs(30 * 60),
+            key_namespace: String::new(),
+            stop: super::stop::StopHandle::default(),
+            on_progress: None,
+            journal: None,
+            observer: None,
+            lanes: Lanes::default(),
+            expected_records: None,
+            records_checked,
+        }
     }
 
     /// Whether the records come checked (the sync's, checked when it compared them with its
