@@ -2,11 +2,10 @@
 //! checking the record again.
 
 use super::endpoints::BulkEndpoint;
-use crate::Client;
 use std::fmt;
 
 /// A record a [`RecordValidator`](super::RecordValidator) passed, for the endpoint `E`: an
-/// import ([`Client::import_checked`]) or a sync ([`Client::sync_checked`](crate::Client)) takes
+/// import ([`Client::import_checked`](crate::Client::import_checked)) or a sync (`Client::sync_checked`) takes
 /// it as it is, and its requests are not checked again before they are sent. Only
 /// [`RecordValidator::checked`](super::RecordValidator::checked) makes one.
 ///
@@ -42,10 +41,9 @@ impl<E: BulkEndpoint> Checked<E> {
         self.record
     }
 
-    /// Whether `client` takes it unchecked: it was checked at least as strictly as the client
-    /// checks (a record passed by a lenient validator is checked again by a strict client).
-    pub(crate) fn trusted_by(&self, client: &Client) -> bool {
-        !self.lenient || client.config().allow_unknown_enum_values
+    /// Whether the validator that passed it let enum values the spec does not list pass.
+    pub(crate) fn lenient(&self) -> bool {
+        self.lenient
     }
 }
 

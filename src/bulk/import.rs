@@ -86,14 +86,7 @@ impl<'a, E: BulkEndpoint> BulkImport<'a, E> {
         let mut validator = super::RecordValidator::<E>::for_client(client);
         let source = records
             .enumerate()
-            .map(move |(index, checked)| {
-                let trusted = checked.trusted_by(client);
-                let record = checked.into_record();
-                match trusted {
-                    true => Ok(record),
-                    false => validator.check(index, &record).map(|()| record),
-                }
-            })
+            .map(move |(index, checked)| validator.take_checked(index, checked))
             .boxed();
         Self::of(client, source, true)
     }

@@ -108,6 +108,22 @@ impl<E: BulkEndpoint> RecordValidator<E> {
         Ok(Checked::new(record, self.allow_unknown_enum_values))
     }
 
+    /// The record `checked` carries: as it is when it was checked at least as strictly as this
+    /// validator checks, else checked here as the record at `index` (a record passed by a
+    /// lenient validator, taken by a strict client).
+    pub(crate) fn take_checked(
+        &mut self,
+        index: usize,
+        checked: Checked<E>,
+    ) -> Result<E::Record, Error> {
+        let strict_enough = !checked.lenient() || self.allow_unknown_enum_values;
+        let record = checked.into_record();
+        if !strict_enough {
+            self.check(index, &record)?;
+        }
+        Ok(record)
+    }
+
     /// Checks every record, in order; the first invalid one is the error.
     pub fn check_all<'r>(
         &mut self,

@@ -47,12 +47,7 @@ impl<'a, E: SyncEndpoint> SyncImport<'a, E> {
     {
         let mut validator = RecordValidator::<E>::for_client(client);
         let mut sync = Self::from_records(client, records, move |at, checked: Checked<E>| {
-            let trusted = checked.trusted_by(client);
-            let record = checked.into_record();
-            match trusted {
-                true => Ok(record),
-                false => validator.check(at, &record).map(|()| record),
-            }
+            validator.take_checked(at, checked)
         });
         sync.settings.options.input_checked = true;
         sync
